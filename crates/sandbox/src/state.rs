@@ -1,0 +1,229 @@
+//! The sandbox's in-memory world: authorization sessions and codes, tokens, payments and their follow-up
+//! operations. One mutex guards it all; handlers never hold it across an `.await`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::codes::Code;
+use crate::stats::Stats;
+use crate::validate::Amount;
+use crate::wallets::TestUser;
+
+/// A consult call waiting for the buyer on the H5 page.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub client_id: String,
+    pub wallet: String,
+    pub redirect_url: String,
+    pub auth_state: String,
+    pub scopes: Vec<String>,
+}
+
+/// An authCode issued by the H5 page.
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub wallet: String,
+    pub scopes: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
+/// An access/refresh token pair (looked up by access token; `refresh_index` maps the refresh token here).
+#[derive(Clone)]
+pub struct Token {
+    pub refresh_token: String,
+    pub client_id: String,
+    pub wallet: String,
+    pub scopes: Vec<String>,
+    pub user: TestUser,
+    pub access_expires: DateTime<Utc>,
+    pub refresh_expires: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("refresh_token", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .field("wallet", &self.wallet)
+            .field("scopes", &self.scopes)
+            .field("access_expires", &self.access_expires)
+            .field("refresh_expires", &self.refresh_expires)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+/// `paymentStatus` as inquiryPayment reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Success,
+    Fail,
+    Processing,
+    Cancelled,
+}
+
+impl PaymentStatus {
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Fail => "FAIL",
+            Self::Processing => "PROCESSING",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// How a PROCESSING payment will move on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Nothing pending (final payments).
+    Settled,
+    /// The buyer has to act on the cashier page.
+    AwaitingBuyer,
+    /// Scenario 930NN / 931NN: answer PROCESSING to `remaining` more inquiries, then settle.
+    AfterInquiries { remaining: u32, succeed: bool },
+    /// Scenario 93200: processing until cancelled.
+    UntilCancelled,
+}
+
+/// A card-style authorization (`paymentFactor.isAuthorization`): kept separate so card flows can extend it.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// `captureMode` MANUAL: funds are captured by explicit capture calls.
+    pub manual_capture: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The kind of a follow-up operation on a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationKind {
+    Refund,
+    Capture,
+    Cancel,
+}
+
+impl OperationKind {
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Refund => "REFUND",
+            Self::Capture => "CAPTURE",
+            Self::Cancel => "CANCEL",
+        }
+    }
+}
+
+/// A refund, capture or cancellation of a payment (an entry of inquiryPayment's `transactions`).
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub kind: OperationKind,
+    pub id: String,
+    pub request_id: Option<String>,
+    pub client_id: String,
+    pub payment_id: String,
+    pub amount: Amount,
+    pub time: DateTime<Utc>,
+    /// The canonical request body, for REPEAT_REQ_INCONSISTENT.
+    pub request: Value,
+}
+
+/// A payment record: created once per (client, paymentRequestId).
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub payment_id: String,
+    pub client_id: String,
+    pub payment_request_id: String,
+    pub product_code: String,
+    pub method_type: String,
+    pub amount: Amount,
+    pub created_at: DateTime<Utc>,
+    pub status: PaymentStatus,
+    /// The result code of a FAIL (and PROCESS_FAIL etc.); unused otherwise.
+    pub fail_code: Option<Code>,
+    /// A specific failure message (e.g. why a token was refused); the code's default otherwise.
+    pub fail_message: Option<String>,
+    /// When the payment reached SUCCESS or FAIL.
+    pub settled_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub progress: Progress,
+    pub redirect_url: Option<String>,
+    /// Scenario 94003: every pay answer for this payment carries a broken signature.
+    pub corrupt_pay_signature: bool,
+    pub customer: Option<(String, TestUser)>,
+    pub authorization: Option<Authorization>,
+    /// Follow-up operation ids, in order.
+    pub operations: Vec<String>,
+}
+
+/// What the sandbox remembers about a paymentRequestId, even when no payment was created (92001/92003).
+#[derive(Debug, Clone)]
+pub struct PayAttempts {
+    pub request: Value,
+    pub count: u32,
+    pub payment_id: Option<String>,
+}
+
+/// The whole simulated world.
+#[derive(Debug, Default)]
+pub struct State {
+    pub auth_sessions: HashMap<String, AuthSession>,
+    pub auth_codes: HashMap<String, AuthCode>,
+    pub tokens: HashMap<String, Token>,
+    pub refresh_index: HashMap<String, String>,
+    pub payments: HashMap<String, Payment>,
+    pub pay_attempts: HashMap<(String, String), PayAttempts>,
+    pub operations: HashMap<String, Operation>,
+    pub operation_index: HashMap<(OperationKind, String, String), String>,
+    pub stats: Stats,
+}
+
+impl State {
+    /// A client's payment by paymentId (wins) or paymentRequestId.
+    pub fn find_payment_id(
+        &self,
+        client_id: &str,
+        payment_id: Option<&str>,
+        payment_request_id: Option<&str>,
+    ) -> Option<String> {
+        if let Some(id) = payment_id {
+            return self
+                .payments
+                .get(id)
+                .filter(|p| p.client_id == client_id)
+                .map(|p| p.payment_id.clone());
+        }
+        let key = (client_id.to_owned(), payment_request_id?.to_owned());
+        self.pay_attempts.get(&key)?.payment_id.clone()
+    }
+
+    /// The operations of a payment of one kind.
+    pub fn operations_of(
+        &self,
+        payment: &Payment,
+        kind: OperationKind,
+    ) -> impl Iterator<Item = &Operation> {
+        payment
+            .operations
+            .iter()
+            .filter_map(|id| self.operations.get(id))
+            .filter(move |op| op.kind == kind)
+    }
+}
+
+/// A new opaque id: a timestamp prefix (like Alipay's ids) and 128 random bits.
+pub fn new_id(now: DateTime<Utc>) -> String {
+    format!(
+        "{}{}",
+        now.format("%Y%m%d%H%M%S"),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// ISO-8601 with offset, to the second, as Alipay formats times.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
