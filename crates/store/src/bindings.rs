@@ -1,0 +1,238 @@
+//! Wallet bindings: a customer's authorised wallet account and its tokens.
+//!
+//! Tokens are sealed with [`TokenCipher`] on the way in and opened on the way out, so the
+//! database only ever holds ciphertext and callers only ever see [`Secret`]s (which do not print).
+
+use crate::crypto::{Secret, TokenCipher};
+use crate::db::{check_len, check_opt_len, new_id, now};
+use crate::entity::state_change::EntityKind;
+use crate::entity::wallet_binding::{self, Column};
+use crate::error::{Result, StoreError};
+use crate::page::{self, Page, PageRequest};
+use crate::status::BindingStatus;
+use crate::transition::{self, Transition, Versioned};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+/// Access and refresh tokens with their expiry, as applyToken returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: Option<Secret>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A binding to create after a successful applyToken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBinding {
+    pub customer_id: String,
+    /// e.g. `GCASH`.
+    pub wallet: String,
+    pub scopes: Vec<String>,
+    pub tokens: TokenSet,
+    pub user_login_id: Option<String>,
+    pub alipay_user_id: Option<String>,
+}
+
+/// A binding with its tokens decrypted. `Debug` is safe: the tokens are [`Secret`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub id: String,
+    pub customer_id: String,
+    pub wallet: String,
+    pub scopes: Vec<String>,
+    pub tokens: TokenSet,
+    pub user_login_id: Option<String>,
+    pub alipay_user_id: Option<String>,
+    pub status: BindingStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// Filters for [`Bindings::list`]; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindingFilter {
+    pub customer_id: Option<String>,
+    pub wallet: Option<String>,
+    pub status: Option<BindingStatus>,
+}
+
+impl Versioned for wallet_binding::Entity {
+    type Status = BindingStatus;
+    const KIND: EntityKind = EntityKind::Binding;
+    const ID: Column = Column::Id;
+    const STATUS: Column = Column::Status;
+    const VERSION: Column = Column::Version;
+    const UPDATED_AT: Column = Column::UpdatedAt;
+    fn status_of(model: &wallet_binding::Model) -> BindingStatus {
+        model.status
+    }
+    fn version_of(model: &wallet_binding::Model) -> i64 {
+        model.version
+    }
+}
+
+/// Binding repository; get one from [`crate::Store::bindings`].
+#[derive(Debug, Clone, Copy)]
+pub struct Bindings<'a> {
+    db: &'a DatabaseConnection,
+    cipher: &'a TokenCipher,
+}
+
+impl<'a> Bindings<'a> {
+    pub(crate) fn new(db: &'a DatabaseConnection, cipher: &'a TokenCipher) -> Self {
+        Self { db, cipher }
+    }
+
+    /// Stores a new ACTIVE binding.
+    pub async fn insert(&self, new: NewBinding) -> Result<Binding> {
+        check_len("customer_id", &new.customer_id, 64)?;
+        check_len("wallet", &new.wallet, 32)?;
+        check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
+        check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
+        let at = now();
+        let (access, refresh) = self.seal(&new.tokens)?;
+        let id = new_id();
+        let model = wallet_binding::ActiveModel {
+            id: Set(id.clone()),
+            customer_id: Set(new.customer_id),
+            wallet: Set(new.wallet),
+            scopes: Set(serde_json::Value::from(new.scopes)),
+            access_token_enc: Set(access),
+            access_token_expires_at: Set(new.tokens.access_token_expires_at),
+            refresh_token_enc: Set(refresh),
+            refresh_token_expires_at: Set(new.tokens.refresh_token_expires_at),
+            user_login_id: Set(new.user_login_id),
+            alipay_user_id: Set(new.alipay_user_id),
+            status: Set(BindingStatus::Active),
+            created_at: Set(at),
+            updated_at: Set(at),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await?;
+        self.open(model)
+    }
+
+    /// The binding with this id, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<Binding>> {
+        transition::find::<wallet_binding::Entity, _>(self.db, Column::Id, id)
+            .await?
+            .map(|m| self.open(m))
+            .transpose()
+    }
+
+    /// Bindings matching `filter`, newest first.
+    pub async fn list(&self, filter: &BindingFilter, page: &PageRequest) -> Result<Page<Binding>> {
+        let mut select = wallet_binding::Entity::find();
+        if let Some(customer) = &filter.customer_id {
+            select = select.filter(Column::CustomerId.eq(customer.as_str()));
+        }
+        if let Some(wallet) = &filter.wallet {
+            select = select.filter(Column::Wallet.eq(wallet.as_str()));
+        }
+        if let Some(status) = filter.status {
+            select = select.filter(Column::Status.eq(status));
+        }
+        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let rows = select.all(self.db).await?;
+        let rows = rows
+            .into_iter()
+            .map(|m| self.open(m))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page::finish(rows, size, |b| (b.created_at, b.id.clone())))
+    }
+
+    /// Replaces the tokens after a refresh and makes the binding ACTIVE again; refused for a
+    /// REVOKED binding ([`StoreError::IllegalTransition`]) or a stale version.
+    pub async fn update_tokens(
+        &self,
+        id: &str,
+        expected_version: i64,
+        tokens: TokenSet,
+        source: &str,
+    ) -> Result<Binding> {
+        let (access, refresh) = self.seal(&tokens)?;
+        let changes = wallet_binding::ActiveModel {
+            access_token_enc: Set(access),
+            access_token_expires_at: Set(tokens.access_token_expires_at),
+            refresh_token_enc: Set(refresh),
+            refresh_token_expires_at: Set(tokens.refresh_token_expires_at),
+            ..Default::default()
+        };
+        let transition = Transition::new(BindingStatus::Active, source);
+        let model = transition::apply::<wallet_binding::Entity>(
+            self.db,
+            id,
+            expected_version,
+            &transition,
+            changes,
+        )
+        .await?;
+        self.open(model)
+    }
+
+    /// Changes the status (e.g. REVOKED after revoke, EXPIRED when the refresh token lapsed).
+    pub async fn set_status(
+        &self,
+        id: &str,
+        expected_version: i64,
+        transition: Transition<BindingStatus>,
+    ) -> Result<Binding> {
+        let model = transition::apply::<wallet_binding::Entity>(
+            self.db,
+            id,
+            expected_version,
+            &transition,
+            <wallet_binding::ActiveModel as Default>::default(),
+        )
+        .await?;
+        self.open(model)
+    }
+
+    fn seal(&self, tokens: &TokenSet) -> Result<(String, Option<String>)> {
+        let access = self.cipher.encrypt(tokens.access_token.expose())?;
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| self.cipher.encrypt(t.expose()))
+            .transpose()?;
+        Ok((access, refresh))
+    }
+
+    fn open(&self, m: wallet_binding::Model) -> Result<Binding> {
+        let scopes: Vec<String> =
+            serde_json::from_value(m.scopes).map_err(|e| StoreError::Corrupt {
+                field: "scopes",
+                id: m.id.clone(),
+                reason: e.to_string(),
+            })?;
+        let access_token = self.cipher.decrypt(&m.access_token_enc)?;
+        let refresh_token = m
+            .refresh_token_enc
+            .as_deref()
+            .map(|t| self.cipher.decrypt(t))
+            .transpose()?;
+        Ok(Binding {
+            id: m.id,
+            customer_id: m.customer_id,
+            wallet: m.wallet,
+            scopes,
+            tokens: TokenSet {
+                access_token,
+                access_token_expires_at: m.access_token_expires_at,
+                refresh_token,
+                refresh_token_expires_at: m.refresh_token_expires_at,
+            },
+            user_login_id: m.user_login_id,
+            alipay_user_id: m.alipay_user_id,
+            status: m.status,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            version: m.version,
+        })
+    }
+}

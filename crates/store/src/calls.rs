@@ -1,0 +1,79 @@
+//! The record of every outbound Alipay call.
+//!
+//! When a payment's outcome is disputed, support needs to see exactly what was sent and what
+//! came back. The Alipay client masks tokens, auth codes and card data before handing the JSON
+//! over; it is stored as given.
+
+use crate::db::{check_len, new_id, now};
+use crate::entity::alipay_call::{self, Column};
+use crate::error::Result;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+
+/// A stored call.
+pub type AlipayCall = alipay_call::Model;
+
+/// One outbound call as the client observed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCall {
+    /// e.g. `pay`, `inquiryPayment`.
+    pub endpoint: String,
+    /// paymentRequestId / refundRequestId / ... when the endpoint has one.
+    pub request_id: Option<String>,
+    pub result_status: Option<String>,
+    pub result_code: Option<String>,
+    pub result_message: Option<String>,
+    pub http_status: Option<i32>,
+    pub latency_ms: i64,
+    /// Masked request body.
+    pub request_json: Option<String>,
+    /// Masked response body.
+    pub response_json: Option<String>,
+    /// Transport or verification error, if the call did not produce a usable answer.
+    pub error: Option<String>,
+}
+
+/// Call log repository; get one from [`crate::Store::calls`].
+#[derive(Debug, Clone, Copy)]
+pub struct Calls<'a> {
+    db: &'a DatabaseConnection,
+}
+
+impl<'a> Calls<'a> {
+    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Appends one call record.
+    pub async fn record_call(&self, call: NewCall) -> Result<AlipayCall> {
+        check_len("endpoint", &call.endpoint, 64)?;
+        Ok(alipay_call::ActiveModel {
+            id: Set(new_id()),
+            endpoint: Set(call.endpoint),
+            request_id: Set(call.request_id),
+            result_status: Set(call.result_status),
+            result_code: Set(call.result_code),
+            result_message: Set(call.result_message),
+            http_status: Set(call.http_status),
+            latency_ms: Set(call.latency_ms),
+            request_json: Set(call.request_json),
+            response_json: Set(call.response_json),
+            error: Set(call.error),
+            created_at: Set(now()),
+        }
+        .insert(self.db)
+        .await?)
+    }
+
+    /// Every call that carried `request_id`, oldest first.
+    pub async fn list_for_request(&self, request_id: &str) -> Result<Vec<AlipayCall>> {
+        Ok(alipay_call::Entity::find()
+            .filter(Column::RequestId.eq(request_id))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .all(self.db)
+            .await?)
+    }
+}

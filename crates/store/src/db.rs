@@ -1,0 +1,79 @@
+//! Small database helpers shared by the repositories.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+/// The current time at microsecond precision. PostgreSQL keeps microseconds, so truncating
+/// here makes what we return equal to what we read back later on both backends (cursors and
+/// lease comparisons rely on that). On SQLite timestamps are stored as RFC 3339 text with 0, 3
+/// or 6 fractional digits and a `+00:00` offset; that text sorts chronologically, so the raw
+/// `next_run_at <= ?` comparisons in the job claim are correct there too.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Converts a lease length to a chrono duration, saturating absurd values instead of failing.
+pub(crate) fn lease_end(from: DateTime<Utc>, lease_for: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(lease_for)
+        .ok()
+        .and_then(|d| from.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .trunc_subsecs(6)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+/// SQLITE_BUSY without waiting when another writer got in between. PostgreSQL ignores the mode.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// A new time-ordered id (UUIDv7), so ids sort roughly by creation like the rows they name.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Rejects empty or over-long text before it reaches the database, so both backends fail the
+/// same typed way (SQLite would store an over-long value; PostgreSQL would reject it).
+pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> crate::Result<()> {
+    if value.is_empty() || value.len() > max {
+        return Err(crate::StoreError::Invalid {
+            field,
+            reason: format!("must be 1..={max} bytes"),
+        });
+    }
+    Ok(())
+}
+
+/// [`check_len`] for optional fields.
+pub(crate) fn check_opt_len(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> crate::Result<()> {
+    value.map_or(Ok(()), |v| check_len(field, v, max))
+}
+
+/// Validates a money amount: positive minor units and a 3-letter upper-case ISO 4217 code.
+pub(crate) fn check_money(value: i64, currency: &str) -> crate::Result<()> {
+    if value <= 0 {
+        return Err(crate::StoreError::Invalid {
+            field: "amount_value",
+            reason: "must be positive minor units".into(),
+        });
+    }
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(crate::StoreError::Invalid {
+            field: "currency",
+            reason: "must be a 3-letter ISO 4217 code".into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `payments`: one row per paymentRequestId, written before Alipay is called.
+
+use crate::status::PaymentStatus;
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Stored row. There is deliberately no column that could hold a PAN or CVV: card data is kept
+/// only as the token reference and the masked/derived details Alipay returns.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub payment_request_id: String,
+    pub product_code: String,
+    /// Minor units (ISO 4217 exponent), as Alipay's `value`.
+    pub amount_value: i64,
+    pub currency: String,
+    pub order_reference_id: Option<String>,
+    pub order_description: Option<String>,
+    pub payment_method_type: String,
+    pub binding_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub alipay_payment_id: Option<String>,
+    pub status: PaymentStatus,
+    pub last_result_status: Option<String>,
+    pub last_result_code: Option<String>,
+    pub last_result_message: Option<String>,
+    /// What the buyer must do next (redirect URLs / challenge form); cleared on a final status.
+    pub next_action: Option<Json>,
+    pub payment_time: Option<DateTimeUtc>,
+    /// Hash of the canonical request: a retry with the same request id must match it.
+    pub request_fingerprint: String,
+    pub is_authorization: bool,
+    pub capture_mode: Option<String>,
+    pub card_token: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_last_four: Option<String>,
+    pub card_masked_no: Option<String>,
+    pub card_issuing_country: Option<String>,
+    pub card_funding: Option<String>,
+    pub three_ds_result: Option<Json>,
+    pub avs_result_raw: Option<String>,
+    pub cvv_result_raw: Option<String>,
+    pub network_transaction_id: Option<String>,
+    pub auth_expiry_time: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::refund::Entity")]
+    Refund,
+    #[sea_orm(has_many = "super::capture::Entity")]
+    Capture,
+}
+
+impl Related<super::refund::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Refund.def()
+    }
+}
+
+impl Related<super::capture::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Capture.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

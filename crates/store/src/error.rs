@@ -1,0 +1,79 @@
+//! The one error type of the store.
+//!
+//! Variants are the outcomes a caller must tell apart (not found, lost a race, illegal move,
+//! lease gone, bad key), so the engine can react without parsing messages. Database failures
+//! keep their source for diagnosis but never carry connection strings, tokens or card data.
+
+use crate::crypto::CryptoError;
+use crate::entity::state_change::EntityKind;
+
+/// Why a store operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one we support (only `sqlite:` and `postgres:`/`postgresql:`).
+    #[error("unsupported database URL scheme (expected sqlite: or postgres:)")]
+    UnsupportedUrl,
+    /// The directory for a SQLite file could not be created.
+    #[error("cannot create database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Could not open the database (the URL is left out on purpose: it may hold a password).
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sea_orm::DbErr),
+    /// A migration failed; the schema is at the last migration that succeeded.
+    #[error("database migration failed: {0}")]
+    Migration(#[source] sea_orm::DbErr),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// No row with that id.
+    #[error("{entity} {id} not found")]
+    NotFound { entity: EntityKind, id: String },
+    /// Someone else changed the row since the caller read it: re-read and decide again.
+    #[error(
+        "{entity} {id} was modified concurrently (expected version {expected}, found {actual})"
+    )]
+    VersionConflict {
+        entity: EntityKind,
+        id: String,
+        expected: i64,
+        actual: i64,
+    },
+    /// The status table forbids the move (e.g. a late PROCESSING after SUCCESS).
+    #[error("{entity} {id} cannot move from {from} to {to}")]
+    IllegalTransition {
+        entity: EntityKind,
+        id: String,
+        from: &'static str,
+        to: &'static str,
+    },
+    /// The caller no longer holds the lease (it expired and another worker took over, or the
+    /// record finished): its result must not be written.
+    #[error("lease on {resource} is not held by {owner}")]
+    LeaseNotHeld { resource: String, owner: String },
+    /// A refund or capture refers to a payment that does not exist.
+    #[error("payment {0} does not exist")]
+    UnknownPayment(String),
+    /// A value breaks a documented limit before it reaches the database.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// A page token that this store did not issue (or that was altered).
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// A stored value could not be read back (e.g. scopes that are not a JSON array).
+    #[error("corrupt {field} in row {id}: {reason}")]
+    Corrupt {
+        field: &'static str,
+        id: String,
+        reason: String,
+    },
+    /// Token encryption or decryption failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Result alias for store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,39 @@
+//! Durable persistence for the gateway.
+//!
+//! Everything that must survive a crash lives here: payments (written before Alipay is called),
+//! refunds, captures, wallet bindings with encrypted tokens, the idempotency records that let a
+//! retried gRPC call replay its answer, the reconciliation jobs that finish unknown outcomes, the
+//! audit trail of every status change and every Alipay call, and received notifications.
+//!
+//! The same code runs on SQLite (single node, tests) and PostgreSQL (replicas). Where they
+//! differ (job claiming, write locks) the store picks the safe form for the backend.
+//!
+//! Entry point: [`Store::connect`], then [`Store::migrate`], then one repository per aggregate
+//! ([`Store::payments`], [`Store::jobs`], ...).
+
+pub mod audit;
+pub mod bindings;
+pub mod calls;
+pub mod captures;
+mod crypto;
+mod db;
+pub mod entity;
+mod error;
+pub mod idempotency;
+pub mod jobs;
+mod migration;
+pub mod notifications;
+mod page;
+pub mod payments;
+pub mod refunds;
+pub mod status;
+mod store;
+mod transition;
+
+pub use crypto::{CryptoError, Secret, TokenCipher};
+pub use entity::state_change::EntityKind;
+pub use error::{Result, StoreError};
+pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use status::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus};
+pub use store::Store;
+pub use transition::{Inserted, OperationUpdate, ResultInfo, Transition};

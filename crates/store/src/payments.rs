@@ -1,0 +1,292 @@
+//! Payments: the write-ahead intent, guarded status transitions and listing.
+//!
+//! The engine's flow is: [`Payments::insert_intent`] commits a CREATED row (with the request
+//! fingerprint) *before* Alipay is called, so a crash can never lose a charge; every answer from
+//! Alipay (pay response, inquiry, notification, cancel) then goes through
+//! [`Payments::transition`], which refuses to move a final payment and detects lost races.
+
+use crate::db::{check_len, check_money, check_opt_len, new_id, now};
+use crate::entity::payment::{self, Column};
+use crate::entity::state_change::EntityKind;
+use crate::error::Result;
+use crate::page::{self, Page, PageRequest};
+use crate::status::{Lifecycle, PaymentStatus};
+use crate::transition::{self, Inserted, ResultInfo, Transition, Versioned};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+/// A stored payment.
+pub type Payment = payment::Model;
+
+/// What the engine knows before calling Alipay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    /// Alipay's idempotency key (1..=64).
+    pub payment_request_id: String,
+    pub product_code: String,
+    /// Minor units, > 0.
+    pub amount_value: i64,
+    pub currency: String,
+    pub order_reference_id: Option<String>,
+    pub order_description: Option<String>,
+    pub payment_method_type: String,
+    pub binding_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// Hash of the canonical request: a retry with the same request id must carry the same one.
+    pub request_fingerprint: String,
+    /// Card authorisation (capture later) rather than a sale.
+    pub is_authorization: bool,
+    /// `AUTOMATIC` / `MANUAL`.
+    pub capture_mode: Option<String>,
+}
+
+/// Card details as Alipay reports them (masked and derived data only; there is no field for a
+/// PAN or CVV on purpose). `None` leaves a column unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardDetails {
+    pub card_token: Option<String>,
+    pub brand: Option<String>,
+    pub last_four: Option<String>,
+    pub masked_no: Option<String>,
+    pub issuing_country: Option<String>,
+    pub funding: Option<String>,
+    pub three_ds_result: Option<serde_json::Value>,
+    pub avs_result_raw: Option<String>,
+    pub cvv_result_raw: Option<String>,
+    pub network_transaction_id: Option<String>,
+    pub auth_expiry_time: Option<DateTime<Utc>>,
+}
+
+/// Columns to write alongside a transition. `None` leaves a column unchanged. The next action
+/// is cleared automatically when the payment reaches a final status (there is nothing left for
+/// the buyer to do).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PaymentUpdate {
+    pub alipay_payment_id: Option<String>,
+    pub result: Option<ResultInfo>,
+    /// Redirect/challenge data from a PAYMENT_IN_PROCESS answer.
+    pub next_action: Option<serde_json::Value>,
+    pub payment_time: Option<DateTime<Utc>>,
+    pub card: Option<CardDetails>,
+}
+
+/// Filters for [`Payments::list`]; every set field must match. The time range is on creation
+/// time, `created_from` inclusive and `created_to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    pub product_code: Option<String>,
+    pub customer_id: Option<String>,
+    pub binding_id: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl Versioned for payment::Entity {
+    type Status = PaymentStatus;
+    const KIND: EntityKind = EntityKind::Payment;
+    const ID: Column = Column::Id;
+    const STATUS: Column = Column::Status;
+    const VERSION: Column = Column::Version;
+    const UPDATED_AT: Column = Column::UpdatedAt;
+    fn status_of(model: &Payment) -> PaymentStatus {
+        model.status
+    }
+    fn version_of(model: &Payment) -> i64 {
+        model.version
+    }
+}
+
+/// Payment repository; get one from [`crate::Store::payments`].
+#[derive(Debug, Clone, Copy)]
+pub struct Payments<'a> {
+    db: &'a DatabaseConnection,
+}
+
+impl<'a> Payments<'a> {
+    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Commits the CREATED row before Alipay is called. A second call with the same
+    /// `payment_request_id` never creates a second row: it returns [`Inserted::Existing`] with
+    /// the stored row, whose fingerprint the caller compares.
+    pub async fn insert_intent(&self, new: NewPayment) -> Result<Inserted<Payment>> {
+        check_len("payment_request_id", &new.payment_request_id, 64)?;
+        check_len("product_code", &new.product_code, 32)?;
+        check_money(new.amount_value, &new.currency)?;
+        check_opt_len("order_reference_id", new.order_reference_id.as_deref(), 64)?;
+        check_opt_len("order_description", new.order_description.as_deref(), 256)?;
+        check_len("payment_method_type", &new.payment_method_type, 32)?;
+        check_opt_len("binding_id", new.binding_id.as_deref(), 36)?;
+        check_opt_len("customer_id", new.customer_id.as_deref(), 64)?;
+        check_len("request_fingerprint", &new.request_fingerprint, 128)?;
+        check_opt_len("capture_mode", new.capture_mode.as_deref(), 16)?;
+        let id = new_id();
+        let at = now();
+        let row = payment::ActiveModel {
+            id: Set(id.clone()),
+            payment_request_id: Set(new.payment_request_id.clone()),
+            product_code: Set(new.product_code),
+            amount_value: Set(new.amount_value),
+            currency: Set(new.currency),
+            order_reference_id: Set(new.order_reference_id),
+            order_description: Set(new.order_description),
+            payment_method_type: Set(new.payment_method_type),
+            binding_id: Set(new.binding_id),
+            customer_id: Set(new.customer_id),
+            alipay_payment_id: Set(None),
+            status: Set(PaymentStatus::Created),
+            last_result_status: Set(None),
+            last_result_code: Set(None),
+            last_result_message: Set(None),
+            next_action: Set(None),
+            payment_time: Set(None),
+            request_fingerprint: Set(new.request_fingerprint),
+            is_authorization: Set(new.is_authorization),
+            capture_mode: Set(new.capture_mode),
+            card_token: Set(None),
+            card_brand: Set(None),
+            card_last_four: Set(None),
+            card_masked_no: Set(None),
+            card_issuing_country: Set(None),
+            card_funding: Set(None),
+            three_ds_result: Set(None),
+            avs_result_raw: Set(None),
+            cvv_result_raw: Set(None),
+            network_transaction_id: Set(None),
+            auth_expiry_time: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+            version: Set(1),
+        };
+        transition::insert_intent::<payment::Entity>(
+            self.db,
+            row,
+            &id,
+            Column::PaymentRequestId,
+            &new.payment_request_id,
+            PaymentStatus::Created,
+            at,
+        )
+        .await
+    }
+
+    /// Moves the payment to `transition.to` and writes `update`, if and only if the move is
+    /// allowed from the current status and the row is still at `expected_version`. Errors:
+    /// [`crate::StoreError::IllegalTransition`], [`crate::StoreError::VersionConflict`],
+    /// [`crate::StoreError::NotFound`].
+    pub async fn transition(
+        &self,
+        id: &str,
+        expected_version: i64,
+        transition: Transition<PaymentStatus>,
+        update: PaymentUpdate,
+    ) -> Result<Payment> {
+        check_opt_len("alipay_payment_id", update.alipay_payment_id.as_deref(), 64)?;
+        let mut changes = payment::ActiveModel {
+            alipay_payment_id: set_some(update.alipay_payment_id),
+            payment_time: set_some(update.payment_time),
+            ..Default::default()
+        };
+        if let Some(result) = update.result {
+            changes.last_result_status = Set(Some(result.status));
+            changes.last_result_code = Set(Some(result.code));
+            changes.last_result_message = Set(result.message);
+        }
+        if transition.to.is_final() {
+            changes.next_action = Set(None);
+        } else if let Some(action) = update.next_action {
+            changes.next_action = Set(Some(action));
+        }
+        if let Some(card) = update.card {
+            check_opt_len("card.last_four", card.last_four.as_deref(), 4)?;
+            check_opt_len("card.issuing_country", card.issuing_country.as_deref(), 2)?;
+            changes.card_token = set_some(card.card_token);
+            changes.card_brand = set_some(card.brand);
+            changes.card_last_four = set_some(card.last_four);
+            changes.card_masked_no = set_some(card.masked_no);
+            changes.card_issuing_country = set_some(card.issuing_country);
+            changes.card_funding = set_some(card.funding);
+            changes.three_ds_result = set_some(card.three_ds_result);
+            changes.avs_result_raw = set_some(card.avs_result_raw);
+            changes.cvv_result_raw = set_some(card.cvv_result_raw);
+            changes.network_transaction_id = set_some(card.network_transaction_id);
+            changes.auth_expiry_time = set_some(card.auth_expiry_time);
+        }
+        transition::apply::<payment::Entity>(self.db, id, expected_version, &transition, changes)
+            .await
+    }
+
+    /// The payment with this id, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<Payment>> {
+        transition::find::<payment::Entity, _>(self.db, Column::Id, id).await
+    }
+
+    /// The payment with this paymentRequestId, if any.
+    pub async fn get_by_request_id(&self, payment_request_id: &str) -> Result<Option<Payment>> {
+        transition::find::<payment::Entity, _>(
+            self.db,
+            Column::PaymentRequestId,
+            payment_request_id,
+        )
+        .await
+    }
+
+    /// Payments matching `filter`, newest first, one page at a time.
+    pub async fn list(&self, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
+        let mut select = payment::Entity::find();
+        if let Some(status) = filter.status {
+            select = select.filter(Column::Status.eq(status));
+        }
+        if let Some(product) = &filter.product_code {
+            select = select.filter(Column::ProductCode.eq(product.as_str()));
+        }
+        if let Some(customer) = &filter.customer_id {
+            select = select.filter(Column::CustomerId.eq(customer.as_str()));
+        }
+        if let Some(binding) = &filter.binding_id {
+            select = select.filter(Column::BindingId.eq(binding.as_str()));
+        }
+        if let Some(from) = filter.created_from {
+            select = select.filter(Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.created_to {
+            select = select.filter(Column::CreatedAt.lt(to));
+        }
+        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let rows = select.all(self.db).await?;
+        Ok(page::finish(rows, size, |p| (p.created_at, p.id.clone())))
+    }
+
+    /// Payments not yet final whose last update is older than `older_than`: the reconciler's
+    /// safety net for rows whose follow-up job was never written (e.g. a crash right after the
+    /// intent was committed).
+    pub async fn list_stale_unfinished(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Payment>> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        Ok(payment::Entity::find()
+            .filter(Column::Status.is_in([PaymentStatus::Created, PaymentStatus::Processing]))
+            .filter(Column::UpdatedAt.lt(older_than))
+            .order_by_asc(Column::UpdatedAt)
+            .limit(limit)
+            .all(self.db)
+            .await?)
+    }
+}
+
+/// `Some(v)` becomes a write of `v`; `None` leaves the column alone.
+pub(crate) fn set_some<T>(value: Option<T>) -> sea_orm::ActiveValue<Option<T>>
+where
+    T: Into<sea_orm::Value>,
+    Option<T>: Into<sea_orm::Value>,
+{
+    match value {
+        Some(v) => Set(Some(v)),
+        None => NotSet,
+    }
+}

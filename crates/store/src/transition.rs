@@ -1,0 +1,255 @@
+//! The guarded write paths shared by payments, refunds, captures and bindings: write-ahead
+//! inserts keyed by a request id, and version-checked status transitions that append to the
+//! audit trail in the same transaction.
+
+use crate::audit;
+use crate::db::{begin_write, now};
+use crate::entity::state_change::EntityKind;
+use crate::error::{Result, StoreError};
+use crate::jobs::{self, NewJob};
+use crate::status::Lifecycle;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Value,
+};
+
+/// The outcome of a write-ahead insert keyed by a request id: the request id is unique, so a
+/// repeat never makes a second row; the caller gets the row that already exists and decides
+/// (compare fingerprints, replay the result).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted<T> {
+    /// This call created the row.
+    Created(T),
+    /// A row with the same request id already existed; it is returned unchanged.
+    Existing(T),
+}
+
+impl<T> Inserted<T> {
+    /// The row, whichever way it came.
+    pub fn into_inner(self) -> T {
+        match self {
+            Inserted::Created(t) | Inserted::Existing(t) => t,
+        }
+    }
+
+    /// Whether this call created the row.
+    pub fn is_created(&self) -> bool {
+        matches!(self, Inserted::Created(_))
+    }
+}
+
+/// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
+/// it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultInfo {
+    /// `S`, `F` or `U`.
+    pub status: String,
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// Columns a refund or capture transition may write. `None` leaves a column unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationUpdate {
+    /// Alipay's refundId / captureId.
+    pub alipay_id: Option<String>,
+    pub result: Option<ResultInfo>,
+}
+
+/// A requested status change: the target, who caused it (recorded in the audit trail:
+/// "pay_response", "inquiry", "reconciler", "notification", ...) and optionally a reason and a
+/// follow-up job committed in the same transaction (so a PROCESSING payment can never be left
+/// without its poller by a crash between two writes).
+#[derive(Debug, Clone)]
+pub struct Transition<S> {
+    pub to: S,
+    pub source: String,
+    pub reason: Option<String>,
+    pub follow_up: Option<NewJob>,
+}
+
+impl<S> Transition<S> {
+    /// A move to `to` caused by `source`.
+    pub fn new(to: S, source: impl Into<String>) -> Self {
+        Self {
+            to,
+            source: source.into(),
+            reason: None,
+            follow_up: None,
+        }
+    }
+
+    /// Adds a reason (typically the Alipay result code) to the audit row.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Enqueues `job` in the same transaction (skipped if an active job of that kind and
+    /// subject already exists).
+    pub fn with_follow_up(mut self, job: NewJob) -> Self {
+        self.follow_up = Some(job);
+        self
+    }
+}
+
+/// Longest `source` the audit column holds.
+const MAX_SOURCE_LEN: usize = 64;
+
+/// An entity with an id, a status under a [`Lifecycle`], a version and an update time.
+pub(crate) trait Versioned: EntityTrait {
+    type Status: Lifecycle;
+    const KIND: EntityKind;
+    const ID: Self::Column;
+    const STATUS: Self::Column;
+    const VERSION: Self::Column;
+    const UPDATED_AT: Self::Column;
+    fn status_of(model: &Self::Model) -> Self::Status;
+    fn version_of(model: &Self::Model) -> i64;
+}
+
+pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    col: E::Column,
+    value: &str,
+) -> Result<Option<E::Model>> {
+    Ok(E::find().filter(col.eq(value)).one(conn).await?)
+}
+
+async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result<E::Model> {
+    find::<E, C>(conn, E::ID, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: E::KIND,
+            id: id.to_owned(),
+        })
+}
+
+/// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
+/// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
+/// row recording creation, and the read-back.
+pub(crate) async fn insert_intent<E>(
+    db: &DatabaseConnection,
+    row: E::ActiveModel,
+    id: &str,
+    request_col: E::Column,
+    request_id: &str,
+    initial: E::Status,
+    created_at: DateTime<Utc>,
+) -> Result<Inserted<E::Model>>
+where
+    E: Versioned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let txn = begin_write(db).await?;
+    let inserted = E::insert(row)
+        .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 1 {
+        audit::append(
+            &txn,
+            E::KIND,
+            id,
+            None,
+            initial.as_str(),
+            "intent",
+            None,
+            created_at,
+        )
+        .await?;
+        let row = require::<E, _>(&txn, id).await?;
+        txn.commit().await?;
+        Ok(Inserted::Created(row))
+    } else {
+        let existing = find::<E, _>(&txn, request_col, request_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: E::KIND,
+                id: request_id.to_owned(),
+            })?;
+        txn.commit().await?;
+        Ok(Inserted::Existing(existing))
+    }
+}
+
+/// Applies a status transition with optimistic concurrency, in one transaction:
+/// 1. the move must be allowed from the *current* status (checked first, so a late result that
+///    lost the race is told "illegal" rather than "retry");
+/// 2. the row's version must equal `expected_version`;
+/// 3. `UPDATE ... WHERE id = ? AND version = ?` writes `changes`, the new status, version + 1;
+/// 4. an audit row is appended when the status actually changes, and the follow-up job enqueued.
+pub(crate) async fn apply<E>(
+    db: &DatabaseConnection,
+    id: &str,
+    expected_version: i64,
+    transition: &Transition<E::Status>,
+    mut changes: E::ActiveModel,
+) -> Result<E::Model>
+where
+    E: Versioned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    if transition.source.is_empty() || transition.source.len() > MAX_SOURCE_LEN {
+        return Err(StoreError::Invalid {
+            field: "transition.source",
+            reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
+        });
+    }
+    let txn = begin_write(db).await?;
+    let current = require::<E, _>(&txn, id).await?;
+    let from = E::status_of(&current);
+    if !from.can_transition_to(transition.to) {
+        return Err(StoreError::IllegalTransition {
+            entity: E::KIND,
+            id: id.to_owned(),
+            from: from.as_str(),
+            to: transition.to.as_str(),
+        });
+    }
+    let conflict = |actual| StoreError::VersionConflict {
+        entity: E::KIND,
+        id: id.to_owned(),
+        expected: expected_version,
+        actual,
+    };
+    if E::version_of(&current) != expected_version {
+        return Err(conflict(E::version_of(&current)));
+    }
+    let at = now();
+    changes.set(E::STATUS, Value::from(transition.to.as_str()));
+    changes.set(E::VERSION, Value::from(expected_version + 1));
+    changes.set(E::UPDATED_AT, Value::from(at));
+    let updated = E::update_many()
+        .set(changes)
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(expected_version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        // PostgreSQL: another transaction committed between our read and our update.
+        let actual = E::version_of(&require::<E, _>(&txn, id).await?);
+        return Err(conflict(actual));
+    }
+    if from != transition.to {
+        audit::append(
+            &txn,
+            E::KIND,
+            id,
+            Some(from.as_str()),
+            transition.to.as_str(),
+            &transition.source,
+            transition.reason.as_deref(),
+            at,
+        )
+        .await?;
+    }
+    if let Some(job) = &transition.follow_up {
+        jobs::enqueue_on(&txn, job).await?;
+    }
+    let row = require::<E, _>(&txn, id).await?;
+    txn.commit().await?;
+    Ok(row)
+}

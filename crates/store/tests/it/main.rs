@@ -1,0 +1,10 @@
+//! Integration tests: every test runs against a real SQLite file and, when `TEST_DATABASE_URL`
+//! is set, against PostgreSQL in a schema of its own.
+
+mod bindings;
+mod common;
+mod idempotency;
+mod jobs;
+mod operations;
+mod payments;
+mod records;

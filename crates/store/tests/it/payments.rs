@@ -1,0 +1,608 @@
+use crate::common::{each_backend, new_payment};
+use store::jobs::{JobKind, NewJob};
+use store::payments::{CardDetails, PaymentFilter, PaymentUpdate};
+use store::{
+    EntityKind, Inserted, Lifecycle, PageRequest, PaymentStatus, ResultInfo, StoreError, Transition,
+};
+
+fn result(status: &str, code: &str) -> Option<ResultInfo> {
+    Some(ResultInfo {
+        status: status.into(),
+        code: code.into(),
+        message: Some(format!("{code} message")),
+    })
+}
+
+#[tokio::test]
+async fn intent_is_written_once_per_request_id() {
+    each_backend(|store| async move {
+        let first = store.payments().insert_intent(new_payment(1)).await?;
+        let Inserted::Created(created) = first else {
+            panic!("first insert must create");
+        };
+        assert_eq!(created.status, PaymentStatus::Created);
+        assert_eq!(created.version, 1);
+        assert_eq!(created.request_fingerprint, "fp-1");
+
+        let mut again = new_payment(1);
+        again.request_fingerprint = "different".into();
+        again.amount_value = 1;
+        let Inserted::Existing(existing) = store.payments().insert_intent(again).await? else {
+            panic!("second insert must not create a row");
+        };
+        assert_eq!(existing, created, "the stored row is returned unchanged");
+
+        let page = store
+            .payments()
+            .list(&PaymentFilter::default(), &PageRequest::default())
+            .await?;
+        assert_eq!(page.items.len(), 1);
+        let audit = store
+            .audit()
+            .list_for(EntityKind::Payment, &created.id)
+            .await?;
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].from_status, None);
+        assert_eq!(audit[0].to_status, "CREATED");
+        assert_eq!(audit[0].source, "intent");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_intents_for_one_request_id_create_one_row() {
+    each_backend(|store| async move {
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.payments().insert_intent(new_payment(7)).await
+            }));
+        }
+        let mut created = 0;
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            let outcome = t.await.expect("join")?;
+            created += usize::from(outcome.is_created());
+            ids.insert(outcome.into_inner().id);
+        }
+        assert_eq!(created, 1);
+        assert_eq!(ids.len(), 1, "every caller sees the same row");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn transitions_write_fields_bump_version_and_audit() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(2))
+            .await?
+            .into_inner();
+        let action = serde_json::json!({"normalUrl": "https://sandbox/cashier/1"});
+        let p = store
+            .payments()
+            .transition(
+                &p.id,
+                1,
+                Transition::new(PaymentStatus::Processing, "pay_response")
+                    .with_reason("PAYMENT_IN_PROCESS"),
+                PaymentUpdate {
+                    alipay_payment_id: Some("ALI-1".into()),
+                    result: result("U", "PAYMENT_IN_PROCESS"),
+                    next_action: Some(action.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert_eq!(p.status, PaymentStatus::Processing);
+        assert_eq!(p.version, 2);
+        assert_eq!(p.next_action, Some(action));
+        assert_eq!(p.alipay_payment_id.as_deref(), Some("ALI-1"));
+
+        // Same non-final status: details recorded, no audit row.
+        let p = store
+            .payments()
+            .transition(
+                &p.id,
+                2,
+                Transition::new(PaymentStatus::Processing, "inquiry"),
+                PaymentUpdate {
+                    result: result("S", "SUCCESS"),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert_eq!(p.version, 3);
+
+        let paid_at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let p = store
+            .payments()
+            .transition(
+                &p.id,
+                3,
+                Transition::new(PaymentStatus::Success, "notification"),
+                PaymentUpdate {
+                    result: result("S", "SUCCESS"),
+                    payment_time: Some(paid_at),
+                    card: Some(CardDetails {
+                        card_token: Some("CT-1".into()),
+                        brand: Some("VISA".into()),
+                        last_four: Some("4242".into()),
+                        masked_no: Some("424242******4242".into()),
+                        three_ds_result: Some(serde_json::json!({"eci": "05"})),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert_eq!(p.status, PaymentStatus::Success);
+        assert_eq!(p.version, 4);
+        assert_eq!(p.next_action, None, "cleared on a final status");
+        assert_eq!(p.alipay_payment_id.as_deref(), Some("ALI-1"), "kept");
+        assert_eq!(p.payment_time, Some(paid_at));
+        assert_eq!(p.card_last_four.as_deref(), Some("4242"));
+        assert_eq!(p.last_result_code.as_deref(), Some("SUCCESS"));
+        assert_eq!(store.payments().get(&p.id).await?, Some(p.clone()));
+        assert_eq!(
+            store.payments().get_by_request_id("REQ-2").await?,
+            Some(p.clone())
+        );
+
+        let audit = store.audit().list_for(EntityKind::Payment, &p.id).await?;
+        let trail: Vec<_> = audit
+            .iter()
+            .map(|c| {
+                (
+                    c.from_status.as_deref(),
+                    c.to_status.as_str(),
+                    c.source.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            trail,
+            [
+                (None, "CREATED", "intent"),
+                (Some("CREATED"), "PROCESSING", "pay_response"),
+                (Some("PROCESSING"), "SUCCESS", "notification"),
+            ]
+        );
+        assert_eq!(audit[1].reason.as_deref(), Some("PAYMENT_IN_PROCESS"));
+        Ok(())
+    })
+    .await;
+}
+
+/// Every (from, to) pair of the matrix, enforced by the database path, not only the table.
+#[tokio::test]
+async fn store_enforces_the_whole_transition_matrix() {
+    each_backend(|store| async move {
+        let mut n = 100;
+        for &from in PaymentStatus::ALL {
+            for &to in PaymentStatus::ALL {
+                n += 1;
+                let p = store
+                    .payments()
+                    .insert_intent(new_payment(n))
+                    .await?
+                    .into_inner();
+                let mut version = 1;
+                if from != PaymentStatus::Created {
+                    version = store
+                        .payments()
+                        .transition(&p.id, 1, Transition::new(from, "setup"), Default::default())
+                        .await?
+                        .version;
+                }
+                let outcome = store
+                    .payments()
+                    .transition(
+                        &p.id,
+                        version,
+                        Transition::new(to, "test"),
+                        Default::default(),
+                    )
+                    .await;
+                match outcome {
+                    Ok(row) => {
+                        assert!(from.can_transition_to(to), "{from:?} -> {to:?} was allowed");
+                        assert_eq!(row.status, to);
+                        assert_eq!(row.version, version + 1);
+                    }
+                    Err(StoreError::IllegalTransition { from: f, to: t, .. }) => {
+                        assert!(
+                            !from.can_transition_to(to),
+                            "{from:?} -> {to:?} was refused"
+                        );
+                        assert_eq!((f, t), (from.as_str(), to.as_str()));
+                        let row = store.payments().get(&p.id).await?.expect("row");
+                        assert_eq!((row.status, row.version), (from, version), "unchanged");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_version_is_a_conflict() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(3))
+            .await?
+            .into_inner();
+        store
+            .payments()
+            .transition(
+                &p.id,
+                1,
+                Transition::new(PaymentStatus::Processing, "pay_response"),
+                Default::default(),
+            )
+            .await?;
+        let err = store
+            .payments()
+            .transition(
+                &p.id,
+                1,
+                Transition::new(PaymentStatus::Success, "inquiry"),
+                Default::default(),
+            )
+            .await
+            .expect_err("stale version");
+        assert!(
+            matches!(
+                err,
+                StoreError::VersionConflict {
+                    expected: 1,
+                    actual: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let missing = store
+            .payments()
+            .transition(
+                "nope",
+                1,
+                Transition::new(PaymentStatus::Success, "inquiry"),
+                Default::default(),
+            )
+            .await
+            .expect_err("missing");
+        assert!(matches!(
+            missing,
+            StoreError::NotFound {
+                entity: EntityKind::Payment,
+                ..
+            }
+        ));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn racing_results_exactly_one_wins() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(4))
+            .await?
+            .into_inner();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let store = store.clone();
+            let id = p.id.clone();
+            let to = if i % 2 == 0 {
+                PaymentStatus::Success
+            } else {
+                PaymentStatus::Fail
+            };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .payments()
+                    .transition(
+                        &id,
+                        1,
+                        Transition::new(to, format!("racer-{i}")),
+                        Default::default(),
+                    )
+                    .await
+            }));
+        }
+        let mut wins = Vec::new();
+        for t in tasks {
+            match t.await.expect("join") {
+                Ok(row) => wins.push(row),
+                Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        assert_eq!(wins.len(), 1);
+        let stored = store.payments().get(&p.id).await?.expect("row");
+        assert_eq!(stored.status, wins[0].status);
+        assert_eq!(stored.version, 2);
+        let audit = store.audit().list_for(EntityKind::Payment, &p.id).await?;
+        assert_eq!(audit.len(), 2, "creation + the one winning change");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn follow_up_job_commits_with_the_transition() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(5))
+            .await?
+            .into_inner();
+        let job = NewJob::new(JobKind::InquirePayment, &p.id, chrono::Utc::now());
+        // A refused transition must not leave its job behind.
+        store
+            .payments()
+            .transition(
+                &p.id,
+                1,
+                Transition::new(PaymentStatus::Fail, "pay_response"),
+                Default::default(),
+            )
+            .await?;
+        let p2 = store
+            .payments()
+            .insert_intent(new_payment(6))
+            .await?
+            .into_inner();
+        let err = store
+            .payments()
+            .transition(
+                &p.id,
+                2,
+                Transition::new(PaymentStatus::Processing, "late").with_follow_up(job),
+                Default::default(),
+            )
+            .await
+            .expect_err("final payment");
+        assert!(matches!(err, StoreError::IllegalTransition { .. }));
+        assert!(store.jobs().list_for_subject(&p.id).await?.is_empty());
+
+        let job2 = NewJob::new(JobKind::InquirePayment, &p2.id, chrono::Utc::now());
+        let p2 = store
+            .payments()
+            .transition(
+                &p2.id,
+                1,
+                Transition::new(PaymentStatus::Processing, "pay_response")
+                    .with_follow_up(job2.clone()),
+                Default::default(),
+            )
+            .await?;
+        store
+            .payments()
+            .transition(
+                &p2.id,
+                2,
+                Transition::new(PaymentStatus::Processing, "inquiry").with_follow_up(job2),
+                Default::default(),
+            )
+            .await?;
+        let jobs = store.jobs().list_for_subject(&p2.id).await?;
+        assert_eq!(jobs.len(), 1, "one poller per payment");
+        assert_eq!(jobs[0].kind, JobKind::InquirePayment);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_filters_and_pages_without_gaps() {
+    each_backend(|store| async move {
+        let mut ids = Vec::new();
+        for n in 0..7u32 {
+            let mut new = new_payment(200 + n);
+            new.customer_id = Some(if n % 2 == 0 { "EVEN" } else { "ODD" }.into());
+            if n == 3 {
+                new.product_code = "CASHIER_PAYMENT".into();
+            }
+            let p = store.payments().insert_intent(new).await?.into_inner();
+            if n < 2 {
+                store
+                    .payments()
+                    .transition(
+                        &p.id,
+                        1,
+                        Transition::new(PaymentStatus::Success, "pay_response"),
+                        Default::default(),
+                    )
+                    .await?;
+            }
+            ids.push(p.id);
+        }
+        // Page through everything, 3 at a time.
+        let mut seen = Vec::new();
+        let mut token = None;
+        loop {
+            let page = store
+                .payments()
+                .list(
+                    &PaymentFilter::default(),
+                    &PageRequest {
+                        page_size: 3,
+                        page_token: token.clone(),
+                    },
+                )
+                .await?;
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items.iter().map(|p| (p.created_at, p.id.clone())));
+            match page.next_page_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 7);
+        let mut sorted = seen.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(seen, sorted, "newest first, no repeats");
+
+        let f = |filter: PaymentFilter| {
+            let store = store.clone();
+            async move {
+                Ok::<_, StoreError>(
+                    store
+                        .payments()
+                        .list(&filter, &PageRequest::default())
+                        .await?
+                        .items
+                        .len(),
+                )
+            }
+        };
+        assert_eq!(
+            f(PaymentFilter {
+                customer_id: Some("EVEN".into()),
+                ..Default::default()
+            })
+            .await?,
+            4
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                status: Some(PaymentStatus::Success),
+                ..Default::default()
+            })
+            .await?,
+            2
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                product_code: Some("CASHIER_PAYMENT".into()),
+                ..Default::default()
+            })
+            .await?,
+            1
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                binding_id: Some("none".into()),
+                ..Default::default()
+            })
+            .await?,
+            0
+        );
+        let all = store
+            .payments()
+            .list(&PaymentFilter::default(), &PageRequest::default())
+            .await?;
+        let oldest = all.items.last().expect("rows").created_at;
+        assert_eq!(
+            f(PaymentFilter {
+                created_to: Some(oldest),
+                ..Default::default()
+            })
+            .await?,
+            0
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                created_from: Some(oldest),
+                ..Default::default()
+            })
+            .await?,
+            7
+        );
+
+        let bad = store
+            .payments()
+            .list(
+                &PaymentFilter::default(),
+                &PageRequest {
+                    page_size: 3,
+                    page_token: Some("garbage".into()),
+                },
+            )
+            .await;
+        assert!(matches!(bad, Err(StoreError::InvalidPageToken)));
+        let too_big = store
+            .payments()
+            .list(
+                &PaymentFilter::default(),
+                &PageRequest {
+                    page_size: 101,
+                    page_token: None,
+                },
+            )
+            .await;
+        assert!(matches!(
+            too_big,
+            Err(StoreError::Invalid {
+                field: "page_size",
+                ..
+            })
+        ));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_the_database() {
+    each_backend(|store| async move {
+        let cases = [
+            ("amount_value", {
+                let mut p = new_payment(1);
+                p.amount_value = 0;
+                p
+            }),
+            ("currency", {
+                let mut p = new_payment(1);
+                p.currency = "php".into();
+                p
+            }),
+            ("payment_request_id", {
+                let mut p = new_payment(1);
+                p.payment_request_id = "x".repeat(65);
+                p
+            }),
+            ("order_description", {
+                let mut p = new_payment(1);
+                p.order_description = Some("d".repeat(257));
+                p
+            }),
+        ];
+        for (field, new) in cases {
+            let err = store.payments().insert_intent(new).await.expect_err(field);
+            assert!(
+                matches!(err, StoreError::Invalid { field: f, .. } if f == field),
+                "{err:?}"
+            );
+        }
+        assert!(store.payments().get_by_request_id("REQ-1").await?.is_none());
+        Ok(())
+    })
+    .await;
+}
+
+#[test]
+fn payments_have_no_pan_or_cvv_column() {
+    use sea_orm::{IdenStatic, Iterable};
+    for col in store::entity::payment::Column::iter() {
+        let name = col.as_str();
+        assert!(!name.contains("pan"), "{name}");
+        assert!(name == "cvv_result_raw" || !name.contains("cvv"), "{name}");
+        assert!(
+            name == "card_masked_no" || !name.contains("card_no"),
+            "{name}"
+        );
+    }
+}
