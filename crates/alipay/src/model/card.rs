@@ -1,0 +1,212 @@
+//! Card data for server-to-server card payments (reference §3.2). PAN, CVV and cardholder data are typed so
+//! `Debug` can redact them: they must never reach logs, traces or error messages.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Address, Secret, UserName};
+use super::serde_helpers::opt_bool;
+
+/// A primary account number. `Debug` shows only the last four digits.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CardNumber(String);
+
+impl CardNumber {
+    /// Wraps a PAN.
+    pub fn new(pan: impl Into<String>) -> Self {
+        Self(pan.into())
+    }
+
+    /// The PAN itself, for sending.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The last four digits (or nothing for implausibly short input).
+    pub fn last4(&self) -> &str {
+        let len = self.0.len();
+        if len >= 8 && self.0.is_char_boundary(len - 4) {
+            &self.0[len - 4..]
+        } else {
+            ""
+        }
+    }
+}
+
+impl fmt::Debug for CardNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CardNumber(****{})", self.last4())
+    }
+}
+
+/// Record type of a merchant-initiated transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecurringType {
+    /// Scheduled MIT.
+    Scheduled,
+    /// Unscheduled MIT.
+    Unscheduled,
+}
+
+/// External 3DS data.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MpiData {
+    /// 3DS version (1.0.2 / 2.1.0 / 2.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_ds_version: Option<String>,
+    /// ECI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eci: Option<String>,
+    /// Cardholder authentication value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cavv: Option<Secret>,
+    /// Directory-server transaction id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ds_transaction_id: Option<String>,
+}
+
+impl fmt::Debug for MpiData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpiData")
+            .field("three_ds_version", &self.three_ds_version)
+            .field("eci", &self.eci)
+            .field("cavv", &self.cavv)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `paymentMethod.paymentMethodMetaData` for `paymentMethodType=CARD`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardPaymentMethodMetaData {
+    /// PAN (≤32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_no: Option<CardNumber>,
+    /// CVV (≤4 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvv: Option<Secret>,
+    /// Two-digit expiry year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_year: Option<String>,
+    /// Two-digit expiry month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_month: Option<String>,
+    /// Cardholder name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cardholder_name: Option<UserName>,
+    /// Billing address (AVS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Address>,
+    /// Request 3DS.
+    #[serde(
+        rename = "is3DSAuthentication",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub is_3ds_authentication: Option<bool>,
+    /// Let Antom upgrade to 3DS when needed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub enable_authentication_upgrade: Option<bool>,
+    /// Store the card and return a cardToken.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub tokenize: Option<bool>,
+    /// Stored-card charge (pair with `paymentMethodId=<cardToken>`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub is_card_on_file: Option<bool>,
+    /// MIT type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurring_type: Option<RecurringType>,
+    /// Scheme transaction id from the first CIT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_transaction_id: Option<String>,
+    /// Brand for co-badged cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_card_brand: Option<String>,
+    /// External 3DS data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi_data: Option<MpiData>,
+    /// Country-specific fields (cpf, payerEmail, dateOfBirth, …), passed through.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for CardPaymentMethodMetaData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardPaymentMethodMetaData")
+            .field("card_no", &self.card_no)
+            .field("cvv", &self.cvv.as_ref().map(|_| "***"))
+            .field("expiry", &self.expiry_year.as_ref().map(|_| "**/**"))
+            .field(
+                "cardholder_name",
+                &self.cardholder_name.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "billing_address",
+                &self.billing_address.as_ref().map(|a| &a.region),
+            )
+            .field("is_3ds_authentication", &self.is_3ds_authentication)
+            .field("tokenize", &self.tokenize)
+            .field("is_card_on_file", &self.is_card_on_file)
+            .field("recurring_type", &self.recurring_type)
+            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_pan_cvv_or_name() {
+        let card = CardPaymentMethodMetaData {
+            card_no: Some(CardNumber::new("4117347806156383")),
+            cvv: Some(Secret::new("850")),
+            expiry_year: Some("29".into()),
+            expiry_month: Some("12".into()),
+            cardholder_name: Some(UserName {
+                first_name: Some("Tomasz".into()),
+                ..UserName::default()
+            }),
+            ..CardPaymentMethodMetaData::default()
+        };
+        let debug = format!("{card:?}");
+        assert!(!debug.contains("4117347806156383"));
+        assert!(!debug.contains("850"));
+        assert!(!debug.contains("Tomasz"));
+        assert!(debug.contains("****6383"));
+    }
+
+    #[test]
+    fn wire_names_match_the_reference() {
+        let card = CardPaymentMethodMetaData {
+            card_no: Some(CardNumber::new("4117347806156383")),
+            is_3ds_authentication: Some(false),
+            ..CardPaymentMethodMetaData::default()
+        };
+        let json = serde_json::to_value(&card).unwrap();
+        assert_eq!(json["cardNo"], "4117347806156383");
+        assert_eq!(json["is3DSAuthentication"], false);
+        let back: CardPaymentMethodMetaData =
+            serde_json::from_str(r#"{"is3DSAuthentication":"true","cpf":"123"}"#).unwrap();
+        assert_eq!(back.is_3ds_authentication, Some(true));
+        assert_eq!(back.extra["cpf"], "123");
+    }
+}

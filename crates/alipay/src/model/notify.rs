@@ -1,0 +1,256 @@
+//! Notification bodies Antom POSTs to the merchant (reference §2 table, §3.5).
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Amount, ResultInfo, Secret};
+use super::payments::{PaymentResultInfo, RefundStatus};
+
+/// `notifyType` of a payment notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentNotifyType {
+    /// Final result (S = paid, F = failed).
+    PaymentResult,
+    /// Still processing — `resultStatus=S` here does NOT mean paid.
+    PaymentPending,
+    /// In-store payment-code result.
+    OfflinePaymentCode,
+    /// Unknown type: not final.
+    #[serde(other)]
+    Unrecognized,
+}
+
+/// notifyPayment body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyPayment {
+    /// Notification type.
+    pub notify_type: PaymentNotifyType,
+    /// Result.
+    pub result: ResultInfo,
+    /// Merchant request id.
+    pub payment_request_id: String,
+    /// Alipay payment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// Amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_amount: Option<Amount>,
+    /// Creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_create_time: Option<String>,
+    /// Completion time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_time: Option<String>,
+    /// Method type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_type: Option<String>,
+    /// Card details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_result_info: Option<PaymentResultInfo>,
+    /// Card info incl. cardToken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_info: Option<PaymentResultInfo>,
+    /// No capture after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_expiry_time: Option<String>,
+    /// Settlement amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gross_settlement_amount: Option<Amount>,
+    /// Acquirer reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquirer_reference_no: Option<String>,
+}
+
+impl NotifyPayment {
+    /// True only for a final success: `PAYMENT_RESULT` with `S` (a pending `S` is not a success).
+    pub fn is_paid(&self) -> bool {
+        self.notify_type == PaymentNotifyType::PaymentResult
+            && self.result.result_status == super::common::ResultStatus::Success
+    }
+}
+
+/// notifyCapture body (`notifyType=CAPTURE_RESULT`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyCapture {
+    /// Always `CAPTURE_RESULT`.
+    pub notify_type: String,
+    /// S / F.
+    pub result: ResultInfo,
+    /// Merchant capture request id.
+    pub capture_request_id: String,
+    /// Alipay capture id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_id: Option<String>,
+    /// Payment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// Captured amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_amount: Option<Amount>,
+    /// Capture time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_time: Option<String>,
+    /// Acquirer reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquirer_reference_no: Option<String>,
+}
+
+/// notifyRefund body (`notifyType=REFUND_RESULT`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyRefund {
+    /// Always `REFUND_RESULT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<String>,
+    /// Result.
+    pub result: ResultInfo,
+    /// SUCCESS / FAIL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_status: Option<RefundStatus>,
+    /// Merchant refund request id.
+    pub refund_request_id: String,
+    /// Alipay refund id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    /// Payment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// Refunded amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<Amount>,
+    /// Refund time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_time: Option<String>,
+    /// Amount actually refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_refund_amount: Option<Amount>,
+    /// Acquirer reference number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+/// `authorizationNotifyType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthorizationNotifyType {
+    /// The user authorized; `authCode` can be exchanged.
+    AuthcodeCreated,
+    /// The user or wallet cancelled the token.
+    TokenCanceled,
+    /// Unknown type.
+    #[serde(other)]
+    Unrecognized,
+}
+
+/// notifyAuthorization body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyAuthorization {
+    /// Type.
+    pub authorization_notify_type: AuthorizationNotifyType,
+    /// The consult's authState.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_state: Option<String>,
+    /// authCode (AUTHCODE_CREATED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<Secret>,
+    /// Cancelled token (TOKEN_CANCELED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// Login id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_login_id: Option<String>,
+    /// User id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Secondary merchant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_client_id: Option<String>,
+    /// Cancel reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Pass-through data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_through_info: Option<String>,
+}
+
+/// Any notification, told apart by its type field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notification {
+    /// notifyPayment (boxed: it is by far the largest body).
+    Payment(Box<NotifyPayment>),
+    /// notifyCapture.
+    Capture(NotifyCapture),
+    /// notifyRefund.
+    Refund(NotifyRefund),
+    /// notifyAuthorization.
+    Authorization(NotifyAuthorization),
+}
+
+impl Notification {
+    /// Parses a verified notification body, choosing the type from `notifyType` / `authorizationNotifyType`.
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let value: serde_json::Value = serde_json::from_slice(body)?;
+        if value.get("authorizationNotifyType").is_some() {
+            return serde_json::from_value(value).map(Notification::Authorization);
+        }
+        match value.get("notifyType").and_then(|v| v.as_str()) {
+            Some("CAPTURE_RESULT") => serde_json::from_value(value).map(Notification::Capture),
+            Some("REFUND_RESULT") => serde_json::from_value(value).map(Notification::Refund),
+            _ if value.get("refundRequestId").is_some() => {
+                serde_json::from_value(value).map(Notification::Refund)
+            }
+            _ => serde_json::from_value(value).map(|p| Notification::Payment(Box::new(p))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_003_notification_parses_as_payment() {
+        let body = br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},
+            "paymentRequestId":"2020010123456789XXXX","paymentId":"2020010123456789XXXX",
+            "paymentAmount":{"value":"8000","currency":"EUR"},"paymentCreateTime":"2020-01-01T12:01:00+08:30",
+            "paymentResultInfo":{"avsResultRaw":"A","cvvResultRaw":"Y","threeDSResult":{"eci":"02"}}}"#;
+        let Notification::Payment(n) = Notification::parse(body).unwrap() else {
+            panic!("not a payment notification")
+        };
+        assert!(n.is_paid());
+        assert_eq!(
+            n.payment_result_info.unwrap().avs_result_raw.as_deref(),
+            Some("A")
+        );
+    }
+
+    #[test]
+    fn pending_success_is_not_paid() {
+        let body = br#"{"notifyType":"PAYMENT_PENDING","result":{"resultCode":"PAYMENT_IN_PROCESS","resultStatus":"S"},"paymentRequestId":"r"}"#;
+        let Notification::Payment(n) = Notification::parse(body).unwrap() else {
+            panic!("not a payment notification")
+        };
+        assert!(!n.is_paid());
+    }
+
+    #[test]
+    fn other_kinds_are_recognised() {
+        assert!(matches!(
+            Notification::parse(br#"{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"captureRequestId":"c"}"#),
+            Ok(Notification::Capture(_))
+        ));
+        assert!(matches!(
+            Notification::parse(br#"{"notifyType":"REFUND_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"refundStatus":"SUCCESS","refundRequestId":"r"}"#),
+            Ok(Notification::Refund(_))
+        ));
+        let Ok(Notification::Authorization(a)) = Notification::parse(
+            br#"{"authorizationNotifyType":"AUTHCODE_CREATED","authState":"s","authCode":"code-1"}"#,
+        ) else {
+            panic!("not an authorization notification")
+        };
+        assert_eq!(a.auth_code.unwrap().expose(), "code-1");
+    }
+}
