@@ -1,0 +1,88 @@
+//! Engine tuning. Defaults follow Alipay's documented result-process logic (seed 002: inquire 10-20 times at 3 s
+//! intervals, then cancel; seed 000: keep inquiring for more than a minute) and the SDK samples' "retry the same id
+//! up to 3 times".
+
+use std::fmt;
+use std::time::Duration;
+
+use store::TokenCipher;
+
+/// Timing and retry bounds of the engine and its reconciler.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Pay / refund / capture / cancel attempts with the same request id before the reconciler takes over.
+    pub call_attempts: u32,
+    /// Pause between those attempts (doubled after each one).
+    pub retry_backoff: Duration,
+    /// Interval between reconciler inquiries of one payment or refund.
+    pub inquiry_interval: Duration,
+    /// Inquiries (including inquiry `U` / transport errors) before an unresolved payment is cancelled.
+    pub max_inquiries: u32,
+    /// Delay before the write-ahead inquiry job becomes due. It must exceed the longest in-flight pay call
+    /// (attempts x client timeout + backoff): the reconciler must not inquire, and then cancel, a payment whose
+    /// first pay request is still on the wire. The normal path reschedules the job once the call completes.
+    pub write_ahead_grace: Duration,
+    /// How long a claimed job is leased to one reconciler replica; an expired lease makes it claimable again.
+    pub job_lease: Duration,
+    /// How long an idempotency record is owned by the engine call executing it (multi-replica duplicate guard).
+    pub idempotency_lease: Duration,
+    /// Reconciler sleep when no job is due.
+    pub poll_interval: Duration,
+    /// Jobs claimed per reconciler round.
+    pub claim_batch: u64,
+    /// Refresh an access token this long before it expires (background job and synchronous refresh in pay).
+    pub token_refresh_margin: Duration,
+    /// How long a duplicate request waits for the in-flight original before answering `Unavailable`.
+    pub duplicate_wait: Duration,
+    /// Poll interval of a duplicate waiting on another replica's in-flight original.
+    pub duplicate_poll: Duration,
+    /// Attempts of a failing background job (token refresh, auto refund) before it is parked as failed.
+    pub max_job_attempts: u32,
+    /// Capacity of the call-record queue between the Alipay client and the store writer. When full, the caller
+    /// waits (in a spawned task) rather than dropping a record.
+    pub call_record_buffer: usize,
+    /// Age after which a non-final payment without an active job is re-enqueued by the reconciler's sweep (covers
+    /// a crash between the intent and its job).
+    pub stale_after: Duration,
+    /// Seals and opens wallet tokens at rest.
+    pub token_cipher: TokenCipher,
+}
+
+impl EngineConfig {
+    /// The documented defaults with the given token cipher (the one setting without a sensible default).
+    pub fn new(token_cipher: TokenCipher) -> Self {
+        Self {
+            call_attempts: 3,
+            retry_backoff: Duration::from_millis(200),
+            inquiry_interval: Duration::from_secs(3),
+            max_inquiries: 20,
+            write_ahead_grace: Duration::from_secs(60),
+            job_lease: Duration::from_secs(30),
+            idempotency_lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            claim_batch: 16,
+            token_refresh_margin: Duration::from_secs(300),
+            duplicate_wait: Duration::from_secs(30),
+            duplicate_poll: Duration::from_millis(100),
+            max_job_attempts: 10,
+            call_record_buffer: 1024,
+            stale_after: Duration::from_secs(300),
+            token_cipher,
+        }
+    }
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("call_attempts", &self.call_attempts)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("inquiry_interval", &self.inquiry_interval)
+            .field("max_inquiries", &self.max_inquiries)
+            .field("write_ahead_grace", &self.write_ahead_grace)
+            .field("job_lease", &self.job_lease)
+            .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("token_cipher", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}

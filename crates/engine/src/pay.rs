@@ -1,0 +1,535 @@
+//! Paying: write-ahead intent, the pay call with bounded same-id retries, and the mapping of Alipay's answer to the
+//! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
+
+use alipay::model::{
+    CancelRequest, PayRequest, PayResponse, PaymentFactor, PaymentMethod, ProductCode,
+};
+use alipay::{Outcome, ResultCode};
+use serde_json::{Map, Value};
+use store::jobs::{JobKind, NewJob};
+use store::payments::{NewPayment, Payment, PaymentFilter, PaymentUpdate};
+use store::{Inserted, Lifecycle, Page, PageRequest, PaymentStatus, ResultInfo, Transition};
+use tracing::Instrument;
+
+use crate::commands::{PayCommand, PaySource};
+use crate::error::EngineError;
+use crate::fingerprint::fingerprint;
+use crate::retry::{Attempted, with_retries};
+use crate::settle::settle;
+use crate::{Engine, after, parse_alipay_time, validate};
+
+/// Product code and payment method type stored for an IN_STORE payment: in-store routing of inquiry, cancel and
+/// refund depends on it.
+pub(crate) const IN_STORE: &str = "IN_STORE_PAYMENT";
+
+impl Engine {
+    /// Charges a customer. Returns the recorded payment: SUCCESS, or PROCESSING when Alipay accepted it
+    /// (PAYMENT_IN_PROCESS; with `next_action` — redirect / challenge — when the buyer must act); `Declined` on F (recorded as FAIL with the code); `Unavailable`
+    /// when the outcome is unknown after the bounded retries (recorded as PROCESSING, the reconciler owns it).
+    ///
+    /// A repeated `payment_request_id` with the same content answers from the store without calling Alipay again
+    /// (waiting for an in-flight original); different content is `RequestMismatch`.
+    pub async fn pay(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
+        validate::pay(&cmd)?;
+        let span = tracing::info_span!("pay", payment_request_id = %cmd.payment_request_id);
+        self.pay_inner(cmd).instrument(span).await
+    }
+
+    async fn pay_inner(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
+        let print = fingerprint(&cmd);
+        let _guard = self
+            .inner
+            .locks
+            .lock(&format!("pay:{}", cmd.payment_request_id))
+            .await;
+        let payments = self.store().payments();
+        if let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await? {
+            return self.replay_payment(existing, &print).await;
+        }
+        let (method, product, binding) = self.payment_method(&cmd.source).await?;
+        let intent = payments
+            .insert_intent(NewPayment {
+                payment_request_id: cmd.payment_request_id.clone(),
+                product_code: product_name(product).to_owned(),
+                amount_value: amount_value(&cmd.amount.value)?,
+                currency: cmd.amount.currency.clone(),
+                order_reference_id: Some(cmd.order.reference_order_id.clone()),
+                order_description: Some(cmd.order.order_description.clone()),
+                payment_method_type: method.payment_method_type.clone(),
+                binding_id: binding.as_ref().map(|b| b.id.clone()),
+                customer_id: binding.as_ref().map(|b| b.customer_id.clone()),
+                request_fingerprint: print.clone(),
+                is_authorization: false,
+                capture_mode: None,
+            })
+            .await?;
+        let payment = match intent {
+            Inserted::Created(p) => p,
+            // Another replica wrote the intent between our read and our insert: it owns the call.
+            Inserted::Existing(p) => return self.replay_payment(p, &print).await,
+        };
+        // Write-ahead: the poller exists before Alipay hears of the payment. Its first run is after the longest
+        // possible in-flight call, so it never races the call below; if this process dies, it resolves the payment.
+        self.store()
+            .jobs()
+            .enqueue(NewJob::new(
+                JobKind::InquirePayment,
+                &payment.id,
+                after(self.config().write_ahead_grace),
+            ))
+            .await?;
+        tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
+        let request = build_pay_request(&cmd, method, product);
+        let config = self.config();
+        let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
+            self.client().pay(&request)
+        })
+        .await;
+        let (payment, rejected) = self.record_pay_outcome(payment, attempted).await?;
+        if let Some(binding) = &binding
+            && payment.last_result_code.as_deref() == Some(ResultCode::InvalidAccessToken.as_str())
+        {
+            self.binding_token_rejected(binding).await?;
+        }
+        if let Some(error) = rejected {
+            return Err(EngineError::Alipay(error));
+        }
+        self.pay_answer(payment)
+    }
+
+    /// Applies the pay call's outcome to the stored payment. Returns the payment and, when the request could not be
+    /// sent at all, the client error (the payment is then PROCESSING and the reconciler resolves it: only a real F
+    /// marks a payment FAIL).
+    async fn record_pay_outcome(
+        &self,
+        payment: Payment,
+        attempted: Attempted<PayResponse>,
+    ) -> Result<(Payment, Option<alipay::CallError>), EngineError> {
+        let (to, update, source, rejected) = match attempted {
+            Attempted::Answer(reply) => {
+                let body = reply.body;
+                let mut update = PaymentUpdate {
+                    alipay_payment_id: body.payment_id.clone(),
+                    result: Some(result_info(&body.result)),
+                    payment_time: body.payment_time.as_deref().and_then(parse_alipay_time),
+                    ..PaymentUpdate::default()
+                };
+                let to = match reply.outcome {
+                    Outcome::Success => PaymentStatus::Success,
+                    Outcome::Failed { .. } => PaymentStatus::Fail,
+                    Outcome::InProcess | Outcome::Unknown { .. } => {
+                        update.next_action = next_action(&body);
+                        PaymentStatus::Processing
+                    }
+                };
+                (to, update, "pay_response", None)
+            }
+            Attempted::Unknown {
+                reason,
+                maybe_acted,
+            } => {
+                tracing::warn!(%reason, maybe_acted, "pay outcome unknown after retries; reconciler takes over");
+                let update = PaymentUpdate {
+                    result: Some(ResultInfo {
+                        status: "U".into(),
+                        code: if maybe_acted {
+                            "OUTCOME_UNKNOWN"
+                        } else {
+                            "NOT_DELIVERED"
+                        }
+                        .into(),
+                        message: Some(truncate(&reason, 256)),
+                    }),
+                    ..PaymentUpdate::default()
+                };
+                (PaymentStatus::Processing, update, "pay_unknown", None)
+            }
+            Attempted::Rejected(error) => {
+                tracing::error!(error = %error, "pay request could not be sent; reconciler will resolve it");
+                let update = PaymentUpdate {
+                    result: Some(ResultInfo {
+                        status: "U".into(),
+                        code: "NOT_SENT".into(),
+                        message: Some(truncate(&error.to_string(), 256)),
+                    }),
+                    ..PaymentUpdate::default()
+                };
+                (
+                    PaymentStatus::Processing,
+                    update,
+                    "pay_rejected",
+                    Some(error),
+                )
+            }
+        };
+        let reason = update.result.as_ref().map(|r| r.code.clone());
+        let moved = self
+            .move_payment(payment, to, source, reason, update)
+            .await?;
+        Ok((moved, rejected))
+    }
+
+    /// Guarded payment move (see [`crate::settle`]).
+    pub(crate) async fn move_payment(
+        &self,
+        payment: Payment,
+        to: PaymentStatus,
+        source: &str,
+        reason: Option<String>,
+        update: PaymentUpdate,
+    ) -> Result<Payment, EngineError> {
+        let payments = self.store().payments();
+        let moved = settle(
+            payment,
+            to,
+            |id, version| {
+                let mut transition = Transition::new(to, source);
+                if let Some(reason) = &reason {
+                    transition = transition.with_reason(reason.clone());
+                }
+                let update = update.clone();
+                async move { payments.transition(&id, version, transition, update).await }
+            },
+            |id| async move { payments.get(&id).await },
+        )
+        .await?;
+        if moved.status == to {
+            tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");
+        }
+        Ok(moved)
+    }
+
+    /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
+    /// then answer from the stored row exactly as the original call did.
+    async fn replay_payment(&self, existing: Payment, print: &str) -> Result<Payment, EngineError> {
+        if existing.request_fingerprint != print {
+            return Err(EngineError::RequestMismatch {
+                request_id: existing.payment_request_id,
+            });
+        }
+        let mut current = existing;
+        let deadline = tokio::time::Instant::now() + self.config().duplicate_wait;
+        while current.status == PaymentStatus::Created && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(self.config().duplicate_poll).await;
+            current = self
+                .store()
+                .payments()
+                .get(&current.id)
+                .await?
+                .ok_or_else(|| EngineError::NotFound {
+                    what: "payment",
+                    id: current.payment_request_id.clone(),
+                })?;
+        }
+        tracing::debug!(status = ?current.status, "duplicate pay answered from the store");
+        self.pay_answer(current)
+    }
+
+    /// The caller's answer for a stored payment, the same for the original call and every replay.
+    pub(crate) fn pay_answer(&self, payment: Payment) -> Result<Payment, EngineError> {
+        match payment.status {
+            PaymentStatus::Success | PaymentStatus::Cancelled => Ok(payment),
+            PaymentStatus::Fail => Err(EngineError::Declined {
+                code: payment
+                    .last_result_code
+                    .clone()
+                    .unwrap_or_else(|| "PROCESS_FAIL".into()),
+                message: payment.last_result_message.clone().unwrap_or_default(),
+            }),
+            // Alipay accepted it (PAYMENT_IN_PROCESS): the caller gets the record, with `next_action` when the
+            // buyer must act; the reconciler polls for the result.
+            PaymentStatus::Processing if payment.next_action.is_some() || accepted(&payment) => {
+                Ok(payment)
+            }
+            PaymentStatus::Processing | PaymentStatus::Created => Err(EngineError::Unavailable {
+                retry_after: self.config().inquiry_interval,
+            }),
+        }
+    }
+
+    /// The stored payment.
+    pub async fn get_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+        self.store()
+            .payments()
+            .get_by_request_id(payment_request_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "payment",
+                id: payment_request_id.to_owned(),
+            })
+    }
+
+    /// Stored payments matching `filter`, newest first, one page.
+    pub async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Payment>, EngineError> {
+        Ok(self.store().payments().list(&filter, &page).await?)
+    }
+
+    /// Live `inquiryPayment`: applies a final (or newly PROCESSING) answer to the stored payment and returns it.
+    /// A payment whose pay call is still in flight is returned as stored (inquiring it now could race the call).
+    pub async fn inquire_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+        let span = tracing::info_span!("inquire_payment", payment_request_id);
+        async {
+            let payment = self.get_payment(payment_request_id).await?;
+            if payment.status.is_final() || payment.status == PaymentStatus::Created {
+                return Ok(payment);
+            }
+            let (payment, _) = self.inquire_and_apply(payment).await?;
+            Ok(payment)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Cancels a payment with the same paymentRequestId (retrying while `U`, bounded). S → CANCELLED; F (e.g.
+    /// CANCEL_WINDOW_EXCEED, ORDER_STATUS_INVALID) → `Declined` and the payment is left as it is (past the window,
+    /// refund instead). A final payment is only cancelled at Alipay if it is SUCCESS.
+    pub async fn cancel_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+        let span = tracing::info_span!("cancel_payment", payment_request_id);
+        async {
+            let _guard = self
+                .inner
+                .locks
+                .lock(&format!("pay:{payment_request_id}"))
+                .await;
+            let payment = self.get_payment(payment_request_id).await?;
+            match payment.status {
+                PaymentStatus::Cancelled => return Ok(payment),
+                PaymentStatus::Fail => {
+                    return Err(EngineError::IllegalState {
+                        message: "a failed payment cannot be cancelled".into(),
+                    });
+                }
+                PaymentStatus::Created => {
+                    return Err(EngineError::Unavailable {
+                        retry_after: self.config().inquiry_interval,
+                    });
+                }
+                PaymentStatus::Success => {
+                    return Err(EngineError::IllegalState {
+                        message: "a successful payment is refunded, not cancelled".into(),
+                    });
+                }
+                PaymentStatus::Processing => {}
+            }
+            match self.cancel_at_alipay(payment).await? {
+                CancelResult::Settled(p) => Ok(p),
+                CancelResult::Declined {
+                    payment,
+                    code,
+                    message,
+                } => {
+                    tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
+                    Err(EngineError::Declined { code, message })
+                }
+                CancelResult::Unknown(_) => Err(EngineError::Unavailable {
+                    retry_after: self.config().inquiry_interval,
+                }),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The cancel call with bounded retries and its effect on the payment.
+    pub(crate) async fn cancel_at_alipay(
+        &self,
+        payment: Payment,
+    ) -> Result<CancelResult, EngineError> {
+        let mut request = CancelRequest::by_request_id(&payment.payment_request_id);
+        request.in_store = payment.product_code == IN_STORE;
+        let config = self.config();
+        let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
+            self.client().cancel(&request)
+        })
+        .await;
+        match attempted {
+            Attempted::Answer(reply) => match reply.outcome {
+                Outcome::Success | Outcome::InProcess => {
+                    let update = PaymentUpdate {
+                        alipay_payment_id: reply.body.payment_id.clone(),
+                        result: Some(result_info(&reply.body.result)),
+                        ..PaymentUpdate::default()
+                    };
+                    let moved = self
+                        .move_payment(
+                            payment,
+                            PaymentStatus::Cancelled,
+                            "cancel",
+                            Some("CANCELLED".into()),
+                            update,
+                        )
+                        .await?;
+                    Ok(CancelResult::Settled(moved))
+                }
+                Outcome::Failed { code, message } if code == ResultCode::OrderNotExist => {
+                    // Alipay never created the payment, and the cancel makes sure it never will: nothing charged.
+                    let update = PaymentUpdate {
+                        result: Some(result_info(&reply.body.result)),
+                        ..PaymentUpdate::default()
+                    };
+                    let moved = self
+                        .move_payment(
+                            payment,
+                            PaymentStatus::Fail,
+                            "cancel",
+                            Some(code.to_string()),
+                            update,
+                        )
+                        .await?;
+                    tracing::info!(%message, "payment never reached Alipay; recorded as FAIL");
+                    Ok(CancelResult::Settled(moved))
+                }
+                Outcome::Failed { code, message } => Ok(CancelResult::Declined {
+                    payment,
+                    code: code.to_string(),
+                    message,
+                }),
+                Outcome::Unknown { code, message } => {
+                    Ok(CancelResult::Unknown(format!("U {code}: {message}")))
+                }
+            },
+            Attempted::Unknown { reason, .. } => Ok(CancelResult::Unknown(reason)),
+            Attempted::Rejected(error) => Err(EngineError::Alipay(error)),
+        }
+    }
+
+    /// Resolves the payment method of a pay command; for agreement payments checks the binding BEFORE Alipay is
+    /// called (and refreshes a token that is about to expire).
+    async fn payment_method(
+        &self,
+        source: &PaySource,
+    ) -> Result<(PaymentMethod, ProductCode, Option<store::bindings::Binding>), EngineError> {
+        match source {
+            PaySource::Agreement { binding_id } => {
+                let binding = self.usable_binding(binding_id).await?;
+                let method = PaymentMethod::with_id(
+                    binding.wallet.clone(),
+                    binding.tokens.access_token.expose().to_owned(),
+                );
+                Ok((method, ProductCode::AgreementPayment, Some(binding)))
+            }
+            PaySource::InStore { payment_code } => Ok((
+                PaymentMethod::with_id("CONNECT_WALLET", payment_code.clone()),
+                ProductCode::InStorePayment,
+                None,
+            )),
+            PaySource::Cashier { wallet, .. } => Ok((
+                PaymentMethod::of_type(wallet.clone()),
+                ProductCode::CashierPayment,
+                None,
+            )),
+        }
+    }
+}
+
+/// What a cancel achieved.
+#[derive(Debug)]
+pub(crate) enum CancelResult {
+    /// The payment reached a final state (CANCELLED, or FAIL because Alipay never had it).
+    Settled(Payment),
+    /// Alipay refused (CANCEL_WINDOW_EXCEED, ORDER_STATUS_INVALID, ...); the payment is unchanged.
+    Declined {
+        payment: Payment,
+        code: String,
+        message: String,
+    },
+    /// Still unknown after the bounded retries.
+    Unknown(String),
+}
+
+/// Whether Alipay's last word was its in-process code (accepted, result later) rather than an unknown outcome.
+fn accepted(payment: &Payment) -> bool {
+    payment
+        .last_result_code
+        .as_deref()
+        .is_some_and(|code| ResultCode::parse(code).is_in_process())
+}
+
+fn product_name(product: ProductCode) -> &'static str {
+    match product {
+        ProductCode::CashierPayment => "CASHIER_PAYMENT",
+        ProductCode::AgreementPayment => "AGREEMENT_PAYMENT",
+        ProductCode::InStorePayment => IN_STORE,
+    }
+}
+
+/// Minor units as the store keeps them; validation already proved the value is a positive integer.
+pub(crate) fn amount_value(value: &str) -> Result<i64, EngineError> {
+    value
+        .parse::<i64>()
+        .map_err(|_| EngineError::invalid("amount.value", "does not fit in 64 bits"))
+}
+
+fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCode) -> PayRequest {
+    let mut request = PayRequest::new(
+        product,
+        cmd.payment_request_id.clone(),
+        cmd.amount.clone(),
+        cmd.order.clone(),
+        method,
+    );
+    request.env = cmd.env.clone();
+    request.payment_notify_url = cmd.payment_notify_url.clone();
+    request.merchant_region = cmd.merchant_region.clone();
+    match &cmd.source {
+        PaySource::Cashier { redirect_url, .. } => {
+            request.payment_redirect_url = Some(redirect_url.clone())
+        }
+        PaySource::InStore { .. } => {
+            request.payment_factor = Some(PaymentFactor {
+                in_store_payment_scenario: Some("PaymentCode".into()),
+                ..PaymentFactor::default()
+            });
+        }
+        PaySource::Agreement { .. } => {}
+    }
+    request
+}
+
+/// The `result` envelope as the store keeps it.
+pub(crate) fn result_info(result: &alipay::model::ResultInfo) -> ResultInfo {
+    let status = match result.result_status {
+        alipay::model::ResultStatus::Success => "S",
+        alipay::model::ResultStatus::Failed => "F",
+        alipay::model::ResultStatus::Unknown | alipay::model::ResultStatus::Unrecognized => "U",
+    };
+    ResultInfo {
+        status: status.into(),
+        code: result.result_code.to_string(),
+        message: result.result_message.as_deref().map(|m| truncate(m, 256)),
+    }
+}
+
+/// What the buyer must do next, from a PAYMENT_IN_PROCESS answer: only the fields Alipay set.
+fn next_action(body: &PayResponse) -> Option<Value> {
+    let mut action = Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            action.insert(key.to_owned(), v);
+        }
+    };
+    put("normalUrl", body.normal_url.clone().map(Value::String));
+    put("schemeUrl", body.scheme_url.clone().map(Value::String));
+    put("applinkUrl", body.applink_url.clone().map(Value::String));
+    put(
+        "appIdentifier",
+        body.app_identifier.clone().map(Value::String),
+    );
+    put(
+        "redirectActionForm",
+        body.redirect_action_form
+            .as_ref()
+            .and_then(|f| serde_json::to_value(f).ok()),
+    );
+    put("challengeActionForm", body.challenge_action_form.clone());
+    put("orderCodeForm", body.order_code_form.clone());
+    (!action.is_empty()).then_some(Value::Object(action))
+}
+
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}

@@ -1,0 +1,416 @@
+//! The durable reconciler: claims due jobs with leases (several replicas may share one store; a job is handed to
+//! exactly one of them and a payment never has two active pollers) and carries out Alipay's result-process logic:
+//! inquire at an interval up to a bound, then cancel (retried while U), and refund what is past its cancel window.
+
+use std::future::Future;
+use std::time::Duration;
+
+use alipay::ResultCode;
+use store::jobs::{Job, JobKind, NewJob};
+use store::payments::Payment;
+use store::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus, StoreError};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::error::EngineError;
+use crate::inquiry::Verdict;
+use crate::pay::CancelResult;
+use crate::refund::RefundProgress;
+use crate::{Engine, after};
+
+/// What to do with a job after a run.
+#[derive(Debug)]
+enum Next {
+    /// Finished.
+    Done,
+    /// Run again after this delay (the note explains why).
+    Retry(Duration, String),
+    /// Give up and leave it for support.
+    Escalate(String),
+}
+
+impl Engine {
+    /// Runs the reconciler until `shutdown` resolves: claims due jobs and runs them concurrently, and periodically
+    /// sweeps for unfinished payments that lost their job. Jobs interrupted by shutdown keep their lease until it
+    /// expires and then resume on any replica.
+    pub async fn run_reconciler(
+        &self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), EngineError> {
+        tokio::pin!(shutdown);
+        let sweep_every = (self.config().stale_after / 4).max(Duration::from_secs(1));
+        let mut next_sweep = tokio::time::Instant::now();
+        tracing::info!(owner = %self.inner.owner, "reconciler started");
+        loop {
+            if tokio::time::Instant::now() >= next_sweep {
+                if let Err(error) = self.sweep_stale().await {
+                    tracing::error!(%error, "stale payment sweep failed");
+                }
+                next_sweep = tokio::time::Instant::now() + sweep_every;
+            }
+            let claimed = self.run_due_jobs().await;
+            let pause = match claimed {
+                Ok(0) => self.config().poll_interval,
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    tracing::error!(%error, "claiming jobs failed");
+                    self.config().poll_interval
+                }
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::info!("reconciler stopped");
+        Ok(())
+    }
+
+    /// Claims one batch of due jobs and runs them to the end of this round. Returns how many were claimed.
+    pub(crate) async fn run_due_jobs(&self) -> Result<usize, EngineError> {
+        let config = self.config();
+        let batch = u32::try_from(config.claim_batch)
+            .unwrap_or(u32::MAX)
+            .clamp(1, 1000);
+        let jobs = self
+            .store()
+            .jobs()
+            .claim_due(&self.inner.owner, batch, config.job_lease)
+            .await?;
+        let count = jobs.len();
+        let mut running = JoinSet::new();
+        for job in jobs {
+            let engine = self.clone();
+            let span = tracing::info_span!("job", kind = ?job.kind, subject = %job.subject_id, attempt = job.attempts);
+            running.spawn(async move { engine.run_job(job).await }.instrument(span));
+        }
+        while running.join_next().await.is_some() {}
+        Ok(count)
+    }
+
+    async fn run_job(&self, job: Job) {
+        let next = match self.dispatch(&job).await {
+            Ok(next) => next,
+            Err(error)
+                if job.attempts
+                    >= i32::try_from(self.config().max_job_attempts).unwrap_or(i32::MAX) =>
+            {
+                Next::Escalate(format!(
+                    "giving up after {} attempts: {error}",
+                    job.attempts
+                ))
+            }
+            Err(error) => Next::Retry(self.config().inquiry_interval, error.to_string()),
+        };
+        let jobs = self.store().jobs();
+        let owner = &self.inner.owner;
+        let written = match &next {
+            Next::Done => jobs.complete(&job.id, owner).await,
+            Next::Retry(delay, note) => {
+                jobs.reschedule(&job.id, owner, after(*delay), Some(note))
+                    .await
+            }
+            Next::Escalate(note) => {
+                tracing::error!(note = %note, "job needs support");
+                jobs.fail(&job.id, owner, note).await
+            }
+        };
+        match written {
+            Ok(_) => tracing::debug!(?next, "job run recorded"),
+            // The lease expired and another replica owns the job now; its run decides.
+            Err(StoreError::LeaseNotHeld { .. }) => tracing::warn!("job lease lost during the run"),
+            Err(error) => {
+                tracing::error!(%error, "could not record the job run; it resumes after the lease")
+            }
+        }
+    }
+
+    async fn dispatch(&self, job: &Job) -> Result<Next, EngineError> {
+        match job.kind {
+            JobKind::InquirePayment => self.job_inquire_payment(job).await,
+            JobKind::CancelPayment => self.job_cancel_payment(job).await,
+            JobKind::RefundPayment => self.job_refund_payment(job).await,
+            JobKind::InquireRefund => self.job_inquire_refund(job).await,
+            JobKind::InquireCapture => self.job_inquire_capture(job).await,
+            JobKind::RefreshToken => self.job_refresh_token(job).await,
+        }
+    }
+
+    async fn payment_subject(&self, job: &Job) -> Result<Option<Payment>, EngineError> {
+        Ok(self.store().payments().get(&job.subject_id).await?)
+    }
+
+    /// INQUIRE_PAYMENT: poll at the configured interval; after `max_inquiries` (or when Alipay does not know the
+    /// payment) cancel it.
+    async fn job_inquire_payment(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(payment) = self.payment_subject(job).await? else {
+            return Ok(Next::Escalate("payment row missing".into()));
+        };
+        let span =
+            tracing::info_span!("reconcile", payment_request_id = %payment.payment_request_id);
+        async {
+            if payment.status.is_final() {
+                return Ok(Next::Done);
+            }
+            let _guard = self
+                .inner
+                .locks
+                .lock(&format!("pay:{}", payment.payment_request_id))
+                .await;
+            let (payment, verdict) = self.inquire_and_apply(payment).await?;
+            let exhausted =
+                job.attempts >= i32::try_from(self.config().max_inquiries).unwrap_or(i32::MAX);
+            match verdict {
+                Verdict::Final => Ok(Next::Done),
+                Verdict::NotFound => {
+                    tracing::info!("Alipay does not know the payment; cancelling with the same id");
+                    self.cancel_and_follow_up(payment).await
+                }
+                Verdict::Pending | Verdict::Unknown(_) if exhausted => {
+                    tracing::warn!(
+                        inquiries = job.attempts,
+                        "no final result after the inquiry budget; cancelling"
+                    );
+                    self.cancel_and_follow_up(payment).await
+                }
+                Verdict::Pending => Ok(Next::Retry(
+                    self.config().inquiry_interval,
+                    "still processing".into(),
+                )),
+                Verdict::Unknown(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Cancels now; whatever cannot be finished here continues as its own job (so this job can complete).
+    async fn cancel_and_follow_up(&self, payment: Payment) -> Result<Next, EngineError> {
+        let payment_id = payment.id.clone();
+        match self.cancel_at_alipay(payment).await? {
+            CancelResult::Settled(_) => Ok(Next::Done),
+            CancelResult::Declined {
+                payment,
+                code,
+                message,
+            } => self.cancel_declined(payment, &code, &message).await,
+            CancelResult::Unknown(note) => {
+                self.store()
+                    .jobs()
+                    .enqueue(NewJob::new(
+                        JobKind::CancelPayment,
+                        &payment_id,
+                        after(self.config().inquiry_interval),
+                    ))
+                    .await?;
+                tracing::warn!(%note, "cancel outcome unknown; CANCEL_PAYMENT job scheduled");
+                Ok(Next::Done)
+            }
+        }
+    }
+
+    /// Cancel refused: past the window (or already final at Alipay). Learn the real state; a payment that succeeded
+    /// after we gave up on it is reversed with an automatic full refund (seed 002: refund when cancel is no longer
+    /// possible).
+    async fn cancel_declined(
+        &self,
+        payment: Payment,
+        code: &str,
+        message: &str,
+    ) -> Result<Next, EngineError> {
+        tracing::warn!(%code, %message, "cancel declined");
+        let known_code = ResultCode::parse(code);
+        if known_code != ResultCode::CancelWindowExceed
+            && known_code != ResultCode::OrderStatusInvalid
+        {
+            return Ok(Next::Escalate(format!(
+                "cancel declined: {code}: {message}"
+            )));
+        }
+        self.store()
+            .jobs()
+            .enqueue(NewJob::new(
+                JobKind::RefundPayment,
+                &payment.id,
+                after(Duration::ZERO),
+            ))
+            .await?;
+        Ok(Next::Done)
+    }
+
+    /// CANCEL_PAYMENT: retry the cancel while its outcome is unknown, bounded by `max_job_attempts`.
+    async fn job_cancel_payment(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(payment) = self.payment_subject(job).await? else {
+            return Ok(Next::Escalate("payment row missing".into()));
+        };
+        if payment.status.is_final() {
+            return Ok(Next::Done);
+        }
+        let _guard = self
+            .inner
+            .locks
+            .lock(&format!("pay:{}", payment.payment_request_id))
+            .await;
+        match self.cancel_at_alipay(payment).await? {
+            CancelResult::Settled(_) => Ok(Next::Done),
+            CancelResult::Declined {
+                payment,
+                code,
+                message,
+            } => self.cancel_declined(payment, &code, &message).await,
+            CancelResult::Unknown(note) if self.job_exhausted(job) => {
+                Ok(Next::Escalate(format!("cancel still unknown: {note}")))
+            }
+            CancelResult::Unknown(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
+        }
+    }
+
+    /// REFUND_PAYMENT: the automatic full refund of a payment we could not cancel. Waits for the payment to be
+    /// final first; only a SUCCESS payment is refunded.
+    async fn job_refund_payment(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(mut payment) = self.payment_subject(job).await? else {
+            return Ok(Next::Escalate("payment row missing".into()));
+        };
+        if !payment.status.is_final() {
+            let (current, _) = self.inquire_and_apply(payment).await?;
+            payment = current;
+        }
+        match payment.status {
+            PaymentStatus::Success => {
+                let refund = self.auto_refund(&payment).await?;
+                match refund.status {
+                    OperationStatus::Fail => Ok(Next::Escalate(format!(
+                        "automatic refund failed: {}",
+                        refund.last_result_code.unwrap_or_default()
+                    ))),
+                    // SUCCESS, or PROCESSING with its own INQUIRE_REFUND job.
+                    _ => Ok(Next::Done),
+                }
+            }
+            PaymentStatus::Fail | PaymentStatus::Cancelled => Ok(Next::Done),
+            PaymentStatus::Created | PaymentStatus::Processing if self.job_exhausted(job) => Ok(
+                Next::Escalate("payment still unresolved; cannot cancel or refund".into()),
+            ),
+            PaymentStatus::Created | PaymentStatus::Processing => Ok(Next::Retry(
+                self.config().inquiry_interval,
+                "waiting for a final payment status".into(),
+            )),
+        }
+    }
+
+    /// INQUIRE_REFUND: poll until final; a refund Alipay never received is re-sent with the same id.
+    async fn job_inquire_refund(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(refund) = self.store().refunds().get(&job.subject_id).await? else {
+            return Ok(Next::Escalate("refund row missing".into()));
+        };
+        if refund.status.is_final() {
+            return Ok(Next::Done);
+        }
+        let _guard = self
+            .inner
+            .locks
+            .lock(&format!("refund:{}", refund.refund_request_id))
+            .await;
+        match self.inquire_refund_and_apply(refund, true).await? {
+            (_, RefundProgress::Final) => Ok(Next::Done),
+            (_, RefundProgress::Pending(note)) if self.inquiries_exhausted(job) => {
+                Ok(Next::Escalate(format!(
+                    "refund unresolved after the inquiry budget: {note}"
+                )))
+            }
+            (_, RefundProgress::Pending(note)) => {
+                Ok(Next::Retry(self.config().inquiry_interval, note))
+            }
+        }
+    }
+
+    /// INQUIRE_CAPTURE: poll inquiryPayment's transactions until the capture is final.
+    async fn job_inquire_capture(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(capture) = self.store().captures().get(&job.subject_id).await? else {
+            return Ok(Next::Escalate("capture row missing".into()));
+        };
+        if capture.status.is_final() {
+            return Ok(Next::Done);
+        }
+        match self.inquire_capture_and_apply(capture).await? {
+            RefundProgress::Final => Ok(Next::Done),
+            RefundProgress::Pending(note) if self.inquiries_exhausted(job) => Ok(Next::Escalate(
+                format!("capture unresolved after the inquiry budget: {note}"),
+            )),
+            RefundProgress::Pending(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
+        }
+    }
+
+    /// REFRESH_TOKEN: refresh when due (expiry − margin), then reschedule this job for the next expiry.
+    async fn job_refresh_token(&self, job: &Job) -> Result<Next, EngineError> {
+        let _guard = self
+            .inner
+            .locks
+            .lock(&format!("binding:{}", job.subject_id))
+            .await;
+        let Some(binding) = self.bindings().get(&job.subject_id).await? else {
+            return Ok(Next::Escalate("binding row missing".into()));
+        };
+        if binding.status == BindingStatus::Revoked || binding.tokens.refresh_token.is_none() {
+            return Ok(Next::Done);
+        }
+        let due = self.refresh_due_at(&binding);
+        let binding = if due <= chrono::Utc::now() || binding.status == BindingStatus::Expired {
+            match self.refresh_tokens(binding).await {
+                Ok(refreshed) => refreshed,
+                Err(EngineError::BindingInactive { .. } | EngineError::Declined { .. }) => {
+                    return Ok(Next::Done);
+                }
+                Err(other) => return Err(other),
+            }
+        } else {
+            binding
+        };
+        let wait = (self.refresh_due_at(&binding) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        Ok(Next::Retry(wait, "next refresh".into()))
+    }
+
+    fn job_exhausted(&self, job: &Job) -> bool {
+        job.attempts >= i32::try_from(self.config().max_job_attempts).unwrap_or(i32::MAX)
+    }
+
+    fn inquiries_exhausted(&self, job: &Job) -> bool {
+        job.attempts >= i32::try_from(self.config().max_inquiries).unwrap_or(i32::MAX)
+    }
+
+    /// Re-enqueues an inquiry for non-final payments that have no active job (e.g. the process died between the
+    /// intent and its job), so nothing is left unresolved forever.
+    async fn sweep_stale(&self) -> Result<(), EngineError> {
+        let older_than = chrono::Utc::now()
+            - chrono::Duration::from_std(self.config().stale_after).unwrap_or_default();
+        let stale = self
+            .store()
+            .payments()
+            .list_stale_unfinished(older_than, 100)
+            .await?;
+        let jobs = self.store().jobs();
+        for payment in stale {
+            let mut active = false;
+            for kind in [
+                JobKind::InquirePayment,
+                JobKind::CancelPayment,
+                JobKind::RefundPayment,
+            ] {
+                active |= jobs.find_active(kind, &payment.id).await?.is_some();
+            }
+            if !active {
+                tracing::warn!(payment_request_id = %payment.payment_request_id, "unfinished payment without a job; re-enqueued");
+                jobs.enqueue(NewJob::new(
+                    JobKind::InquirePayment,
+                    &payment.id,
+                    after(Duration::ZERO),
+                ))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}

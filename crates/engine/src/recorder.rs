@@ -1,0 +1,173 @@
+//! Records every outbound Alipay call in the store's call log. The client reports calls synchronously on the
+//! calling task, so the observer only queues the record; a background task writes it. Nothing is dropped: when the
+//! queue is full the record is handed to a task that waits for room, and [`Recorder::flush`] waits until every
+//! record observed so far is written (graceful shutdown, tests).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use alipay::{CallObserver, CallOutcome, CallRecord, Outcome};
+use store::calls::NewCall;
+use tokio::sync::{Notify, mpsc};
+
+/// How often a failed write is retried before the record is given up (and logged) — the call itself already
+/// happened, so a lost audit row must not block payments.
+const WRITE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug)]
+struct Shared {
+    pending: AtomicU64,
+    drained: Notify,
+}
+
+/// The queue and writer of call records.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder {
+    sender: mpsc::Sender<NewCall>,
+    shared: Arc<Shared>,
+}
+
+impl Recorder {
+    /// Starts the background writer on the current Tokio runtime.
+    pub(crate) fn start(store: store::Store, capacity: usize) -> Self {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let shared = Arc::new(Shared {
+            pending: AtomicU64::new(0),
+            drained: Notify::new(),
+        });
+        tokio::spawn(write_calls(store, receiver, shared.clone()));
+        Self { sender, shared }
+    }
+
+    /// The observer to install on the Alipay client.
+    pub(crate) fn observer(&self) -> Arc<dyn CallObserver> {
+        Arc::new(self.clone())
+    }
+
+    /// Waits until every record observed before this call has been written.
+    pub(crate) async fn flush(&self) {
+        loop {
+            let drained = self.shared.drained.notified();
+            if self.shared.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            // The timeout guards against a notification racing the check above.
+            let _ = tokio::time::timeout(Duration::from_millis(50), drained).await;
+        }
+    }
+}
+
+impl CallObserver for Recorder {
+    fn on_call(&self, record: &CallRecord) {
+        let call = to_new_call(record);
+        self.shared.pending.fetch_add(1, Ordering::SeqCst);
+        match self.sender.try_send(call) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(call)) => {
+                let sender = self.sender.clone();
+                let shared = self.shared.clone();
+                tokio::spawn(async move {
+                    if sender.send(call).await.is_err() {
+                        done(&shared);
+                    }
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("call recorder stopped; call record lost");
+                done(&self.shared);
+            }
+        }
+    }
+}
+
+fn done(shared: &Shared) {
+    if shared.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+        shared.drained.notify_waiters();
+    }
+}
+
+async fn write_calls(
+    store: store::Store,
+    mut receiver: mpsc::Receiver<NewCall>,
+    shared: Arc<Shared>,
+) {
+    while let Some(call) = receiver.recv().await {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match store.calls().record_call(call.clone()).await {
+                Ok(_) => break,
+                Err(error) if attempt < WRITE_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "writing a call record failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, endpoint = %call.endpoint, request_id = ?call.request_id, "call record lost");
+                    break;
+                }
+            }
+        }
+        done(&shared);
+    }
+}
+
+fn to_new_call(record: &CallRecord) -> NewCall {
+    let (result_status, result_code, result_message, error) = match &record.outcome {
+        CallOutcome::Answered(outcome) => match outcome {
+            Outcome::Success => (Some("S"), None, None, None),
+            Outcome::Failed { code, message } => (
+                Some("F"),
+                Some(code.to_string()),
+                Some(message.clone()),
+                None,
+            ),
+            Outcome::InProcess => (Some("U"), record_code(record), None, None),
+            Outcome::Unknown { code, message } => (
+                Some("U"),
+                Some(code.to_string()),
+                Some(message.clone()),
+                None,
+            ),
+        },
+        CallOutcome::Error {
+            kind,
+            message,
+            outcome_unknown,
+        } => (
+            None,
+            None,
+            None,
+            Some(format!(
+                "{kind}: {message} (outcome unknown: {outcome_unknown})"
+            )),
+        ),
+    };
+    let result_code = match (&record.outcome, result_code) {
+        (CallOutcome::Answered(Outcome::Success), None) => record_code(record),
+        (_, code) => code,
+    };
+    NewCall {
+        endpoint: record.endpoint.name().to_owned(),
+        request_id: record.request_id.clone(),
+        result_status: result_status.map(str::to_owned),
+        result_code,
+        result_message,
+        http_status: record.http_status.map(i32::from),
+        latency_ms: i64::try_from(record.latency.as_millis()).unwrap_or(i64::MAX),
+        request_json: Some(record.request.to_string()),
+        response_json: record.response.as_ref().map(ToString::to_string),
+        error,
+    }
+}
+
+/// The `result.resultCode` of the masked response, when there is one.
+fn record_code(record: &CallRecord) -> Option<String> {
+    record
+        .response
+        .as_ref()?
+        .get("result")?
+        .get("resultCode")?
+        .as_str()
+        .map(str::to_owned)
+}

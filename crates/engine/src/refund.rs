@@ -1,0 +1,434 @@
+//! Refunds: write-ahead intent, the refund call retried with the same refundRequestId, INQUIRE_REFUND follow-up,
+//! and the automatic full refund the reconciler issues for a payment it could not cancel in time.
+
+use alipay::model::{Amount, InquiryRefundRequest, RefundRequest, RefundStatus};
+use alipay::{Outcome, ResultCode};
+use sha2::{Digest, Sha256};
+use store::jobs::{JobKind, NewJob};
+use store::payments::Payment;
+use store::refunds::{NewRefund, Refund};
+use store::{
+    Inserted, Lifecycle, OperationStatus, OperationUpdate, PaymentStatus, ResultInfo, Transition,
+};
+use tracing::Instrument;
+
+use crate::commands::RefundCommand;
+use crate::error::EngineError;
+use crate::fingerprint::fingerprint;
+use crate::limits::MAX_REQUEST_ID_LEN;
+use crate::pay::{IN_STORE, amount_value, result_info, truncate};
+use crate::retry::{Attempted, with_retries};
+use crate::settle::settle;
+use crate::{Engine, after, validate};
+
+const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
+
+/// The refundRequestId of the reconciler's automatic full refund of a payment: deterministic, so a crash and a
+/// retry reuse the same Alipay idempotency key (never two refunds). `<paymentRequestId>-auto-refund` when that fits
+/// in 64 characters, else `auto-refund-` + a SHA-256 prefix of the paymentRequestId.
+pub fn auto_refund_request_id(payment_request_id: &str) -> String {
+    if payment_request_id.len() + AUTO_REFUND_SUFFIX.len() <= MAX_REQUEST_ID_LEN {
+        return format!("{payment_request_id}{AUTO_REFUND_SUFFIX}");
+    }
+    let digest = Sha256::digest(payment_request_id.as_bytes());
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("auto-refund-{hex}")
+}
+
+/// What an INQUIRE_REFUND run established.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RefundProgress {
+    /// SUCCESS or FAIL recorded.
+    Final,
+    /// Ask again later.
+    Pending(String),
+}
+
+impl Engine {
+    /// Refunds (part of) a successful payment. Idempotent per `refund_request_id` (same content → the recorded
+    /// refund; different → `RequestMismatch`). Checks locally first that the payment is SUCCESS and that the
+    /// refund fits in what is not yet refunded (`Declined{REFUND_AMOUNT_EXCEED}` without calling Alipay).
+    pub async fn refund(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
+        validate::refund(&cmd)?;
+        let span = tracing::info_span!(
+            "refund",
+            refund_request_id = %cmd.refund_request_id,
+            payment_request_id = %cmd.payment_request_id
+        );
+        self.refund_inner(cmd).instrument(span).await
+    }
+
+    async fn refund_inner(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
+        let print = fingerprint(&cmd);
+        let _guard = self
+            .inner
+            .locks
+            .lock(&format!("refund:{}", cmd.refund_request_id))
+            .await;
+        if let Some(existing) = self
+            .store()
+            .refunds()
+            .get_by_request_id(&cmd.refund_request_id)
+            .await?
+        {
+            return self.replay_refund(existing, &print).await;
+        }
+        let payment = self.get_payment(&cmd.payment_request_id).await?;
+        let amount = amount_value(&cmd.amount.value)?;
+        self.check_refundable(&payment, &cmd.amount, amount).await?;
+        let refund = self
+            .refund_intent(NewRefund {
+                refund_request_id: cmd.refund_request_id.clone(),
+                payment_id: payment.id.clone(),
+                amount_value: amount,
+                currency: cmd.amount.currency.clone(),
+                reason: cmd.reason.clone(),
+                request_fingerprint: print.clone(),
+            })
+            .await?;
+        let refund = match refund {
+            Inserted::Created(r) => r,
+            Inserted::Existing(r) => return self.replay_refund(r, &print).await,
+        };
+        let refund = self.send_refund(refund, &payment).await?;
+        self.refund_answer(refund)
+    }
+
+    async fn check_refundable(
+        &self,
+        payment: &Payment,
+        amount: &Amount,
+        value: i64,
+    ) -> Result<(), EngineError> {
+        if payment.status != PaymentStatus::Success {
+            return Err(EngineError::IllegalState {
+                message: format!(
+                    "payment is {}, only a SUCCESS payment can be refunded",
+                    payment.status.as_str()
+                ),
+            });
+        }
+        if amount.currency != payment.currency {
+            return Err(EngineError::invalid(
+                "amount.currency",
+                format!("must be the payment currency {}", payment.currency),
+            ));
+        }
+        let committed = self.store().refunds().committed_amount(&payment.id).await?;
+        if committed.saturating_add(value) > payment.amount_value {
+            return Err(EngineError::Declined {
+                code: ResultCode::RefundAmountExceed.to_string(),
+                message: format!(
+                    "refund of {value} exceeds the refundable {} (paid {}, already refunded or pending {committed})",
+                    payment.amount_value - committed,
+                    payment.amount_value
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Write-ahead: the CREATED refund and its INQUIRE_REFUND job exist before Alipay hears of the refund.
+    async fn refund_intent(&self, new: NewRefund) -> Result<Inserted<Refund>, EngineError> {
+        let inserted = self.store().refunds().insert_intent(new).await?;
+        if let Inserted::Created(refund) = &inserted {
+            self.store()
+                .jobs()
+                .enqueue(NewJob::new(
+                    JobKind::InquireRefund,
+                    &refund.id,
+                    after(self.config().write_ahead_grace),
+                ))
+                .await?;
+        }
+        Ok(inserted)
+    }
+
+    async fn replay_refund(&self, existing: Refund, print: &str) -> Result<Refund, EngineError> {
+        if existing.request_fingerprint != print {
+            return Err(EngineError::RequestMismatch {
+                request_id: existing.refund_request_id,
+            });
+        }
+        let mut current = existing;
+        let deadline = tokio::time::Instant::now() + self.config().duplicate_wait;
+        while current.status == OperationStatus::Created && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(self.config().duplicate_poll).await;
+            current = self.reload_refund(&current.id).await?;
+        }
+        self.refund_answer(current)
+    }
+
+    async fn reload_refund(&self, id: &str) -> Result<Refund, EngineError> {
+        self.store()
+            .refunds()
+            .get(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "refund",
+                id: id.to_owned(),
+            })
+    }
+
+    /// The caller's answer for a stored refund (same for the original call and replays).
+    fn refund_answer(&self, refund: Refund) -> Result<Refund, EngineError> {
+        let accepted = refund
+            .last_result_code
+            .as_deref()
+            .is_some_and(|c| ResultCode::parse(c).is_in_process());
+        match refund.status {
+            OperationStatus::Success => Ok(refund),
+            OperationStatus::Processing if accepted => Ok(refund),
+            OperationStatus::Fail => Err(EngineError::Declined {
+                code: refund
+                    .last_result_code
+                    .clone()
+                    .unwrap_or_else(|| "PROCESS_FAIL".into()),
+                message: refund.last_result_message.clone().unwrap_or_default(),
+            }),
+            OperationStatus::Processing | OperationStatus::Created => {
+                Err(EngineError::Unavailable {
+                    retry_after: self.config().inquiry_interval,
+                })
+            }
+        }
+    }
+
+    /// The refund call with bounded same-id retries, and its effect on the stored refund.
+    pub(crate) async fn send_refund(
+        &self,
+        refund: Refund,
+        payment: &Payment,
+    ) -> Result<Refund, EngineError> {
+        let Some(alipay_payment_id) = payment.alipay_payment_id.clone() else {
+            return Err(EngineError::IllegalState {
+                message: "the payment has no Alipay paymentId yet; inquire it first".into(),
+            });
+        };
+        let mut request = RefundRequest::new(
+            refund.refund_request_id.clone(),
+            alipay_payment_id,
+            Amount::new(
+                refund.currency.clone(),
+                u64::try_from(refund.amount_value).unwrap_or(0),
+            ),
+        );
+        request.refund_reason = refund.reason.clone();
+        request.in_store = payment.product_code == IN_STORE;
+        let config = self.config();
+        let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
+            self.client().refund(&request)
+        })
+        .await;
+        let (to, update) = match attempted {
+            Attempted::Answer(reply) => {
+                let to = match reply.outcome {
+                    Outcome::Success => OperationStatus::Success,
+                    Outcome::Failed { .. } => OperationStatus::Fail,
+                    Outcome::InProcess | Outcome::Unknown { .. } => OperationStatus::Processing,
+                };
+                let update = OperationUpdate {
+                    alipay_id: reply.body.refund_id.clone(),
+                    result: Some(result_info(&reply.body.result)),
+                };
+                (to, update)
+            }
+            Attempted::Unknown { reason, .. } => {
+                tracing::warn!(%reason, "refund outcome unknown after retries; INQUIRE_REFUND takes over");
+                (
+                    OperationStatus::Processing,
+                    unknown_update("OUTCOME_UNKNOWN", &reason),
+                )
+            }
+            Attempted::Rejected(error) => {
+                tracing::error!(error = %error, "refund request could not be sent");
+                self.move_refund(
+                    refund,
+                    OperationStatus::Processing,
+                    "refund_rejected",
+                    unknown_update("NOT_SENT", &error.to_string()),
+                )
+                .await?;
+                return Err(EngineError::Alipay(error));
+            }
+        };
+        self.move_refund(refund, to, "refund_response", update)
+            .await
+    }
+
+    /// Guarded refund move (see [`crate::settle`]). A PROCESSING refund gets its INQUIRE_REFUND poller in the
+    /// same transaction (a no-op when the write-ahead job is still active).
+    async fn move_refund(
+        &self,
+        refund: Refund,
+        to: OperationStatus,
+        source: &str,
+        update: OperationUpdate,
+    ) -> Result<Refund, EngineError> {
+        let refunds = self.store().refunds();
+        let interval = self.config().inquiry_interval;
+        let reason = update.result.as_ref().map(|r| r.code.clone());
+        let moved = settle(
+            refund,
+            to,
+            |id, version| {
+                let mut transition = Transition::new(to, source);
+                if let Some(reason) = &reason {
+                    transition = transition.with_reason(reason.clone());
+                }
+                if to == OperationStatus::Processing {
+                    transition = transition.with_follow_up(NewJob::new(
+                        JobKind::InquireRefund,
+                        &id,
+                        after(interval),
+                    ));
+                }
+                let update = update.clone();
+                async move { refunds.transition(&id, version, transition, update).await }
+            },
+            |id| async move { refunds.get(&id).await },
+        )
+        .await?;
+        tracing::info!(status = ?moved.status, code = ?moved.last_result_code, "refund status recorded");
+        Ok(moved)
+    }
+
+    /// Live `inquiryRefund`; applies a final answer to the stored refund and returns it.
+    pub async fn inquire_refund(&self, refund_request_id: &str) -> Result<Refund, EngineError> {
+        let span = tracing::info_span!("inquire_refund", refund_request_id);
+        async {
+            let refund = self
+                .store()
+                .refunds()
+                .get_by_request_id(refund_request_id)
+                .await?
+                .ok_or_else(|| EngineError::NotFound {
+                    what: "refund",
+                    id: refund_request_id.to_owned(),
+                })?;
+            if refund.status == OperationStatus::Processing {
+                let (refund, _) = self.inquire_refund_and_apply(refund, false).await?;
+                return Ok(refund);
+            }
+            Ok(refund)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One `inquiryRefund` and its effect. With `resend_missing`, a refund Alipay does not know (ORDER_NOT_EXIST:
+    /// the refund request never arrived) is sent again with the same refundRequestId.
+    pub(crate) async fn inquire_refund_and_apply(
+        &self,
+        refund: Refund,
+        resend_missing: bool,
+    ) -> Result<(Refund, RefundProgress), EngineError> {
+        let mut request = InquiryRefundRequest::by_request_id(&refund.refund_request_id);
+        let payment = self
+            .store()
+            .payments()
+            .get(&refund.payment_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "payment",
+                id: refund.payment_id.clone(),
+            })?;
+        request.in_store = payment.product_code == IN_STORE;
+        let reply = match self.client().inquiry_refund(&request).await {
+            Ok(reply) => reply,
+            Err(error) => return Ok((refund, RefundProgress::Pending(error.to_string()))),
+        };
+        match reply.outcome {
+            Outcome::Success => {
+                let to = match reply.body.refund_status {
+                    Some(RefundStatus::Success) => OperationStatus::Success,
+                    Some(RefundStatus::Fail) => OperationStatus::Fail,
+                    Some(RefundStatus::Processing | RefundStatus::Unrecognized) | None => {
+                        return Ok((
+                            refund,
+                            RefundProgress::Pending("refund still processing".into()),
+                        ));
+                    }
+                };
+                let letter = if to == OperationStatus::Success {
+                    "S"
+                } else {
+                    "F"
+                };
+                let update = OperationUpdate {
+                    alipay_id: reply.body.refund_id.clone(),
+                    result: Some(ResultInfo {
+                        status: letter.into(),
+                        code: format!("{to:?}").to_ascii_uppercase(),
+                        message: None,
+                    }),
+                };
+                let moved = self.move_refund(refund, to, "inquiry", update).await?;
+                Ok((moved, RefundProgress::Final))
+            }
+            Outcome::Failed { code, .. } if code == ResultCode::OrderNotExist && resend_missing => {
+                let moved = self.send_refund(refund, &payment).await?;
+                let progress = if moved.status == OperationStatus::Processing {
+                    RefundProgress::Pending("refund re-sent".into())
+                } else {
+                    RefundProgress::Final
+                };
+                Ok((moved, progress))
+            }
+            Outcome::Failed { code, message } | Outcome::Unknown { code, message } => Ok((
+                refund,
+                RefundProgress::Pending(format!("inquiryRefund {code}: {message}")),
+            )),
+            Outcome::InProcess => Ok((
+                refund,
+                RefundProgress::Pending("inquiryRefund in process".into()),
+            )),
+        }
+    }
+
+    /// The reconciler's full refund of a SUCCESS payment it gave up on (cancel window exceeded), with the
+    /// deterministic refundRequestId. Returns whether the refund needs no further action from this job.
+    pub(crate) async fn auto_refund(&self, payment: &Payment) -> Result<Refund, EngineError> {
+        let refund_request_id = auto_refund_request_id(&payment.payment_request_id);
+        let new = NewRefund {
+            refund_request_id: refund_request_id.clone(),
+            payment_id: payment.id.clone(),
+            amount_value: payment.amount_value,
+            currency: payment.currency.clone(),
+            reason: Some("automatic reversal: payment unresolved past the cancel window".into()),
+            request_fingerprint: fingerprint(&("auto-refund", &payment.payment_request_id)),
+        };
+        let refund = self.refund_intent(new).await?.into_inner();
+        if refund.status == OperationStatus::Created {
+            tracing::warn!(%refund_request_id, "issuing automatic full refund");
+            return self.send_refund(refund, payment).await;
+        }
+        Ok(refund)
+    }
+}
+
+fn unknown_update(code: &str, reason: &str) -> OperationUpdate {
+    OperationUpdate {
+        alipay_id: None,
+        result: Some(ResultInfo {
+            status: "U".into(),
+            code: code.into(),
+            message: Some(truncate(reason, 256)),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_refund_ids_are_deterministic_and_fit() {
+        assert_eq!(auto_refund_request_id("PAY-1"), "PAY-1-auto-refund");
+        let long = "x".repeat(64);
+        let id = auto_refund_request_id(&long);
+        assert!(id.len() <= MAX_REQUEST_ID_LEN);
+        assert_eq!(id, auto_refund_request_id(&long));
+        assert_ne!(id, auto_refund_request_id(&"y".repeat(64)));
+    }
+}

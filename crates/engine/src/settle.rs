@@ -1,0 +1,102 @@
+//! Guarded status moves for payments, refunds and captures. The store enforces the transition table and optimistic
+//! versions; this module turns its "you lost a race" answers into the right engine behaviour: re-read and try
+//! again while the move is still allowed, and otherwise return the current row (a final state that won the race is
+//! never overwritten by a late answer).
+
+use std::future::Future;
+
+use store::captures::Capture;
+use store::payments::Payment;
+use store::refunds::Refund;
+use store::{Lifecycle, OperationStatus, PaymentStatus, StoreError};
+
+use crate::error::EngineError;
+
+/// How many lost races a single move tolerates before giving up; each loss means someone else made progress.
+const MAX_RACES: usize = 5;
+
+/// A stored row with a guarded status.
+pub(crate) trait Tracked: Clone {
+    type Status: Lifecycle;
+    const WHAT: &'static str;
+    fn row_id(&self) -> &str;
+    fn row_version(&self) -> i64;
+    fn row_status(&self) -> Self::Status;
+}
+
+impl Tracked for Payment {
+    type Status = PaymentStatus;
+    const WHAT: &'static str = "payment";
+    fn row_id(&self) -> &str {
+        &self.id
+    }
+    fn row_version(&self) -> i64 {
+        self.version
+    }
+    fn row_status(&self) -> PaymentStatus {
+        self.status
+    }
+}
+
+impl Tracked for Refund {
+    type Status = OperationStatus;
+    const WHAT: &'static str = "refund";
+    fn row_id(&self) -> &str {
+        &self.id
+    }
+    fn row_version(&self) -> i64 {
+        self.version
+    }
+    fn row_status(&self) -> OperationStatus {
+        self.status
+    }
+}
+
+impl Tracked for Capture {
+    type Status = OperationStatus;
+    const WHAT: &'static str = "capture";
+    fn row_id(&self) -> &str {
+        &self.id
+    }
+    fn row_version(&self) -> i64 {
+        self.version
+    }
+    fn row_status(&self) -> OperationStatus {
+        self.status
+    }
+}
+
+/// Moves `row` to `to` with `apply(id, version)`, re-reading with `reload(id)` after a lost race. Returns the row as
+/// it stands afterwards: moved, or unchanged because the move is no longer allowed.
+pub(crate) async fn settle<T, A, AF, R, RF>(
+    mut row: T,
+    to: T::Status,
+    mut apply: A,
+    mut reload: R,
+) -> Result<T, EngineError>
+where
+    T: Tracked,
+    A: FnMut(String, i64) -> AF,
+    AF: Future<Output = Result<T, StoreError>>,
+    R: FnMut(String) -> RF,
+    RF: Future<Output = Result<Option<T>, StoreError>>,
+{
+    for _ in 0..MAX_RACES {
+        if !row.row_status().can_transition_to(to) {
+            return Ok(row);
+        }
+        match apply(row.row_id().to_owned(), row.row_version()).await {
+            Ok(moved) => return Ok(moved),
+            Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
+                let id = row.row_id().to_owned();
+                row = reload(id.clone())
+                    .await?
+                    .ok_or(EngineError::NotFound { what: T::WHAT, id })?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(EngineError::IllegalState {
+        message: format!("{} {} keeps changing concurrently", T::WHAT, row.row_id()),
+    })
+}

@@ -1,0 +1,139 @@
+//! Command validation with [`crate::limits`]: the engine re-checks what the gRPC layer checked, so no caller can
+//! get bad input to Alipay. Every violation of a command is reported at once.
+
+use alipay::model::{Amount, Order};
+
+use crate::commands::{
+    ApplyTokenCommand, CaptureCommand, ConsultCommand, PayCommand, PaySource, RefundCommand,
+};
+use crate::error::EngineError;
+use crate::limits::{
+    MAX_AUTH_REDIRECT_URL_LEN, MAX_AUTH_STATE_LEN, MAX_CUSTOMER_ID_LEN, MAX_ORDER_DESCRIPTION_LEN,
+    MAX_OS_VERSION_LEN, MAX_REFERENCE_ORDER_ID_LEN, MAX_REFUND_REASON_LEN, MAX_SCOPES, MAX_URL_LEN,
+    ProductKind, Violations,
+};
+
+pub(crate) fn pay(cmd: &PayCommand) -> Result<(), EngineError> {
+    let mut v = Violations::new();
+    v.request_id("payment_request_id", &cmd.payment_request_id);
+    let value = amount(&mut v, "amount", &cmd.amount);
+    order(&mut v, &cmd.order);
+    if let Some(url) = &cmd.payment_notify_url {
+        v.url("payment_notify_url", url, MAX_URL_LEN);
+    }
+    if let Some(os_version) = cmd.env.as_ref().and_then(|e| e.os_version.as_deref()) {
+        v.max_len("env.os_version", os_version, MAX_OS_VERSION_LEN);
+    }
+    match &cmd.source {
+        PaySource::Agreement { binding_id } => {
+            v.required("source.binding_id", binding_id);
+        }
+        PaySource::InStore { payment_code } => {
+            v.payment_code("source.payment_code", payment_code.expose())
+        }
+        PaySource::Cashier {
+            wallet,
+            redirect_url,
+        } => {
+            v.wallet("source.wallet", wallet);
+            v.url("source.redirect_url", redirect_url, MAX_URL_LEN);
+            if let Some(value) = value {
+                v.wallet_minimum(
+                    "amount",
+                    wallet,
+                    ProductKind::Cashier,
+                    &cmd.amount.currency,
+                    value,
+                );
+            }
+        }
+    }
+    v.into_result()
+}
+
+pub(crate) fn refund(cmd: &RefundCommand) -> Result<(), EngineError> {
+    let mut v = Violations::new();
+    v.request_id("refund_request_id", &cmd.refund_request_id);
+    v.request_id("payment_request_id", &cmd.payment_request_id);
+    amount(&mut v, "amount", &cmd.amount);
+    if let Some(reason) = &cmd.reason {
+        v.max_len("reason", reason, MAX_REFUND_REASON_LEN);
+    }
+    v.into_result()
+}
+
+pub(crate) fn capture(cmd: &CaptureCommand) -> Result<(), EngineError> {
+    let mut v = Violations::new();
+    v.request_id("capture_request_id", &cmd.capture_request_id);
+    v.request_id("payment_request_id", &cmd.payment_request_id);
+    amount(&mut v, "amount", &cmd.amount);
+    v.into_result()
+}
+
+pub(crate) fn consult(cmd: &ConsultCommand) -> Result<(), EngineError> {
+    let mut v = Violations::new();
+    customer(&mut v, &cmd.customer_id);
+    v.wallet("wallet", &cmd.wallet);
+    v.url(
+        "auth_redirect_url",
+        &cmd.auth_redirect_url,
+        MAX_AUTH_REDIRECT_URL_LEN,
+    );
+    if v.required("auth_state", &cmd.auth_state) {
+        v.max_len("auth_state", &cmd.auth_state, MAX_AUTH_STATE_LEN);
+    }
+    if cmd.scopes.is_empty() {
+        v.push("scopes", "at least one scope is required");
+    }
+    if cmd.scopes.len() > MAX_SCOPES {
+        v.push("scopes", format!("at most {MAX_SCOPES} scopes"));
+    }
+    if let Some(os_version) = &cmd.os_version {
+        v.max_len("os_version", os_version, MAX_OS_VERSION_LEN);
+    }
+    v.into_result()
+}
+
+pub(crate) fn apply_token(cmd: &ApplyTokenCommand) -> Result<(), EngineError> {
+    let mut v = Violations::new();
+    customer(&mut v, &cmd.customer_id);
+    v.wallet("wallet", &cmd.wallet);
+    v.required("auth_code", cmd.auth_code.expose());
+    if cmd.scopes.len() > MAX_SCOPES {
+        v.push("scopes", format!("at most {MAX_SCOPES} scopes"));
+    }
+    v.into_result()
+}
+
+fn customer(v: &mut Violations, customer_id: &str) {
+    if v.required("customer_id", customer_id) {
+        v.max_len("customer_id", customer_id, MAX_CUSTOMER_ID_LEN);
+    }
+}
+
+fn amount(v: &mut Violations, field: &str, amount: &Amount) -> Option<u64> {
+    let value = v.amount(field, &amount.currency, &amount.value)?;
+    if i64::try_from(value).is_err() {
+        v.push(format!("{field}.value"), "is too large");
+        return None;
+    }
+    Some(value)
+}
+
+fn order(v: &mut Violations, order: &Order) {
+    if v.required("order.reference_order_id", &order.reference_order_id) {
+        v.max_len(
+            "order.reference_order_id",
+            &order.reference_order_id,
+            MAX_REFERENCE_ORDER_ID_LEN,
+        );
+    }
+    if v.required("order.order_description", &order.order_description) {
+        v.max_len(
+            "order.order_description",
+            &order.order_description,
+            MAX_ORDER_DESCRIPTION_LEN,
+        );
+    }
+    amount(v, "order.order_amount", &order.order_amount);
+}

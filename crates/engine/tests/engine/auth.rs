@@ -1,0 +1,94 @@
+//! Bindings: token refresh before expiry, revoked bindings refused before Alipay, scope check of inquiryUserInfo.
+
+use std::time::Duration;
+
+use alipay::model::Scope;
+use engine::{BindingStatus, EngineError, PaymentStatus};
+
+use crate::harness::{
+    Env, agreement_pay, each_backend, eventually, fast_config, new_id, sandbox_config,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tokens_refresh_themselves_before_expiry() {
+    each_backend(|backend, url| async move {
+        let config = engine::EngineConfig {
+            token_refresh_margin: Duration::from_secs(2),
+            ..fast_config()
+        };
+        let sandbox = sandbox_config().with_access_token_ttl(Duration::from_secs(3));
+        let env = Env::with(&url, sandbox, config).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let first_expiry = binding.tokens.access_token_expires_at;
+        let reconciler = Env::reconcile(&env.engine);
+        let refreshed = eventually(Duration::from_secs(10), "a refreshed token", || async {
+            let b = env.engine.get_binding(&binding.id).await.ok()?;
+            (b.tokens.access_token_expires_at > first_expiry).then_some(b)
+        })
+        .await;
+        reconciler.stop().await;
+        assert_eq!(refreshed.status, BindingStatus::Active, "[{backend}]");
+        assert_ne!(
+            refreshed.tokens.access_token, binding.tokens.access_token,
+            "a new access token"
+        );
+        assert!(env.stats().endpoint_calls("authorizations/applyToken") >= 2);
+        // The refreshed token works.
+        let id = new_id("pay-refreshed");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&id, &binding.id, 1000))
+            .await
+            .expect("pay");
+        assert_eq!(paid.status, PaymentStatus::Success);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_bindings_are_refused_before_alipay_and_user_info_needs_its_scope() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        assert!(matches!(
+            env.engine.inquire_user_info(&binding.id).await,
+            Err(EngineError::IllegalState { .. })
+        ));
+        assert_eq!(
+            env.stats().endpoint_calls("users/inquiryUserInfo"),
+            0,
+            "scope checked first"
+        );
+        let revoked = env
+            .engine
+            .revoke_binding(&binding.id)
+            .await
+            .expect("revoke");
+        assert_eq!(revoked.status, BindingStatus::Revoked, "[{backend}]");
+        match env
+            .engine
+            .pay(agreement_pay(&new_id("pay-rev"), &binding.id, 1000))
+            .await
+        {
+            Err(EngineError::BindingInactive { status }) => assert_eq!(status, "REVOKED"),
+            other => panic!("[{backend}] expected BindingInactive, got {other:?}"),
+        }
+        assert_eq!(
+            env.stats().endpoint_calls("payments/pay"),
+            0,
+            "never reached Alipay"
+        );
+
+        let with_info = env.bind(vec![Scope::AgreementPay, Scope::UserInfo]).await;
+        let info = env
+            .engine
+            .inquire_user_info(&with_info.id)
+            .await
+            .expect("user info");
+        assert!(
+            info.user_id.is_some() || info.user_login_id.is_some(),
+            "[{backend}] {info:?}"
+        );
+    })
+    .await;
+}

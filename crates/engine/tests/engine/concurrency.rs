@@ -1,0 +1,41 @@
+//! Concurrent duplicates: exactly one Alipay pay call, whether the duplicates share an engine or not.
+
+use alipay::model::Scope;
+use engine::PaymentStatus;
+
+use crate::harness::{Env, agreement_pay, each_backend, fast_config, new_id};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_identical_pays_make_one_alipay_call() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let other_replica = env.replica(fast_config());
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let id = new_id("pay-dup");
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let engine = if i % 2 == 0 {
+                env.engine.clone()
+            } else {
+                other_replica.clone()
+            };
+            let cmd = agreement_pay(&id, &binding.id, 1000);
+            tasks.push(tokio::spawn(async move { engine.pay(cmd).await }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for task in tasks {
+            let paid = task.await.expect("task").expect("pay");
+            assert_eq!(paid.status, PaymentStatus::Success, "[{backend}]");
+            ids.insert(paid.id);
+        }
+        assert_eq!(ids.len(), 1, "one payment record");
+        let stats = env.stats();
+        assert_eq!(
+            stats.request_calls("payments/pay", &id),
+            1,
+            "[{backend}] exactly one Alipay pay call"
+        );
+        assert_eq!(stats.charges_for(&id), 1);
+    })
+    .await;
+}

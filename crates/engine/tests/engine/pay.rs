@@ -1,0 +1,207 @@
+//! The pay path: S, F, same-id retries of U and transport failures, and what is recorded.
+
+use alipay::model::Scope;
+use engine::{EngineError, PaymentStatus};
+
+use crate::harness::{Env, agreement_pay, each_backend, new_id};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agreement_pay_succeeds_is_recorded_and_replays_without_a_second_call() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let id = new_id("pay-ok");
+        let cmd = agreement_pay(&id, &binding.id, 1000);
+        let paid = env.engine.pay(cmd.clone()).await.expect("pay");
+        assert_eq!(paid.status, PaymentStatus::Success, "[{backend}]");
+        assert!(paid.alipay_payment_id.is_some());
+        assert_eq!(paid.customer_id.as_deref(), Some("cust-1"));
+        let again = env.engine.pay(cmd).await.expect("replay");
+        assert_eq!(again.id, paid.id);
+        let stats = env.stats();
+        assert_eq!(
+            stats.request_calls("payments/pay", &id),
+            1,
+            "replay must not call Alipay"
+        );
+        assert_eq!(stats.charges_for(&id), 1);
+        // Every outbound call is in the call log.
+        env.engine.flush_call_records().await;
+        let calls = env
+            .store
+            .calls()
+            .list_for_request(&id)
+            .await
+            .expect("calls");
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].result_status.as_deref(), Some("S"));
+        let logged = calls[0].request_json.as_deref().unwrap_or_default();
+        assert!(
+            !logged.contains(binding.tokens.access_token.expose()),
+            "the access token must be masked in the call log"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_f_scenario_is_declined_with_its_code_and_recorded_as_fail() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let cases = [
+            (91001, "USER_BALANCE_NOT_ENOUGH"),
+            (91002, "RISK_REJECT"),
+            (91003, "USER_AMOUNT_EXCEED_LIMIT"),
+            (91004, "PAYMENT_AMOUNT_EXCEED_LIMIT"),
+            (91005, "PAYMENT_COUNT_EXCEED_LIMIT"),
+            (91006, "USER_STATUS_ABNORMAL"),
+            (91007, "USER_NOT_EXIST"),
+            (91008, "PROCESS_FAIL"),
+        ];
+        for (value, expected) in cases {
+            let id = new_id("pay-f");
+            let cmd = agreement_pay(&id, &binding.id, value);
+            match env.engine.pay(cmd.clone()).await {
+                Err(EngineError::Declined { code, .. }) => assert_eq!(code, expected, "[{backend}] {value}"),
+                other => panic!("[{backend}] {value}: expected Declined, got {other:?}"),
+            }
+            let stored = env.engine.get_payment(&id).await.expect("stored");
+            assert_eq!(stored.status, PaymentStatus::Fail);
+            assert_eq!(stored.last_result_code.as_deref(), Some(expected));
+            // A replay answers the same decline without calling Alipay again.
+            assert!(matches!(env.engine.pay(cmd).await, Err(EngineError::Declined { code, .. }) if code == expected));
+            assert_eq!(env.stats().request_calls("payments/pay", &id), 1, "F is final: no retry");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_rate_limited_answers_are_retried_with_the_same_id_and_charge_once() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        for value in [92001, 92003] {
+            let id = new_id("pay-u");
+            let paid = env
+                .engine
+                .pay(agreement_pay(&id, &binding.id, value))
+                .await
+                .expect("pay");
+            assert_eq!(paid.status, PaymentStatus::Success, "[{backend}] {value}");
+            let stats = env.stats();
+            assert_eq!(
+                stats.request_calls("payments/pay", &id),
+                2,
+                "[{backend}] {value}: one retry"
+            );
+            assert_eq!(stats.charges_for(&id), 1, "[{backend}] {value}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_dropped_answers_are_retried_and_charge_once() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        for value in [94001, 94002] {
+            let id = new_id("pay-t");
+            let paid = env
+                .engine
+                .pay(agreement_pay(&id, &binding.id, value))
+                .await
+                .expect("pay");
+            assert_eq!(paid.status, PaymentStatus::Success, "[{backend}] {value}");
+            let stats = env.stats();
+            assert!(
+                stats.request_calls("payments/pay", &id) >= 2,
+                "[{backend}] {value}: retried"
+            );
+            assert_eq!(stats.charges_for(&id), 1, "[{backend}] {value}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_response_signature_is_never_success_until_an_inquiry_confirms_it() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let id = new_id("pay-sig");
+        let answer = env.engine.pay(agreement_pay(&id, &binding.id, 94003)).await;
+        assert!(
+            matches!(answer, Err(EngineError::Unavailable { .. })),
+            "[{backend}] {answer:?}"
+        );
+        let stored = env.engine.get_payment(&id).await.expect("stored");
+        assert_eq!(
+            stored.status,
+            PaymentStatus::Processing,
+            "an unverifiable S is not a confirmation"
+        );
+        assert_eq!(
+            env.stats().request_calls("payments/pay", &id),
+            3,
+            "bounded same-id retries"
+        );
+        let reconciler = Env::reconcile(&env.engine);
+        let settled = crate::harness::eventually(
+            std::time::Duration::from_secs(10),
+            "inquiry result",
+            || async {
+                let p = env.engine.get_payment(&id).await.ok()?;
+                (p.status != PaymentStatus::Processing).then_some(p)
+            },
+        )
+        .await;
+        reconciler.stop().await;
+        assert_eq!(settled.status, PaymentStatus::Success);
+        let stats = env.stats();
+        assert_eq!(stats.charges_for(&id), 1);
+        assert!(stats.request_calls("payments/inquiryPayment", &id) >= 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_mismatch_and_invalid_input_never_reach_alipay() {
+    each_backend(|_backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let id = new_id("pay-mm");
+        env.engine
+            .pay(agreement_pay(&id, &binding.id, 1000))
+            .await
+            .expect("pay");
+        let different = agreement_pay(&id, &binding.id, 1001);
+        assert!(matches!(
+            env.engine.pay(different).await,
+            Err(EngineError::RequestMismatch { request_id }) if request_id == id
+        ));
+        let mut bad = agreement_pay(&new_id("pay-bad"), &binding.id, 1000);
+        bad.amount.value = "01".into();
+        bad.order.order_description = "x".repeat(257);
+        bad.source = engine::PaySource::InStore {
+            payment_code: "1234".into(),
+        };
+        match env.engine.pay(bad).await {
+            Err(EngineError::InvalidArgument(violations)) => {
+                let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+                assert!(fields.contains(&"amount.value"), "{fields:?}");
+                assert!(fields.contains(&"order.order_description"), "{fields:?}");
+                assert!(fields.contains(&"source.payment_code"), "{fields:?}");
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+        assert_eq!(
+            env.stats().endpoint_calls("payments/pay"),
+            1,
+            "only the first pay reached Alipay"
+        );
+    })
+    .await;
+}
