@@ -10,6 +10,16 @@
 //!   `AuthorizationService`, `PaymentService`, `CardService`.
 //! * [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC server
 //!   reflection (so grpcurl and similar tools can discover the API).
+//!
+//! The gateway itself (the `alipay-gateway` binary) is built from the other
+//! modules: [`config`] (settings from flags, environment and a TOML file),
+//! [`grpc`] (the service implementations and the one error mapping),
+//! [`server`] (assembly, health, reflection, graceful shutdown) and [`cli`].
+
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod server;
 
 /// Generated protobuf code, one module per protobuf package.
 pub mod pb {

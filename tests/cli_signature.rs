@@ -1,6 +1,6 @@
 //! Black-box tests of `alipay-gateway signature sign|verify` on the committed OpenSSL test vector.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const CLIENT_ID: &str = "SANDBOX_TEST";
@@ -43,7 +43,7 @@ fn sign(key: &str) -> Output {
     ])
 }
 
-fn verify(key: &PathBuf, path: &str, body: &PathBuf, signature: &str) -> Output {
+fn verify(key: &Path, path: &str, body: &Path, signature: &str) -> Output {
     gateway(&[
         "signature",
         "verify",

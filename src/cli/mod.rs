@@ -1,0 +1,95 @@
+//! The `alipay-gateway` command line: `serve` (the gateway), `migrate`, `sandbox` (the Alipay simulator on its
+//! own) and `signature` (sign / verify / diagnose Alipay signatures).
+
+pub mod migrate;
+pub mod sandbox;
+pub mod serve;
+pub mod signature;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command-line interface of the `alipay-gateway` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "alipay-gateway",
+    version,
+    about = "gRPC payments gateway in front of Alipay Global (Antom)"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (gRPC server and reconciler). With no configuration: SQLite in ./data and the built-in
+    /// sandbox as upstream.
+    Serve(Box<crate::config::ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate(migrate::MigrateArgs),
+    /// Run the Alipay simulator on its own until SIGTERM/SIGINT.
+    Sandbox(sandbox::SandboxArgs),
+    /// Sign, verify and diagnose Alipay request/response signatures.
+    #[command(subcommand)]
+    Signature(signature::SignatureCommand),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
+        Command::Signature(cmd) => signature::run(cmd),
+    }
+}
+
+/// A multi-threaded runtime for the async subcommands.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the process");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Installs the stderr logger. `filter` uses tracing's `EnvFilter` syntax.
+pub fn init_logging(filter: &str, format: crate::config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    // A second initialisation (only possible in tests) keeps the first subscriber.
+    let _ = match format {
+        crate::config::LogFormat::Text => builder.try_init(),
+        crate::config::LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,85 @@
+//! `alipay-gateway sandbox`: the Alipay simulator as a stand-alone server (for manual testing, other services'
+//! tests, or a gateway started separately with `--upstream http://ADDR`).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+/// Flags of `sandbox`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// The sandbox's (Alipay's) signing key, PEM or base64 (default: the committed development key).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// A merchant to accept: `CLIENT_ID=PUBLIC_KEY_FILE` (repeatable; default: SANDBOX_DEV_CLIENT with the
+    /// development key).
+    #[arg(long, value_name = "CLIENT_ID=PUBLIC_KEY_FILE", value_parser = sandbox::parse_merchant_arg)]
+    pub merchant: Vec<(String, PathBuf)>,
+    /// How long scenario 94001 delays its first answer (e.g. `10s`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub slow_response: Option<std::time::Duration>,
+    /// Base URL advertised in authorization and cashier links (when reached through another host name).
+    #[arg(long, value_name = "URL")]
+    pub public_base_url: Option<String>,
+}
+
+/// Starts the simulator, prints its address and the location of its public key, and runs until SIGTERM/SIGINT.
+pub fn run(args: &SandboxArgs) -> ExitCode {
+    super::init_logging(
+        &std::env::var("ALIPAY_GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        crate::config::LogFormat::Text,
+    );
+    let mut config = match sandbox::config_from_files(args.signing_key.as_deref(), &args.merchant) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("alipay-gateway sandbox: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(slow) = args.slow_response {
+        config = config.with_slow_response(slow);
+    }
+    if let Some(url) = &args.public_base_url {
+        config = config.with_public_base_url(url.clone());
+    }
+    let runtime = match super::runtime() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("alipay-gateway sandbox: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let custom_key = args.signing_key.is_some();
+    let result = runtime.block_on(async move {
+        let running = sandbox::Sandbox::start(config, args.listen).await?;
+        println!("alipay-gateway sandbox listening on {}", running.base_url());
+        if custom_key {
+            println!(
+                "Alipay public key (configure it in the gateway):\n{}",
+                running.alipay_public_key_pem()
+            );
+        } else {
+            println!(
+                "Alipay public key: {} (development key)",
+                sandbox::dev::ALIPAY_PUBLIC_KEY_PATH
+            );
+        }
+        let _ = std::io::stdout().flush();
+        super::shutdown_signal().await;
+        running.shutdown().await;
+        Ok::<_, sandbox::SandboxError>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("alipay-gateway sandbox: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

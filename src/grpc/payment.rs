@@ -1,0 +1,233 @@
+//! `alipay.gateway.v1.PaymentService`: pay, inquire, cancel, refund, capture, list.
+//!
+//! Outcome rules at this edge (common.proto "Error model"): an Alipay decline is an error (FAILED_PRECONDITION
+//! with Alipay's code; the record stays readable), while an outcome that is still unknown after the engine's
+//! bounded retries is NOT an error: the mutating RPC answers OK with the PROCESSING record, because the write-ahead
+//! record exists and the reconciler owns it.
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tonic::{Request, Response, Status};
+
+use super::status::to_status;
+use super::{convert, validate};
+use crate::pb::v1 as pb;
+use crate::pb::v1::payment_service_server::PaymentService;
+
+/// The service, backed by the engine. The store is read directly only to name the payment a refund or capture
+/// belongs to (their records refer to it by internal id) and to read back a record the engine left PROCESSING.
+#[derive(Debug, Clone)]
+pub struct PaymentApi {
+    engine: engine::Engine,
+    store: store::Store,
+}
+
+impl PaymentApi {
+    /// A service answering from `engine`, reading records from `store`.
+    pub fn new(engine: engine::Engine, store: store::Store) -> Self {
+        Self { engine, store }
+    }
+
+    async fn payment_by_internal_id(&self, id: &str) -> Result<engine::PaymentRecord, Status> {
+        self.store
+            .payments()
+            .get(id)
+            .await
+            .map_err(|e| to_status(e.into(), None))?
+            .ok_or_else(|| {
+                to_status(
+                    engine::EngineError::NotFound {
+                        what: "payment",
+                        id: id.to_owned(),
+                    },
+                    None,
+                )
+            })
+    }
+
+    async fn refund_answer(&self, refund: &engine::RefundRecord) -> Result<pb::Refund, Status> {
+        let payment = self.payment_by_internal_id(&refund.payment_id).await?;
+        Ok(convert::refund_record(refund, &payment))
+    }
+}
+
+/// Whether the engine's error only says "not final yet" (the record exists and the reconciler owns it).
+fn pending(e: &engine::EngineError) -> bool {
+    matches!(e, engine::EngineError::Unavailable { .. })
+}
+
+#[tonic::async_trait]
+impl PaymentService for PaymentApi {
+    async fn pay(
+        &self,
+        request: Request<pb::PayRequest>,
+    ) -> Result<Response<pb::PayResponse>, Status> {
+        let r = request.into_inner();
+        let id = r.payment_request_id.clone();
+        validate::pay(&r, convert::now()).map_err(|e| to_status(e, Some(&id)))?;
+        let payment = match self.engine.pay(convert::pay(&r)).await {
+            Ok(p) => p,
+            Err(e) if pending(&e) => match self.engine.get_payment(&id).await {
+                Ok(p) => p,
+                Err(_) => return Err(to_status(e, Some(&id))),
+            },
+            Err(e) => return Err(to_status(e, Some(&id))),
+        };
+        Ok(Response::new(pb::PayResponse {
+            payment: Some(convert::payment(&payment)),
+        }))
+    }
+
+    async fn get_payment(
+        &self,
+        request: Request<pb::GetPaymentRequest>,
+    ) -> Result<Response<pb::GetPaymentResponse>, Status> {
+        let id = request.into_inner().payment_request_id;
+        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let payment = self
+            .engine
+            .get_payment(&id)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
+        Ok(Response::new(pb::GetPaymentResponse {
+            payment: Some(convert::payment(&payment)),
+        }))
+    }
+
+    async fn inquire_payment(
+        &self,
+        request: Request<pb::InquirePaymentRequest>,
+    ) -> Result<Response<pb::InquirePaymentResponse>, Status> {
+        let id = request.into_inner().payment_request_id;
+        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let payment = self
+            .engine
+            .inquire_payment(&id)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
+        Ok(Response::new(pb::InquirePaymentResponse {
+            payment: Some(convert::payment(&payment)),
+        }))
+    }
+
+    async fn cancel_payment(
+        &self,
+        request: Request<pb::CancelPaymentRequest>,
+    ) -> Result<Response<pb::CancelPaymentResponse>, Status> {
+        let id = request.into_inner().payment_request_id;
+        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let payment = self
+            .engine
+            .cancel_payment(&id)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
+        Ok(Response::new(pb::CancelPaymentResponse {
+            payment: Some(convert::payment(&payment)),
+        }))
+    }
+
+    async fn refund(
+        &self,
+        request: Request<pb::RefundRequest>,
+    ) -> Result<Response<pb::RefundResponse>, Status> {
+        let r = request.into_inner();
+        let id = r.payment_request_id.clone();
+        validate::refund(&r).map_err(|e| to_status(e, Some(&id)))?;
+        let refund = match self.engine.refund(convert::refund(&r)).await {
+            Ok(refund) => refund,
+            Err(e) if pending(&e) => match self
+                .store
+                .refunds()
+                .get_by_request_id(&r.refund_request_id)
+                .await
+            {
+                Ok(Some(refund)) => refund,
+                _ => return Err(to_status(e, Some(&id))),
+            },
+            Err(e) => return Err(to_status(e, Some(&id))),
+        };
+        Ok(Response::new(pb::RefundResponse {
+            refund: Some(self.refund_answer(&refund).await?),
+        }))
+    }
+
+    async fn inquire_refund(
+        &self,
+        request: Request<pb::InquireRefundRequest>,
+    ) -> Result<Response<pb::InquireRefundResponse>, Status> {
+        let id = request.into_inner().refund_request_id;
+        validate::refund_request_id(&id).map_err(|e| to_status(e, None))?;
+        let refund = self
+            .engine
+            .inquire_refund(&id)
+            .await
+            .map_err(|e| to_status(e, None))?;
+        Ok(Response::new(pb::InquireRefundResponse {
+            refund: Some(self.refund_answer(&refund).await?),
+        }))
+    }
+
+    async fn list_payments(
+        &self,
+        request: Request<pb::ListPaymentsRequest>,
+    ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
+        let r = request.into_inner();
+        validate::list_payments(&r).map_err(|e| to_status(e, None))?;
+        // The gateway never stores PENDING (Alipay's PENDING is kept as PROCESSING): nothing can match it.
+        if r.statuses.first() == Some(&(pb::PaymentStatus::Pending as i32)) {
+            return Ok(Response::new(pb::ListPaymentsResponse::default()));
+        }
+        let page = self
+            .engine
+            .list_payments(
+                convert::payment_filter(&r),
+                convert::page(r.page_size, &r.page_token),
+            )
+            .await
+            .map_err(|e| to_status(e, None))?;
+        Ok(Response::new(pb::ListPaymentsResponse {
+            payments: page.items.iter().map(convert::payment).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn capture(
+        &self,
+        request: Request<pb::CaptureRequest>,
+    ) -> Result<Response<pb::CaptureResponse>, Status> {
+        let r = request.into_inner();
+        let id = r.payment_request_id.clone();
+        validate::capture(&r).map_err(|e| to_status(e, Some(&id)))?;
+        let capture = match self.engine.capture(convert::capture(&r)).await {
+            Ok(capture) => capture,
+            Err(e) if pending(&e) => match self
+                .store
+                .captures()
+                .get_by_request_id(&r.capture_request_id)
+                .await
+            {
+                Ok(Some(capture)) => capture,
+                _ => return Err(to_status(e, Some(&id))),
+            },
+            Err(e) => return Err(to_status(e, Some(&id))),
+        };
+        let payment = self.payment_by_internal_id(&capture.payment_id).await?;
+        Ok(Response::new(pb::CaptureResponse {
+            capture: Some(convert::capture_record(&capture, &payment)),
+        }))
+    }
+
+    type StreamPaymentEventsStream = Pin<
+        Box<dyn Stream<Item = Result<pb::StreamPaymentEventsResponse, Status>> + Send + 'static>,
+    >;
+
+    async fn stream_payment_events(
+        &self,
+        _request: Request<pb::StreamPaymentEventsRequest>,
+    ) -> Result<Response<Self::StreamPaymentEventsStream>, Status> {
+        Err(Status::unimplemented(
+            "payment event streaming is not available in this version of the gateway",
+        ))
+    }
+}

@@ -1,0 +1,489 @@
+//! Shared harness of the black-box tests: a real sandbox (in this process, so it outlives gateway restarts and
+//! its counters are readable), the real `alipay-gateway` binary on an ephemeral port, and a fresh store per test
+//! on every backend (SQLite always; PostgreSQL from `TEST_DATABASE_URL`, mandatory when `CI` is set).
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use alipay_gateway::pb::v1 as pb;
+use pb::authorization_service_client::AuthorizationServiceClient;
+use pb::payment_service_client::PaymentServiceClient;
+use sea_orm::ConnectionTrait;
+use tonic::transport::Channel;
+
+/// The test merchant's development keys (committed, throw-away).
+pub const MERCHANT_PRIVATE_KEY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/keys/dev/merchant-private.TEST-ONLY.pem"
+);
+/// The fixed development token key (any valid 32-byte key works for tests).
+pub const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// Polls `check` until it returns `Some`, failing after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A database backend the suite runs against.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database created on the server named by `TEST_DATABASE_URL`.
+    Postgres(String),
+}
+
+/// The backends to run every scenario on.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but TEST_DATABASE_URL is not: the PostgreSQL half of the suite cannot be skipped"
+            )
+        }
+        _ => eprintln!("TEST_DATABASE_URL is unset: running on SQLite only"),
+    }
+    all
+}
+
+/// Runs `scenario` once per backend, each time with a fresh store.
+pub async fn for_each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("--- backend: {}", backend.name());
+        let db = TestDb::create(&backend).await;
+        let drop_after = db.postgres_name.clone();
+        scenario(db).await;
+        if let (Backend::Postgres(admin_url), Some(name)) = (&backend, drop_after) {
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .expect("connect TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .expect("DROP DATABASE");
+            admin.close().await.expect("close admin connection");
+        }
+    }
+}
+
+impl Backend {
+    /// Short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A fresh store: its URL and the directory the gateway runs in.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The store URL handed to the gateway.
+    pub url: String,
+    /// Which backend.
+    pub backend: &'static str,
+    /// Working directory of the gateway (holds the SQLite file and the gateway logs).
+    pub dir: tempfile::TempDir,
+    /// The PostgreSQL database created for this test (dropped afterwards).
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    async fn create(backend: &Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut postgres_name = None;
+        let url = match backend {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("gateway.db").display()
+            ),
+            Backend::Postgres(admin_url) => {
+                let name = format!("gw_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("CREATE DATABASE (the role needs CREATEDB)");
+                admin.close().await.expect("close admin connection");
+                let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                postgres_name = Some(name);
+                url.to_string()
+            }
+        };
+        TestDb {
+            url,
+            backend: backend.name(),
+            dir,
+            postgres_name,
+        }
+    }
+
+    /// A direct store handle (for waiting on write-ahead rows).
+    pub async fn store(&self) -> store::Store {
+        store::Store::connect(&self.url)
+            .await
+            .expect("connect test store")
+    }
+}
+
+/// A sandbox started in this process on a loopback ephemeral port.
+pub async fn start_sandbox(slow_response: Duration) -> sandbox::RunningSandbox {
+    sandbox::Sandbox::start(
+        sandbox::SandboxConfig::development().with_slow_response(slow_response),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("sandbox starts")
+}
+
+/// Settings of one gateway process; the defaults keep the suite fast.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    pub request_timeout: &'static str,
+    pub call_attempts: u32,
+    pub retry_backoff: &'static str,
+    pub inquiry_interval: &'static str,
+    pub max_inquiries: u32,
+    pub write_ahead_grace: &'static str,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            request_timeout: "5s",
+            call_attempts: 3,
+            retry_backoff: "50ms",
+            inquiry_interval: "100ms",
+            max_inquiries: 5,
+            write_ahead_grace: "16s",
+        }
+    }
+}
+
+/// The `alipay-gateway serve` process; killed when dropped.
+#[derive(Debug)]
+pub struct GatewayProcess {
+    child: Child,
+    /// The bound gRPC address.
+    pub addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl GatewayProcess {
+    /// Starts the binary against `db` with the sandbox at `sandbox_url` as upstream and waits until it prints
+    /// its bound address.
+    pub fn start(
+        db: &TestDb,
+        sandbox: &sandbox::RunningSandbox,
+        options: &GatewayOptions,
+    ) -> GatewayProcess {
+        let key_file = db.dir.path().join("alipay-public.pem");
+        std::fs::write(&key_file, sandbox.alipay_public_key_pem()).expect("write sandbox key");
+        let log = db
+            .dir
+            .path()
+            .join(format!("gateway-{}.log", uuid::Uuid::new_v4().simple()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"));
+        command
+            .current_dir(db.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("ALIPAY_GATEWAY_UPSTREAM", sandbox.base_url())
+            .env("ALIPAY_GATEWAY_CLIENT_ID", sandbox::dev::CLIENT_ID)
+            .env(
+                "ALIPAY_GATEWAY_MERCHANT_PRIVATE_KEY_FILE",
+                MERCHANT_PRIVATE_KEY,
+            )
+            .env("ALIPAY_GATEWAY_ALIPAY_PUBLIC_KEY_FILE", &key_file)
+            .env("ALIPAY_GATEWAY_TOKEN_KEY", TOKEN_KEY)
+            .env("ALIPAY_GATEWAY_REQUEST_TIMEOUT", options.request_timeout)
+            .env(
+                "ALIPAY_GATEWAY_CALL_ATTEMPTS",
+                options.call_attempts.to_string(),
+            )
+            .env("ALIPAY_GATEWAY_RETRY_BACKOFF", options.retry_backoff)
+            .env("ALIPAY_GATEWAY_INQUIRY_INTERVAL", options.inquiry_interval)
+            .env(
+                "ALIPAY_GATEWAY_MAX_INQUIRIES",
+                options.max_inquiries.to_string(),
+            )
+            .env(
+                "ALIPAY_GATEWAY_WRITE_AHEAD_GRACE",
+                options.write_ahead_grace,
+            )
+            .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
+            .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("log file"));
+        let mut child = command.spawn().expect("spawn alipay-gateway");
+        let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+        GatewayProcess { child, addr, log }
+    }
+
+    /// `http://ADDR` for tonic clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An AuthorizationService client.
+    pub async fn auth(&self) -> AuthorizationServiceClient<Channel> {
+        AuthorizationServiceClient::connect(self.endpoint())
+            .await
+            .expect("connect")
+    }
+
+    /// A PaymentService client.
+    pub async fn payments(&self) -> PaymentServiceClient<Channel> {
+        PaymentServiceClient::connect(self.endpoint())
+            .await
+            .expect("connect")
+    }
+
+    /// SIGKILL: no graceful anything.
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        self.child.wait().expect("wait")
+    }
+
+    /// The process's log so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the child's stdout until a line starting with `prefix` and parses the address after it.
+pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> SocketAddr {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    let addr = rest.trim().trim_start_matches("http://");
+                    // Keep draining stdout in the background so the child never blocks on a full pipe.
+                    std::thread::spawn(move || for _ in lines.by_ref() {});
+                    return addr.parse().expect("bound address");
+                }
+            }
+            _ => panic!(
+                "the process exited before listening; log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// A unique request id for one test step.
+pub fn request_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Consult → the sandbox H5 page (GET, then POST 4 digits) → the redirect's authCode → ApplyToken. Returns the
+/// binding.
+pub async fn bind_wallet(gateway: &GatewayProcess, customer_id: &str) -> pb::Binding {
+    let mut auth = gateway.auth().await;
+    let state = request_id("state");
+    let consult = auth
+        .consult(pb::ConsultRequest {
+            wallet: pb::Wallet::Gcash as i32,
+            auth_redirect_url: "https://merchant.example/wallet/return".into(),
+            auth_state: state.clone(),
+            scopes: vec![
+                pb::AuthScope::AgreementPay as i32,
+                pb::AuthScope::UserInfo as i32,
+            ],
+            terminal_type: pb::TerminalType::Web as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("consult")
+        .into_inner();
+    assert!(!consult.auth_url.is_empty(), "consult returned an authUrl");
+    let auth_code = follow_auth_page(&consult.auth_url, &state).await;
+    auth.apply_token(pb::ApplyTokenRequest {
+        auth_code,
+        wallet: pb::Wallet::Gcash as i32,
+        customer_id: customer_id.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("apply token")
+    .into_inner()
+    .binding
+    .expect("binding")
+}
+
+/// What a browser does on the sandbox's H5 authorization page: open it, submit 4 digits, read the 303.
+pub async fn follow_auth_page(auth_url: &str, expected_state: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let page = http.get(auth_url).send().await.expect("GET authUrl");
+    assert!(
+        page.status().is_success(),
+        "auth page answered {}",
+        page.status()
+    );
+    let submitted = http
+        .post(auth_url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body("otp=1234")
+        .send()
+        .await
+        .expect("POST otp");
+    assert_eq!(submitted.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = submitted
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("Location header")
+        .to_owned();
+    let location = url::Url::parse(&location).expect("Location is a URL");
+    assert!(
+        location
+            .as_str()
+            .starts_with("https://merchant.example/wallet/return")
+    );
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.get("authState").map(String::as_str),
+        Some(expected_state)
+    );
+    query
+        .get("authCode")
+        .cloned()
+        .expect("authCode in the redirect")
+}
+
+/// A GCASH auto-debit pay request.
+pub fn agreement_pay(payment_request_id: &str, binding_id: &str, value: i64) -> pb::PayRequest {
+    pb::PayRequest {
+        payment_request_id: payment_request_id.into(),
+        payment_amount: Some(pb::Amount {
+            currency: "PHP".into(),
+            value,
+        }),
+        order: Some(pb::Order {
+            reference_order_id: format!("order-{payment_request_id}"),
+            order_description: "Test order".into(),
+            ..Default::default()
+        }),
+        source: Some(pb::pay_request::Source::Agreement(
+            pb::AgreementPaymentSource {
+                binding_id: binding_id.into(),
+                env: None,
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// The `ErrorInfo` (reason, domain) of a status.
+pub fn error_info(status: &tonic::Status) -> (String, String) {
+    use tonic_types::StatusExt;
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    (info.reason, info.domain)
+}
+
+/// The payment as stored, read through GetPayment.
+pub async fn get_payment(gateway: &GatewayProcess, id: &str) -> pb::Payment {
+    gateway
+        .payments()
+        .await
+        .get_payment(pb::GetPaymentRequest {
+            payment_request_id: id.into(),
+        })
+        .await
+        .expect("get payment")
+        .into_inner()
+        .payment
+        .expect("payment")
+}
+
+/// Waits until GetPayment reports `status`.
+pub async fn wait_for_status(
+    gateway: &GatewayProcess,
+    id: &str,
+    status: pb::PaymentStatus,
+    deadline: Duration,
+) -> pb::Payment {
+    let client = gateway.payments().await;
+    eventually(
+        &format!("payment {id} to become {status:?}"),
+        deadline,
+        || {
+            let mut client = client.clone();
+            let id = id.to_owned();
+            async move {
+                let p = client
+                    .get_payment(pb::GetPaymentRequest {
+                        payment_request_id: id,
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .payment?;
+                (p.status == status as i32).then_some(p)
+            }
+        },
+    )
+    .await
+}

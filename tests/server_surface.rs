@@ -1,0 +1,240 @@
+//! What operators and tools see: health, server reflection (v1 and v1alpha, so grpcurl works), the binary's
+//! default start-up, configuration errors, `migrate` and the stand-alone `sandbox`.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use tokio_stream::StreamExt as _;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+async fn channel(gateway: &GatewayProcess) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(gateway.endpoint())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_serving_and_reflection_lists_the_services() {
+    for_each_backend(|db| async move {
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+
+        let mut health = HealthClient::new(channel(&gateway).await);
+        for service in [
+            "",
+            "alipay.gateway.v1.PaymentService",
+            "alipay.gateway.v1.AuthorizationService",
+        ] {
+            let answer = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .expect("health check")
+                .into_inner();
+            assert_eq!(answer.status(), ServingStatus::Serving, "{service:?}");
+        }
+
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        let mut reflection = ServerReflectionClient::new(channel(&gateway).await);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = reflection
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection")
+            .into_inner();
+        let answer = answers.next().await.expect("one answer").expect("ok");
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("unexpected reflection answer {answer:?}");
+        };
+        let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+        for expected in [
+            "alipay.gateway.v1.AuthorizationService",
+            "alipay.gateway.v1.PaymentService",
+            "alipay.gateway.v1.CardService",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+
+        // grpcurl speaks only v1alpha: it must answer too, and resolve the error-details types.
+        use tonic_reflection::pb::v1alpha as alpha;
+        let mut reflection =
+            alpha::server_reflection_client::ServerReflectionClient::new(channel(&gateway).await);
+        let request = alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                    "google.rpc.BadRequest".into(),
+                ),
+            ),
+        };
+        let mut answers = reflection
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection")
+            .into_inner();
+        let answer = answers.next().await.expect("one answer").expect("ok");
+        assert!(
+            matches!(
+                answer.message_response,
+                Some(alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+            ),
+            "{answer:?}"
+        );
+
+        let status = gateway.terminate();
+        assert!(status.success());
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+#[test]
+fn serve_with_no_configuration_runs_on_the_development_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("gateway.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+    assert!(addr.ip().is_loopback());
+    assert!(
+        dir.path().join("data/gateway.db").exists(),
+        "SQLite store created in ./data"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "clean exit on SIGTERM; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(log.contains("gRPC listening on"), "{log}");
+    assert!(log.contains("development mode"), "{log}");
+}
+
+#[test]
+fn configuration_errors_stop_start_up_with_the_setting_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "serve",
+            "--upstream",
+            "https://open-na-global.alipay.com",
+            "--client-id",
+            "C1",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("merchant_private_key_file"), "{stderr}");
+
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ninquiry_intervall = \"1s\"\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("inquiry_intervall"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_schema() {
+    for_each_backend(|db| async move {
+        let status = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+            .current_dir(db.dir.path())
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .arg("migrate")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run migrate");
+        assert!(status.success());
+        // The schema is there: the store answers queries on a store nobody else migrated.
+        let store = db.store().await;
+        assert!(
+            store
+                .payments()
+                .get_by_request_id("nothing")
+                .await
+                .expect("schema exists")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stand_alone_sandbox_serves_until_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("sandbox.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let addr = read_listening_line(&mut child, "alipay-gateway sandbox listening on ", &log);
+    let stats: serde_json::Value = reqwest::get(format!("http://{addr}/sandbox/stats"))
+        .await
+        .expect("GET stats")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(stats.get("calls").is_some(), "{stats}");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(child.wait().expect("wait").success());
+}
