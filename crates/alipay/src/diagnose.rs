@@ -158,29 +158,40 @@ fn strip_trailing_newline(body: &[u8]) -> Option<Vec<u8>> {
     Some(stripped.strip_suffix(b"\r").unwrap_or(stripped).to_vec())
 }
 
-/// Removes whitespace outside JSON strings, preserving key order and escapes byte for byte.
-fn compact_json(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in body {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
+/// Tells, byte by byte, whether JSON text is inside a string literal (quotes and escapes included), so
+/// the reformatting below never touches what is between quotes.
+#[derive(Default)]
+struct StringTracker {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl StringTracker {
+    /// Feeds the next byte; true when it belongs to a string literal.
+    fn feed(&mut self, b: u8) -> bool {
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
             } else if b == b'\\' {
-                escaped = true;
+                self.escaped = true;
             } else if b == b'"' {
-                in_string = false;
+                self.in_string = false;
             }
-        } else if b == b'"' {
-            in_string = true;
-            out.push(b);
-        } else if !b.is_ascii_whitespace() {
-            out.push(b);
+            true
+        } else {
+            self.in_string = b == b'"';
+            self.in_string
         }
     }
-    out
+}
+
+/// Removes whitespace outside JSON strings, preserving key order and escapes byte for byte.
+fn compact_json(body: &[u8]) -> Vec<u8> {
+    let mut strings = StringTracker::default();
+    body.iter()
+        .copied()
+        .filter(|&b| strings.feed(b) || !b.is_ascii_whitespace())
+        .collect()
 }
 
 /// Pretty-prints compact JSON the way serde_json / Python's `json.dumps(indent=n)` do, preserving key order.
@@ -188,8 +199,7 @@ fn pretty_json(body: &[u8], indent: usize) -> Vec<u8> {
     let compact = compact_json(body);
     let mut out = Vec::with_capacity(compact.len() * 2);
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = StringTracker::default();
     let newline = |out: &mut Vec<u8>, depth: usize| {
         out.push(b'\n');
         out.extend(std::iter::repeat_n(b' ', depth * indent));
@@ -197,23 +207,12 @@ fn pretty_json(body: &[u8], indent: usize) -> Vec<u8> {
     let mut i = 0;
     while i < compact.len() {
         let b = compact[i];
-        if in_string {
+        if strings.feed(b) {
             out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
             i += 1;
             continue;
         }
         match b {
-            b'"' => {
-                in_string = true;
-                out.push(b);
-            }
             b'{' | b'[' => {
                 out.push(b);
                 let close = if b == b'{' { b'}' } else { b']' };
@@ -543,5 +542,15 @@ mod tests {
             pretty_json(br#"{"a":[],"b":{}}"#, 2),
             b"{\n  \"a\": [],\n  \"b\": {}\n}".to_vec()
         );
+    }
+
+    #[test]
+    fn pretty_leaves_punctuation_inside_strings_alone() {
+        let compact = br#"{"a":"x, {y}: [\"z\\\"]","b":"\\"}"#;
+        let expected = br#"{
+  "a": "x, {y}: [\"z\\\"]",
+  "b": "\\"
+}"#;
+        assert_eq!(pretty_json(compact, 2), expected.to_vec());
     }
 }

@@ -236,27 +236,23 @@ impl Validate for PayRequest {
     }
 }
 
-impl Validate for InquiryPaymentRequest {
-    fn validate(&self) -> Result<(), ValidationError> {
-        exactly_one_id(
-            "paymentRequestId",
-            self.payment_request_id.as_deref(),
-            "paymentId",
-            self.payment_id.as_deref(),
-        )
-    }
+/// inquiryPayment and cancel name their payment the same way (one body shape, two request types).
+macro_rules! validate_payment_target {
+    ($($request:ty),+) => {$(
+        impl Validate for $request {
+            fn validate(&self) -> Result<(), ValidationError> {
+                exactly_one_id(
+                    "paymentRequestId",
+                    self.payment_request_id.as_deref(),
+                    "paymentId",
+                    self.payment_id.as_deref(),
+                )
+            }
+        }
+    )+};
 }
 
-impl Validate for CancelRequest {
-    fn validate(&self) -> Result<(), ValidationError> {
-        exactly_one_id(
-            "paymentRequestId",
-            self.payment_request_id.as_deref(),
-            "paymentId",
-            self.payment_id.as_deref(),
-        )
-    }
-}
+validate_payment_target!(InquiryPaymentRequest, CancelRequest);
 
 impl Validate for CaptureRequest {
     fn validate(&self) -> Result<(), ValidationError> {

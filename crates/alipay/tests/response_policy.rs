@@ -91,12 +91,24 @@ fn result_json(status: &str, code: &str) -> String {
     )
 }
 
-async fn inquiry(
-    base: String,
+/// Answers one inquiryPayment from the loopback responder with the given status, headers and body.
+async fn inquiry_answered(
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
 ) -> Result<alipay::Reply<alipay::model::InquiryPaymentResponse>, CallError> {
-    client(base)
+    client(respond_once(status, headers, body).await)
         .inquiry_payment(&InquiryPaymentRequest::by_request_id("p-1"))
         .await
+}
+
+/// Answers one inquiryPayment with `body`, signed for `path` under the header `names`.
+async fn signed_inquiry_answer(
+    path: &str,
+    body: String,
+    names: (&str, &str),
+) -> Result<alipay::Reply<alipay::model::InquiryPaymentResponse>, CallError> {
+    inquiry_answered(200, signed_headers(path, &body, names), body).await
 }
 
 fn pay_request() -> PayRequest {
@@ -113,28 +125,26 @@ fn pay_request() -> PayRequest {
 
 #[tokio::test]
 async fn signed_answer_with_mixed_case_headers_and_spaces_verifies() {
-    let body = result_json("S", "SUCCESS");
-    let base = respond_once(
-        200,
-        signed_headers(INQUIRY_PATH, &body, ("Signature", "Response-Time")),
-        body,
+    let reply = signed_inquiry_answer(
+        INQUIRY_PATH,
+        result_json("S", "SUCCESS"),
+        ("Signature", "Response-Time"),
     )
-    .await;
-    let reply = inquiry(base).await.unwrap();
+    .await
+    .unwrap();
     assert_eq!(reply.signature, ResponseSignature::Verified);
     assert_eq!(reply.outcome, Outcome::Success);
 }
 
 #[tokio::test]
 async fn answer_signed_for_another_path_is_rejected() {
-    let body = result_json("S", "SUCCESS");
-    let base = respond_once(
-        200,
-        signed_headers(PAY_PATH, &body, ("signature", "response-time")),
-        body,
+    let err = signed_inquiry_answer(
+        PAY_PATH,
+        result_json("S", "SUCCESS"),
+        ("signature", "response-time"),
     )
-    .await;
-    let err = inquiry(base).await.unwrap_err();
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, CallError::Signature(SignatureError::Invalid)),
         "{err:?}"
@@ -144,8 +154,9 @@ async fn answer_signed_for_another_path_is_rejected() {
 
 #[tokio::test]
 async fn unsigned_success_is_rejected() {
-    let base = respond_once(200, vec![], result_json("S", "SUCCESS")).await;
-    let err = inquiry(base).await.unwrap_err();
+    let err = inquiry_answered(200, vec![], result_json("S", "SUCCESS"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, CallError::Signature(SignatureError::Missing)),
         "{err:?}"
@@ -155,8 +166,9 @@ async fn unsigned_success_is_rejected() {
 
 #[tokio::test]
 async fn unsigned_failure_is_accepted_as_an_unsigned_failure() {
-    let base = respond_once(200, vec![], result_json("F", "INVALID_SIGNATURE")).await;
-    let reply = inquiry(base).await.unwrap();
+    let reply = inquiry_answered(200, vec![], result_json("F", "INVALID_SIGNATURE"))
+        .await
+        .unwrap();
     assert_eq!(reply.signature, ResponseSignature::Unsigned);
     assert!(matches!(
         reply.outcome,
@@ -184,59 +196,44 @@ async fn partial_signature_headers_are_rejected() {
     let body = result_json("F", "PROCESS_FAIL");
     let mut only_signature = signed_headers(INQUIRY_PATH, &body, ("signature", "response-time"));
     only_signature.retain(|(n, _)| n != "response-time");
-    let err = inquiry(respond_once(200, only_signature, body.clone()).await)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CallError::Signature(SignatureError::Partial {
-                missing: "response-time",
-                ..
-            })
-        ),
-        "{err:?}"
-    );
     let only_time = vec![("response-time".to_owned(), "1700000000000".to_owned())];
-    let err = inquiry(respond_once(200, only_time, body).await)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CallError::Signature(SignatureError::Partial {
-                missing: "signature",
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    for (headers, absent) in [(only_signature, "response-time"), (only_time, "signature")] {
+        let err = inquiry_answered(200, headers, body.clone())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::Signature(SignatureError::Partial { missing, .. }) if missing == absent
+            ),
+            "{err:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn http_errors_say_whether_alipay_may_have_acted() {
-    let err = inquiry(respond_once(502, vec![], "bad gateway".into()).await)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, CallError::Http { status: 502 }));
-    assert!(err.outcome_unknown());
-    let err = inquiry(respond_once(404, vec![], "nope".into()).await)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, CallError::Http { status: 404 }));
-    assert!(!err.outcome_unknown());
+    for (status, body, outcome_unknown) in [(502, "bad gateway", true), (404, "nope", false)] {
+        let err = inquiry_answered(status, vec![], body.into())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CallError::Http { status: s } if s == status),
+            "{err:?}"
+        );
+        assert_eq!(err.outcome_unknown(), outcome_unknown, "HTTP {status}");
+    }
 }
 
 #[tokio::test]
 async fn signed_but_undecodable_body_is_a_decode_error_with_unknown_outcome() {
-    let body = r#"{"result":"not an object"}"#.to_owned();
-    let base = respond_once(
-        200,
-        signed_headers(INQUIRY_PATH, &body, ("signature", "response-time")),
-        body,
+    let err = signed_inquiry_answer(
+        INQUIRY_PATH,
+        r#"{"result":"not an object"}"#.to_owned(),
+        ("signature", "response-time"),
     )
-    .await;
-    let err = inquiry(base).await.unwrap_err();
+    .await
+    .unwrap_err();
     assert!(matches!(err, CallError::Decode(_)), "{err:?}");
     assert!(err.outcome_unknown());
 }

@@ -1,18 +1,16 @@
 //! Captures of payments, written ahead of the Alipay call like payments are.
 //!
 //! The captureRequestId is Alipay's idempotency key for the operation, so it is unique here too:
-//! resending after a U or a timeout reuses the same row.
+//! resending after a U or a timeout reuses the same row. The rules are shared with refunds in
+//! the crate's `operations` module; this module adds the capture's own `is_last_capture`.
 
-use crate::db::{check_len, check_money, check_opt_len, new_id, now};
-use crate::entity::capture::{self, Column};
-use crate::entity::payment;
-use crate::entity::state_change::EntityKind;
-use crate::error::{Result, StoreError};
-use crate::payments::set_some;
+use crate::entity::capture;
+use crate::error::Result;
+use crate::operations::{self, Intent};
 use crate::status::OperationStatus;
-use crate::transition::{self, Inserted, OperationUpdate, Transition, Versioned};
+use crate::transition::{Inserted, OperationUpdate, Transition};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 
 /// A stored capture.
 pub type Capture = capture::Model;
@@ -30,21 +28,6 @@ pub struct NewCapture {
     pub request_fingerprint: String,
 }
 
-impl Versioned for capture::Entity {
-    type Status = OperationStatus;
-    const KIND: EntityKind = EntityKind::Capture;
-    const ID: Column = Column::Id;
-    const STATUS: Column = Column::Status;
-    const VERSION: Column = Column::Version;
-    const UPDATED_AT: Column = Column::UpdatedAt;
-    fn status_of(model: &Capture) -> OperationStatus {
-        model.status
-    }
-    fn version_of(model: &Capture) -> i64 {
-        model.version
-    }
-}
-
 /// Capture repository; get one from [`crate::Store::captures`].
 #[derive(Debug, Clone, Copy)]
 pub struct Captures<'a> {
@@ -57,49 +40,30 @@ impl<'a> Captures<'a> {
     }
 
     /// Commits the CREATED row before Alipay is called; a repeated capture_request_id returns
-    /// [`Inserted::Existing`]. Fails with [`StoreError::UnknownPayment`] if the payment does
-    /// not exist.
+    /// [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
+    /// does not exist.
     pub async fn insert_intent(&self, new: NewCapture) -> Result<Inserted<Capture>> {
-        check_len("capture_request_id", &new.capture_request_id, 64)?;
-        check_len("payment_id", &new.payment_id, 36)?;
-        check_money(new.amount_value, &new.currency)?;
-
-        check_len("request_fingerprint", &new.request_fingerprint, 128)?;
-        if payment::Entity::find_by_id(new.payment_id.clone())
-            .one(self.db)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::UnknownPayment(new.payment_id));
-        }
-        let id = new_id();
-        let at = now();
-        let row = capture::ActiveModel {
-            id: Set(id.clone()),
-            capture_request_id: Set(new.capture_request_id.clone()),
-            payment_id: Set(new.payment_id),
-            amount_value: Set(new.amount_value),
-            currency: Set(new.currency),
-            is_last_capture: Set(new.is_last_capture),
-            alipay_capture_id: Set(None),
-            status: Set(OperationStatus::Created),
-            last_result_status: Set(None),
-            last_result_code: Set(None),
-            last_result_message: Set(None),
-            request_fingerprint: Set(new.request_fingerprint),
-            created_at: Set(at),
-            updated_at: Set(at),
-            version: Set(1),
+        let NewCapture {
+            capture_request_id,
+            payment_id,
+            amount_value,
+            currency,
+            is_last_capture,
+            request_fingerprint,
+        } = new;
+        let intent = Intent {
+            request_id: capture_request_id,
+            payment_id,
+            amount_value,
+            currency,
+            request_fingerprint,
         };
-        transition::insert_intent::<capture::Entity>(
-            self.db,
-            row,
-            &id,
-            Column::CaptureRequestId,
-            &new.capture_request_id,
-            OperationStatus::Created,
-            at,
-        )
+        operations::insert_intent::<capture::Entity>(self.db, intent, || {
+            Ok(capture::ActiveModel {
+                is_last_capture: Set(is_last_capture),
+                ..Default::default()
+            })
+        })
         .await
     }
 
@@ -111,48 +75,28 @@ impl<'a> Captures<'a> {
         transition: Transition<OperationStatus>,
         update: OperationUpdate,
     ) -> Result<Capture> {
-        check_opt_len("alipay_id", update.alipay_id.as_deref(), 64)?;
-        let mut changes = capture::ActiveModel {
-            alipay_capture_id: set_some(update.alipay_id),
-            ..Default::default()
-        };
-        if let Some(result) = update.result {
-            changes.last_result_status = Set(Some(result.status));
-            changes.last_result_code = Set(Some(result.code));
-            changes.last_result_message = Set(result.message);
-        }
-        transition::apply::<capture::Entity>(self.db, id, expected_version, &transition, changes)
+        operations::transition::<capture::Entity>(self.db, id, expected_version, transition, update)
             .await
     }
 
     /// The capture with this id, if any.
     pub async fn get(&self, id: &str) -> Result<Option<Capture>> {
-        transition::find::<capture::Entity, _>(self.db, Column::Id, id).await
+        operations::get::<capture::Entity>(self.db, id).await
     }
 
     /// The capture with this captureRequestId, if any.
     pub async fn get_by_request_id(&self, request_id: &str) -> Result<Option<Capture>> {
-        transition::find::<capture::Entity, _>(self.db, Column::CaptureRequestId, request_id).await
+        operations::get_by_request_id::<capture::Entity>(self.db, request_id).await
     }
 
     /// All captures of a payment, oldest first.
     pub async fn list_for_payment(&self, payment_id: &str) -> Result<Vec<Capture>> {
-        Ok(capture::Entity::find()
-            .filter(Column::PaymentId.eq(payment_id))
-            .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Id)
-            .all(self.db)
-            .await?)
+        operations::list_for_payment::<capture::Entity>(self.db, payment_id).await
     }
 
     /// The amount of a payment's captures that succeeded or may still succeed (everything but
     /// FAIL), so the engine can refuse one that would exceed the payment before asking Alipay.
     pub async fn committed_amount(&self, payment_id: &str) -> Result<i64> {
-        let rows = self.list_for_payment(payment_id).await?;
-        Ok(rows
-            .iter()
-            .filter(|r| r.status != OperationStatus::Fail)
-            .map(|r| r.amount_value)
-            .sum())
+        operations::committed_amount::<capture::Entity>(self.db, payment_id).await
     }
 }

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod jobs;
 mod migration;
 pub mod notifications;
+mod operations;
 mod page;
 pub mod payments;
 pub mod refunds;

@@ -11,7 +11,7 @@ use crate::entity::state_change::EntityKind;
 use crate::error::Result;
 use crate::page::{self, Page, PageRequest};
 use crate::status::{Lifecycle, PaymentStatus};
-use crate::transition::{self, Inserted, ResultInfo, Transition, Versioned};
+use crate::transition::{self, Answered, Inserted, ResultInfo, Transition, Versioned};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -96,6 +96,13 @@ impl Versioned for payment::Entity {
     fn version_of(model: &Payment) -> i64 {
         model.version
     }
+}
+
+impl Answered for payment::Entity {
+    const ALIPAY_ID: Column = Column::AlipayPaymentId;
+    const LAST_RESULT_STATUS: Column = Column::LastResultStatus;
+    const LAST_RESULT_CODE: Column = Column::LastResultCode;
+    const LAST_RESULT_MESSAGE: Column = Column::LastResultMessage;
 }
 
 /// Payment repository; get one from [`crate::Store::payments`].
@@ -185,16 +192,9 @@ impl<'a> Payments<'a> {
         update: PaymentUpdate,
     ) -> Result<Payment> {
         check_opt_len("alipay_payment_id", update.alipay_payment_id.as_deref(), 64)?;
-        let mut changes = payment::ActiveModel {
-            alipay_payment_id: set_some(update.alipay_payment_id),
-            payment_time: set_some(update.payment_time),
-            ..Default::default()
-        };
-        if let Some(result) = update.result {
-            changes.last_result_status = Set(Some(result.status));
-            changes.last_result_code = Set(Some(result.code));
-            changes.last_result_message = Set(result.message);
-        }
+        let mut changes =
+            transition::answer_changes::<payment::Entity>(update.alipay_payment_id, update.result)?;
+        changes.payment_time = set_some(update.payment_time);
         if transition.to.is_final() {
             changes.next_action = Set(None);
         } else if let Some(action) = update.next_action {
@@ -280,7 +280,7 @@ impl<'a> Payments<'a> {
 }
 
 /// `Some(v)` becomes a write of `v`; `None` leaves the column alone.
-pub(crate) fn set_some<T>(value: Option<T>) -> sea_orm::ActiveValue<Option<T>>
+fn set_some<T>(value: Option<T>) -> sea_orm::ActiveValue<Option<T>>
 where
     T: Into<sea_orm::Value>,
     Option<T>: Into<sea_orm::Value>,

@@ -110,6 +110,39 @@ pub(crate) trait Versioned: EntityTrait {
     fn version_of(model: &Self::Model) -> i64;
 }
 
+/// A versioned entity that records what Alipay answered about it: Alipay's own id for it (known
+/// from the first answer that carries one) and the last `result` envelope.
+pub(crate) trait Answered: Versioned {
+    const ALIPAY_ID: Self::Column;
+    const LAST_RESULT_STATUS: Self::Column;
+    const LAST_RESULT_CODE: Self::Column;
+    const LAST_RESULT_MESSAGE: Self::Column;
+}
+
+/// The changes every Alipay answer brings, whatever the entity: Alipay's id when the answer
+/// carries one (`None` leaves the stored id alone) and the result envelope when there is one
+/// (its message replaces the stored one even when absent, so an old message never sits next to
+/// a new code).
+pub(crate) fn answer_changes<E>(
+    alipay_id: Option<String>,
+    result: Option<ResultInfo>,
+) -> Result<E::ActiveModel>
+where
+    E: Answered,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+{
+    let mut changes = <E::ActiveModel as ActiveModelTrait>::default();
+    if let Some(alipay_id) = alipay_id {
+        changes.try_set(E::ALIPAY_ID, Value::from(Some(alipay_id)))?;
+    }
+    if let Some(result) = result {
+        changes.try_set(E::LAST_RESULT_STATUS, Value::from(Some(result.status)))?;
+        changes.try_set(E::LAST_RESULT_CODE, Value::from(Some(result.code)))?;
+        changes.try_set(E::LAST_RESULT_MESSAGE, Value::from(result.message))?;
+    }
+    Ok(changes)
+}
+
 pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
     conn: &C,
     col: E::Column,

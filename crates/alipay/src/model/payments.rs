@@ -337,35 +337,48 @@ pub struct PayResponse {
     pub gross_settlement_amount: Option<Amount>,
 }
 
-/// Target of inquiry/cancel: `paymentId` wins when both are set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InquiryPaymentRequest {
-    /// Merchant request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_request_id: Option<String>,
-    /// Alipay payment id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<String>,
-    /// Merchant account id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merchant_account_id: Option<String>,
-    /// Not sent: routes the call like an in-store payment (production path even in sandbox).
-    #[serde(skip)]
-    pub in_store: bool,
+/// Defines a request whose whole body names one existing payment, by the merchant's request id or Alipay's
+/// payment id. inquiryPayment and cancel take exactly this body; they stay two types because each is bound to its
+/// own endpoint and response type (see `ApiRequest`).
+macro_rules! payment_target_request {
+    ($(#[$doc:meta])* $name:ident, $by_request_id_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// Merchant request id.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub payment_request_id: Option<String>,
+            /// Alipay payment id.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub payment_id: Option<String>,
+            /// Merchant account id.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub merchant_account_id: Option<String>,
+            /// Not sent: routes the call like an in-store payment (production path even in sandbox).
+            #[serde(skip)]
+            pub in_store: bool,
+        }
+
+        impl $name {
+            #[doc = $by_request_id_doc]
+            pub fn by_request_id(payment_request_id: impl Into<String>) -> Self {
+                Self {
+                    payment_request_id: Some(payment_request_id.into()),
+                    payment_id: None,
+                    merchant_account_id: None,
+                    in_store: false,
+                }
+            }
+        }
+    };
 }
 
-impl InquiryPaymentRequest {
-    /// Inquires by the merchant's request id (works even when pay timed out).
-    pub fn by_request_id(payment_request_id: impl Into<String>) -> Self {
-        Self {
-            payment_request_id: Some(payment_request_id.into()),
-            payment_id: None,
-            merchant_account_id: None,
-            in_store: false,
-        }
-    }
-}
+payment_target_request!(
+    /// Target of inquiry/cancel: `paymentId` wins when both are set.
+    InquiryPaymentRequest,
+    "Inquires by the merchant's request id (works even when pay timed out)."
+);
 
 /// The payment's state per inquiryPayment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -491,35 +504,11 @@ pub struct InquiryPaymentResponse {
     pub acquirer_reference_no: Option<String>,
 }
 
-/// Request of `/v1/payments/cancel` (full cancellation; `paymentId` wins).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CancelRequest {
-    /// Merchant request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_request_id: Option<String>,
-    /// Alipay payment id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<String>,
-    /// Merchant account id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merchant_account_id: Option<String>,
-    /// Not sent: routes the call like an in-store payment.
-    #[serde(skip)]
-    pub in_store: bool,
-}
-
-impl CancelRequest {
-    /// Cancels by the merchant's request id (works even when pay never answered).
-    pub fn by_request_id(payment_request_id: impl Into<String>) -> Self {
-        Self {
-            payment_request_id: Some(payment_request_id.into()),
-            payment_id: None,
-            merchant_account_id: None,
-            in_store: false,
-        }
-    }
-}
+payment_target_request!(
+    /// Request of `/v1/payments/cancel` (full cancellation; `paymentId` wins).
+    CancelRequest,
+    "Cancels by the merchant's request id (works even when pay never answered)."
+);
 
 /// Response of cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -786,6 +775,54 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
             r#"{"paymentRequestId":"p1"}"#
+        );
+    }
+
+    #[test]
+    fn inquiry_and_cancel_share_one_wire_shape() {
+        let full = r#"{"paymentRequestId":"p1","paymentId":"a1","merchantAccountId":"m1"}"#;
+        let inquiry = InquiryPaymentRequest {
+            payment_request_id: Some("p1".into()),
+            payment_id: Some("a1".into()),
+            merchant_account_id: Some("m1".into()),
+            in_store: true,
+        };
+        let cancel = CancelRequest {
+            payment_request_id: Some("p1".into()),
+            payment_id: Some("a1".into()),
+            merchant_account_id: Some("m1".into()),
+            in_store: true,
+        };
+        assert_eq!(serde_json::to_string(&inquiry).unwrap(), full);
+        assert_eq!(serde_json::to_string(&cancel).unwrap(), full);
+        let back: InquiryPaymentRequest = serde_json::from_str(full).unwrap();
+        assert_eq!(
+            back,
+            InquiryPaymentRequest {
+                in_store: false,
+                ..inquiry
+            }
+        );
+        let back: CancelRequest = serde_json::from_str(full).unwrap();
+        assert_eq!(
+            back,
+            CancelRequest {
+                in_store: false,
+                ..cancel
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&InquiryPaymentRequest::by_request_id("p2")).unwrap(),
+            r#"{"paymentRequestId":"p2"}"#
+        );
+        assert_eq!(
+            CancelRequest::by_request_id("p2"),
+            CancelRequest {
+                payment_request_id: Some("p2".into()),
+                payment_id: None,
+                merchant_account_id: None,
+                in_store: false,
+            }
         );
     }
 

@@ -14,6 +14,34 @@ fn refund(n: u32, payment_id: &str, amount: i64) -> NewRefund {
     }
 }
 
+fn capture(n: u32, payment_id: &str, amount: i64) -> NewCapture {
+    NewCapture {
+        capture_request_id: format!("CAP-{n}"),
+        payment_id: payment_id.into(),
+        amount_value: amount,
+        currency: "PHP".into(),
+        is_last_capture: true,
+        request_fingerprint: format!("cap-fp-{n}"),
+    }
+}
+
+/// Alipay's answer as a transition writes it.
+fn answer(
+    alipay_id: Option<&str>,
+    status: &str,
+    code: &str,
+    message: Option<&str>,
+) -> OperationUpdate {
+    OperationUpdate {
+        alipay_id: alipay_id.map(Into::into),
+        result: Some(ResultInfo {
+            status: status.into(),
+            code: code.into(),
+            message: message.map(Into::into),
+        }),
+    }
+}
+
 #[tokio::test]
 async fn refunds_are_written_ahead_and_transition_like_payments() {
     each_backend(|store| async move {
@@ -51,14 +79,7 @@ async fn refunds_are_written_ahead_and_transition_like_payments() {
                 &r1.id,
                 1,
                 Transition::new(OperationStatus::Success, "refund_response"),
-                OperationUpdate {
-                    alipay_id: Some("ALI-RF-1".into()),
-                    result: Some(ResultInfo {
-                        status: "S".into(),
-                        code: "SUCCESS".into(),
-                        message: None,
-                    }),
-                },
+                answer(Some("ALI-RF-1"), "S", "SUCCESS", None),
             )
             .await?;
         assert_eq!((r1.status, r1.version), (OperationStatus::Success, 2));
@@ -118,14 +139,7 @@ async fn captures_are_written_ahead_and_transition() {
         auth.capture_mode = Some("MANUAL".into());
         let p = store.payments().insert_intent(auth).await?.into_inner();
         assert!(p.is_authorization);
-        let new = NewCapture {
-            capture_request_id: "CAP-1".into(),
-            payment_id: p.id.clone(),
-            amount_value: p.amount_value,
-            currency: "PHP".into(),
-            is_last_capture: true,
-            request_fingerprint: "cap-fp".into(),
-        };
+        let new = capture(1, &p.id, p.amount_value);
         let c = store
             .captures()
             .insert_intent(new.clone())
@@ -161,6 +175,188 @@ async fn captures_are_written_ahead_and_transition() {
             p.amount_value
         );
         assert_eq!(store.captures().get(&c.id).await?, Some(c));
+        Ok(())
+    })
+    .await;
+}
+
+/// The shared write-ahead code fills every column of both kinds the same way; a column it forgot
+/// or mixed up would show here.
+#[tokio::test]
+async fn operation_intents_write_every_column() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(3))
+            .await?
+            .into_inner();
+        let r = store
+            .refunds()
+            .insert_intent(refund(7, &p.id, 250))
+            .await?
+            .into_inner();
+        assert_eq!(
+            (
+                r.refund_request_id.as_str(),
+                r.payment_id.as_str(),
+                r.amount_value,
+                r.currency.as_str(),
+                r.reason.as_deref(),
+                r.request_fingerprint.as_str(),
+            ),
+            (
+                "RF-7",
+                p.id.as_str(),
+                250,
+                "PHP",
+                Some("customer asked"),
+                "rf-fp-7"
+            )
+        );
+        assert_eq!(
+            (r.status, r.version, r.alipay_refund_id.as_deref()),
+            (OperationStatus::Created, 1, None)
+        );
+        assert_eq!(
+            (
+                r.last_result_status.as_deref(),
+                r.last_result_code.as_deref(),
+                r.last_result_message.as_deref()
+            ),
+            (None, None, None)
+        );
+        assert_eq!(r.created_at, r.updated_at);
+        assert_eq!(store.refunds().get(&r.id).await?, Some(r.clone()));
+
+        let c = store
+            .captures()
+            .insert_intent(NewCapture {
+                is_last_capture: false,
+                ..capture(7, &p.id, 40)
+            })
+            .await?
+            .into_inner();
+        assert_eq!(
+            (
+                c.capture_request_id.as_str(),
+                c.payment_id.as_str(),
+                c.amount_value,
+                c.is_last_capture,
+                c.request_fingerprint.as_str(),
+                c.status,
+                c.version,
+                c.alipay_capture_id.as_deref(),
+                c.last_result_code.as_deref(),
+            ),
+            (
+                "CAP-7",
+                p.id.as_str(),
+                40,
+                false,
+                "cap-fp-7",
+                OperationStatus::Created,
+                1,
+                None,
+                None
+            )
+        );
+        assert_eq!(store.captures().get_by_request_id("CAP-7").await?, Some(c));
+        Ok(())
+    })
+    .await;
+}
+
+/// A result envelope is written whole: a later result without a message clears the old one,
+/// while an update without an Alipay id keeps the stored id.
+#[tokio::test]
+async fn operation_results_replace_the_last_envelope() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(4))
+            .await?
+            .into_inner();
+        let r = store
+            .refunds()
+            .insert_intent(refund(8, &p.id, 100))
+            .await?
+            .into_inner();
+        let r = store
+            .refunds()
+            .transition(
+                &r.id,
+                1,
+                Transition::new(OperationStatus::Processing, "refund_response"),
+                answer(
+                    Some("ALI-RF-8"),
+                    "U",
+                    "UNKNOWN_EXCEPTION",
+                    Some("try later"),
+                ),
+            )
+            .await?;
+        assert_eq!(r.last_result_message.as_deref(), Some("try later"));
+        let r = store
+            .refunds()
+            .transition(
+                &r.id,
+                2,
+                Transition::new(OperationStatus::Success, "inquiry"),
+                answer(None, "S", "SUCCESS", None),
+            )
+            .await?;
+        assert_eq!(
+            (
+                r.alipay_refund_id.as_deref(),
+                r.last_result_status.as_deref(),
+                r.last_result_code.as_deref(),
+                r.last_result_message.as_deref()
+            ),
+            (Some("ALI-RF-8"), Some("S"), Some("SUCCESS"), None)
+        );
+        Ok(())
+    })
+    .await;
+}
+
+/// The field an insert was refused for.
+fn invalid_field<T: std::fmt::Debug>(result: Result<T, StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::Invalid { field, .. }) => field,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+/// Bad input is refused with the offending field named, before the payment is even looked up.
+#[tokio::test]
+async fn operation_intents_name_the_invalid_field() {
+    each_backend(|store| async move {
+        let mut bad = refund(9, "no-such-payment", 100);
+        bad.refund_request_id = String::new();
+        assert_eq!(
+            invalid_field(store.refunds().insert_intent(bad).await),
+            "refund_request_id"
+        );
+        let mut bad = refund(9, "no-such-payment", 100);
+        bad.reason = Some("x".repeat(257));
+        assert_eq!(
+            invalid_field(store.refunds().insert_intent(bad).await),
+            "reason"
+        );
+        let mut bad = refund(9, "no-such-payment", 0);
+        bad.reason = Some("x".repeat(257));
+        assert_eq!(
+            invalid_field(store.refunds().insert_intent(bad).await),
+            "amount_value"
+        );
+        let bad = NewCapture {
+            capture_request_id: "c".repeat(65),
+            ..capture(9, "no-such-payment", 100)
+        };
+        assert_eq!(
+            invalid_field(store.captures().insert_intent(bad).await),
+            "capture_request_id"
+        );
         Ok(())
     })
     .await;
