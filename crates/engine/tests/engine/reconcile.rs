@@ -163,6 +163,13 @@ async fn crash_after_the_write_ahead_intent_is_recovered_by_a_new_engine() {
                     .flatten()
             })
             .await;
+            if value == 94001 {
+                // The slow scenario charges before it answers: crash only once Alipay has acted.
+                eventually(Duration::from_secs(5), "the slow pay to reach Alipay", || async {
+                    (env.stats().charges_for(&id) == 1).then_some(())
+                })
+                .await;
+            }
             call.abort();
             let _ = call.await;
             let stored = env.engine.get_payment(&id).await.expect("intent survives");
