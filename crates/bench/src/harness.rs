@@ -33,10 +33,26 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// One short round: checks every case end to end, measures nothing worth reporting.
+    fn smoke() -> Self {
+        Self {
+            warmup: Duration::from_millis(10),
+            round: Duration::from_millis(50),
+            rounds: 1,
+        }
+    }
+
     /// The defaults, with `BENCH_ROUNDS` and `BENCH_ROUND_MS` overriding the round count and length, so a quieter
     /// machine can afford longer runs without editing code.
+    ///
+    /// Without the `--bench` flag that `cargo bench` passes (i.e. under `cargo test --all-targets`), the bench runs
+    /// as a smoke test: one short round, so the test suite still proves the bench works without spending a minute.
     pub fn from_env() -> Result<Self, BenchError> {
-        let mut settings = Self::default();
+        let mut settings = if std::env::args().any(|arg| arg == "--bench") {
+            Self::default()
+        } else {
+            Self::smoke()
+        };
         if let Some(rounds) = env_number("BENCH_ROUNDS")? {
             if rounds == 0 {
                 return Err("BENCH_ROUNDS must be at least 1".into());
