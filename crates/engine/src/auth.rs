@@ -30,8 +30,7 @@ impl Engine {
     /// Asks Alipay for the authorization URLs of a wallet (consult). Idempotent at Alipay, so retried on U.
     pub async fn consult(&self, cmd: ConsultCommand) -> Result<ConsultOutcome, EngineError> {
         validate::consult(&cmd)?;
-        let span =
-            tracing::info_span!("consult", customer_id = %cmd.customer_id, wallet = %cmd.wallet);
+        let span = tracing::info_span!("consult", customer_id = cmd.customer_id.as_deref(), wallet = %cmd.wallet);
         async {
             let request = ConsultRequest {
                 customer_belongs_to: cmd.wallet.clone(),
@@ -280,10 +279,10 @@ impl Engine {
                 .iter()
                 .any(|s| USER_INFO_SCOPES.contains(&s.as_str()))
             {
-                return Err(EngineError::IllegalState {
-                    message: "the binding was authorized without BASE_USER_INFO or USER_INFO scope"
-                        .into(),
-                });
+                return Err(EngineError::illegal_state(
+                    crate::reasons::SCOPE_NOT_GRANTED,
+                    "the binding was authorized without BASE_USER_INFO or USER_INFO scope",
+                ));
             }
             let binding = self.usable_binding(binding_id).await?;
             let request =
@@ -468,8 +467,11 @@ fn valid_refresh_token(binding: &Binding) -> Option<&Secret> {
 }
 
 fn token_set(body: &ApplyTokenResponse) -> Result<TokenSet, EngineError> {
-    let missing = |what: &str| EngineError::IllegalState {
-        message: format!("applyToken answered S without {what}"),
+    let missing = |what: &str| {
+        EngineError::illegal_state(
+            crate::reasons::UPSTREAM_INCOMPLETE_ANSWER,
+            format!("applyToken answered S without {what}"),
+        )
     };
     let access = body
         .access_token

@@ -15,11 +15,11 @@ use tracing::Instrument;
 use crate::commands::CaptureCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
-use crate::pay::{IN_STORE, amount_value, result_info, truncate};
+use crate::pay::{IN_STORE, MANUAL_CAPTURE, amount_value, result_info, truncate};
 use crate::refund::RefundProgress;
 use crate::retry::{Attempted, with_retries};
 use crate::settle::settle;
-use crate::{Engine, after, validate};
+use crate::{Engine, after, reasons, validate};
 
 impl Engine {
     /// Captures (part of) an authorized payment. Idempotent per `capture_request_id`.
@@ -46,13 +46,22 @@ impl Engine {
         }
         let payment = self.get_payment(&cmd.payment_request_id).await?;
         let value = amount_value(&cmd.amount.value)?;
-        if payment.status != PaymentStatus::Success {
-            return Err(EngineError::IllegalState {
-                message: format!(
-                    "payment is {}, only an authorized payment can be captured",
-                    payment.status.as_str()
+        if payment.status != PaymentStatus::Success
+            || !payment.is_authorization
+            || payment.capture_mode.as_deref() != Some(MANUAL_CAPTURE)
+        {
+            return Err(EngineError::illegal_state(
+                reasons::PAYMENT_NOT_CAPTURABLE,
+                format!(
+                    "payment is {}{}, only a SUCCESS authorization with manual capture can be captured",
+                    payment.status.as_str(),
+                    if payment.is_authorization {
+                        " (authorization)"
+                    } else {
+                        " (sale)"
+                    }
                 ),
-            });
+            ));
         }
         if cmd.amount.currency != payment.currency {
             return Err(EngineError::invalid(
@@ -62,15 +71,20 @@ impl Engine {
         }
         let committed = captures.committed_amount(&payment.id).await?;
         if committed.saturating_add(value) > payment.amount_value {
-            return Err(EngineError::invalid(
-                "amount.value",
-                "exceeds the uncaptured authorized amount",
+            return Err(EngineError::illegal_state(
+                reasons::CAPTURE_AMOUNT_EXCEED,
+                format!(
+                    "capture of {value} exceeds the uncaptured {} (authorized {}, already captured or pending {committed})",
+                    payment.amount_value - committed,
+                    payment.amount_value
+                ),
             ));
         }
         let Some(alipay_payment_id) = payment.alipay_payment_id.clone() else {
-            return Err(EngineError::IllegalState {
-                message: "the payment has no Alipay paymentId yet".into(),
-            });
+            return Err(EngineError::illegal_state(
+                reasons::PAYMENT_ID_UNKNOWN,
+                "the payment has no Alipay paymentId yet",
+            ));
         };
         let capture = match captures
             .insert_intent(NewCapture {
@@ -132,6 +146,10 @@ impl Engine {
         let capture = self
             .move_capture(capture, to, "capture_response", update)
             .await?;
+        if capture.status == OperationStatus::Processing {
+            self.pull_forward(JobKind::InquireCapture, &capture.id)
+                .await?;
+        }
         if let Some(error) = rejected {
             return Err(EngineError::Alipay(error));
         }

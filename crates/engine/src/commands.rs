@@ -1,14 +1,17 @@
 //! Commands the gRPC layer hands to the engine. They serialise (for request fingerprints) but are never logged with
 //! their credentials: payment codes and auth codes are `alipay::Secret`, whose `Debug` redacts.
 
-use alipay::model::{Amount, Env, Order, OsType, Scope, Secret, TerminalType};
+use std::collections::BTreeMap;
+
+use alipay::model::{Amount, CaptureMode, Env, Order, OsType, Scope, Secret, TerminalType};
 use serde::Serialize;
 
 /// Start wallet authorization: returns the URLs the user opens to authorize this merchant.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsultCommand {
-    /// Our customer the binding will belong to.
-    pub customer_id: String,
+    /// Our customer the binding will belong to, when the caller knows it: only logged (Alipay's consult has no
+    /// customer, and the binding is created later by applyToken).
+    pub customer_id: Option<String>,
     /// Wallet (`customerBelongsTo`), e.g. `GCASH`.
     pub wallet: String,
     /// Where the wallet redirects the user with `authCode` and `authState` (≤1024).
@@ -94,8 +97,22 @@ pub struct PayCommand {
     pub source: PaySource,
     /// Override of the notification URL (≤2048).
     pub payment_notify_url: Option<String>,
-    /// Merchant region, when the contract needs it.
+    /// Merchant region, when the contract needs it; sent as `merchantRegion` and stored with the payment.
     pub merchant_region: Option<String>,
+    /// Caller metadata stored with the payment and never sent to Alipay (limits in [`crate::limits`]: at most
+    /// [`crate::limits::MAX_METADATA_ENTRIES`] entries, keys ≤ [`crate::limits::MAX_METADATA_KEY_LEN`], values ≤
+    /// [`crate::limits::MAX_METADATA_VALUE_LEN`] characters). Part of the request fingerprint.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// Authorize only (`paymentFactor.isAuthorization`): the money is held and taken later with
+    /// [`crate::Engine::capture`] when `capture_mode` is MANUAL. `false` is a sale.
+    // Defaults are left out of the fingerprint so requests recorded before these fields existed still match.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_authorization: bool,
+    /// Capture mode of an authorization (`paymentFactor.captureMode`); `None` lets Alipay capture automatically.
+    /// Only allowed together with `is_authorization`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_mode: Option<CaptureMode>,
 }
 
 /// Refund (part of) a successful payment. `refund_request_id` is the idempotency key.

@@ -46,9 +46,12 @@ pub enum EngineError {
         /// The binding's status (`REVOKED`, `EXPIRED`).
         status: String,
     },
-    /// The operation is not allowed in the object's current state (e.g. refunding an unpaid payment).
-    #[error("illegal state: {message}")]
+    /// The operation is not allowed in the object's current state (e.g. refunding an unpaid payment). Nothing was
+    /// sent to Alipay.
+    #[error("illegal state ({reason}): {message}")]
     IllegalState {
+        /// Machine-readable gateway code, one of [`crate::reasons`]: callers branch on it, never on `message`.
+        reason: &'static str,
         /// What is wrong, for the caller.
         message: String,
     },
@@ -76,6 +79,14 @@ fn describe(violations: &[FieldViolation]) -> String {
 }
 
 impl EngineError {
+    /// An [`EngineError::IllegalState`] with one of the [`crate::reasons`] codes.
+    pub fn illegal_state(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::IllegalState {
+            reason,
+            message: message.into(),
+        }
+    }
+
     /// A single-field [`EngineError::InvalidArgument`].
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation {

@@ -5,7 +5,7 @@
 use alipay::model::{InquiryPaymentRequest, InquiryPaymentResponse, PaymentStatus as AlipayStatus};
 use alipay::{Outcome, ResultCode};
 use store::payments::{Payment, PaymentUpdate};
-use store::{PaymentStatus, ResultInfo};
+use store::{Lifecycle, PaymentStatus, ResultInfo};
 
 use crate::error::EngineError;
 use crate::pay::{IN_STORE, result_info, truncate};
@@ -41,7 +41,12 @@ impl Engine {
             Outcome::Failed {
                 code: ResultCode::OrderNotExist,
                 ..
-            } => Ok((payment, Verdict::NotFound)),
+            } => {
+                if payment.status.is_final() {
+                    disagreement(&payment, "ORDER_NOT_EXIST");
+                }
+                Ok((payment, Verdict::NotFound))
+            }
             Outcome::Failed { code, message } => {
                 tracing::error!(%code, %message, "inquiryPayment failed (F): needs support if it persists");
                 Ok((
@@ -75,6 +80,10 @@ impl Engine {
                 ));
             }
         };
+        if payment.status.is_final() && payment.status != to {
+            // The stored final state stays (a late answer never moves it); support must look at this payment.
+            disagreement(&payment, to.as_str());
+        }
         let code = body
             .payment_result_code
             .as_ref()
@@ -98,4 +107,15 @@ impl Engine {
             .await?;
         Ok((moved, verdict))
     }
+}
+
+/// Alipay's live answer contradicts a final state we recorded. The state is kept (never moved back or sideways); the
+/// warning and the recorded inquiry call are what support reconciles from.
+fn disagreement(payment: &Payment, alipay_says: &str) {
+    tracing::warn!(
+        payment_id = %payment.id,
+        stored = payment.status.as_str(),
+        alipay = alipay_says,
+        "Alipay disagrees with the recorded final payment status; keeping the recorded status"
+    );
 }

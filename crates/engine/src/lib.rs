@@ -7,7 +7,10 @@
 //! - auth: [`Engine::consult`], [`Engine::apply_token`], [`Engine::refresh_binding`], [`Engine::revoke_binding`],
 //!   [`Engine::inquire_user_info`], [`Engine::get_binding`], [`Engine::list_bindings`];
 //! - payments: [`Engine::pay`], [`Engine::get_payment`], [`Engine::inquire_payment`], [`Engine::cancel_payment`],
-//!   [`Engine::list_payments`], [`Engine::capture`], [`Engine::refund`], [`Engine::inquire_refund`];
+//!   [`Engine::list_payments`], [`Engine::payment_totals`], [`Engine::capture`], [`Engine::refund`],
+//!   [`Engine::inquire_refund`];
+//! - errors: [`EngineError`]; the machine-readable codes of [`EngineError::IllegalState`] are in [`reasons`], the
+//!   documented input limits in [`limits`];
 //! - background: [`Engine::run_reconciler`], [`Engine::flush_call_records`].
 //!
 //! Payment request ids are the idempotency keys end to end. Within a process, duplicates queue on a per-key lock;
@@ -23,6 +26,7 @@ mod inquiry;
 pub mod limits;
 mod locks;
 mod pay;
+pub mod reasons;
 mod reconciler;
 mod recorder;
 mod refund;
@@ -37,6 +41,7 @@ pub use commands::{
 pub use config::EngineConfig;
 pub use error::{EngineError, FieldViolation};
 pub use fingerprint::fingerprint;
+pub use pay::PaymentTotals;
 pub use refund::auto_refund_request_id;
 /// A stored wallet binding (tokens decrypted into redacting secrets; never put them on the wire).
 pub use store::bindings::{Binding as BindingRecord, BindingFilter};

@@ -24,6 +24,19 @@ pub const MAX_REFUND_REASON_LEN: usize = 256;
 pub const MAX_URL_LEN: usize = 2048;
 /// Our own customer / binding ids travel in `referenceBuyerId`-like fields; keep them in the same envelope.
 pub const MAX_CUSTOMER_ID_LEN: usize = 64;
+/// `merchantRegion`: an ISO 3166 alpha-2 code (seed 001/002).
+pub const MAX_MERCHANT_REGION_LEN: usize = 2;
+/// Caller metadata kept with a payment (never sent to Alipay): at most this many entries...
+pub const MAX_METADATA_ENTRIES: usize = 20;
+/// ...with keys of at most this many characters...
+pub const MAX_METADATA_KEY_LEN: usize = 40;
+/// ...and values of at most this many characters.
+pub const MAX_METADATA_VALUE_LEN: usize = 500;
+/// Characters allowed in request ids (payment, refund, capture), as the proto documents: `[A-Za-z0-9_.:-]`. They
+/// travel in JSON, URLs of the sandbox pages and logs, so anything else is refused before Alipay sees it.
+pub fn is_request_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')
+}
 /// Payment codes (user-presented in-store) are 16 to 24 digits.
 pub const PAYMENT_CODE_MIN_DIGITS: usize = 16;
 /// See [`PAYMENT_CODE_MIN_DIGITS`].
@@ -189,13 +202,67 @@ impl Violations {
         }
     }
 
-    /// A request id: required, at most 64 characters, printable ASCII (it travels in JSON and in logs).
+    /// A request id: required, at most 64 characters of `[A-Za-z0-9_.:-]` (see [`is_request_id_char`]).
     pub fn request_id(&mut self, field: &str, value: &str) {
         if self.required(field, value) {
             self.max_len(field, value, MAX_REQUEST_ID_LEN);
-            if !value.bytes().all(|b| b.is_ascii_graphic()) {
-                self.push(field, "must be printable ASCII without spaces");
+            if !value.chars().all(is_request_id_char) {
+                self.push(
+                    field,
+                    "may only contain letters A-Z a-z, digits 0-9 and the characters _ . : -",
+                );
             }
+        }
+    }
+
+    /// A merchant region: an ISO 3166 alpha-2 code (two upper-case letters).
+    pub fn merchant_region(&mut self, field: &str, value: &str) {
+        if value.len() != MAX_MERCHANT_REGION_LEN || !value.bytes().all(|b| b.is_ascii_uppercase())
+        {
+            self.push(
+                field,
+                "must be an ISO 3166 alpha-2 code (two upper-case letters)",
+            );
+        }
+    }
+
+    /// Caller metadata: at most [`MAX_METADATA_ENTRIES`] entries with non-blank keys of at most
+    /// [`MAX_METADATA_KEY_LEN`] and values of at most [`MAX_METADATA_VALUE_LEN`] characters. Takes any map's
+    /// `iter()` (`BTreeMap`, `HashMap`). A too-long key is quoted shortened so the error stays small.
+    pub fn metadata<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        field: &str,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) {
+        let mut count = 0usize;
+        for (key, value) in entries {
+            count += 1;
+            let (key, value) = (key.as_ref(), value.as_ref());
+            let shown: String = key.chars().take(MAX_METADATA_KEY_LEN).collect();
+            let key_len = key.chars().count();
+            if key.trim().is_empty() {
+                self.push(field, "keys must not be blank");
+            } else if key_len > MAX_METADATA_KEY_LEN {
+                self.push(
+                    field,
+                    format!("key {shown:?}... must be at most {MAX_METADATA_KEY_LEN} characters (got {key_len})"),
+                );
+            }
+            let value_len = value.chars().count();
+            if value_len > MAX_METADATA_VALUE_LEN {
+                self.push(
+                    format!("{field}[{shown}]"),
+                    format!(
+                        "must be at most {MAX_METADATA_VALUE_LEN} characters (got {value_len})"
+                    ),
+                );
+            }
+        }
+        if count > MAX_METADATA_ENTRIES {
+            self.push(
+                field,
+                format!("at most {MAX_METADATA_ENTRIES} entries (got {count})"),
+            );
         }
     }
 
@@ -373,5 +440,61 @@ mod tests {
         v.request_id("refund_request_id", "has space");
         v.scopes("scopes", &["AGREEMENT_PAY".into(), "NOPE".into()]);
         assert_eq!(v.into_vec().len(), 4);
+    }
+
+    #[test]
+    fn request_id_charset() {
+        let mut v = Violations::new();
+        v.request_id("payment_request_id", "PAY_1.a:b-C9");
+        assert!(v.is_empty());
+        for bad in ["a/b", "a+b", "a#b", "a%20", "ä", "a,b", "a\"b"] {
+            let mut v = Violations::new();
+            v.request_id("payment_request_id", bad);
+            let got = v.into_vec();
+            assert_eq!(got.len(), 1, "{bad:?}");
+            assert!(got[0].description.contains("_ . : -"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_limits() {
+        use std::collections::BTreeMap;
+        let ok: BTreeMap<String, String> = (0..MAX_METADATA_ENTRIES)
+            .map(|i| (format!("{i:0>40}"), "v".repeat(MAX_METADATA_VALUE_LEN)))
+            .collect();
+        let mut v = Violations::new();
+        v.metadata("metadata", &ok);
+        assert!(v.is_empty(), "{v:?}");
+
+        let mut too_many = ok.clone();
+        too_many.insert("one-more".into(), String::new());
+        let mut v = Violations::new();
+        v.metadata("metadata", &too_many);
+        assert_eq!(v.into_vec().len(), 1);
+
+        let bad: std::collections::HashMap<String, String> = [
+            ("k".repeat(MAX_METADATA_KEY_LEN + 1), "v".into()),
+            (" ".into(), "v".into()),
+            ("long".into(), "v".repeat(MAX_METADATA_VALUE_LEN + 1)),
+        ]
+        .into_iter()
+        .collect();
+        let mut v = Violations::new();
+        v.metadata("metadata", &bad);
+        let got = v.into_vec();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().any(|g| g.field == "metadata[long]"));
+    }
+
+    #[test]
+    fn merchant_regions() {
+        let mut v = Violations::new();
+        v.merchant_region("merchant_region", "SG");
+        assert!(v.is_empty());
+        for bad in ["sg", "SGP", "S", "", "S1"] {
+            let mut v = Violations::new();
+            v.merchant_region("merchant_region", bad);
+            assert_eq!(v.into_vec().len(), 1, "{bad:?}");
+        }
     }
 }

@@ -2,13 +2,13 @@
 //! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
 
 use alipay::model::{
-    CancelRequest, PayRequest, PayResponse, PaymentFactor, PaymentMethod, ProductCode,
+    CancelRequest, CaptureMode, PayRequest, PayResponse, PaymentFactor, PaymentMethod, ProductCode,
 };
 use alipay::{Outcome, ResultCode};
 use serde_json::{Map, Value};
 use store::jobs::{JobKind, NewJob};
 use store::payments::{NewPayment, Payment, PaymentFilter, PaymentUpdate};
-use store::{Inserted, Lifecycle, Page, PageRequest, PaymentStatus, ResultInfo, Transition};
+use store::{Inserted, OperationStatus, Page, PageRequest, PaymentStatus, ResultInfo, Transition};
 use tracing::Instrument;
 
 use crate::commands::{PayCommand, PaySource};
@@ -16,11 +16,13 @@ use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::retry::{Attempted, with_retries};
 use crate::settle::settle;
-use crate::{Engine, after, parse_alipay_time, validate};
+use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
 /// Product code and payment method type stored for an IN_STORE payment: in-store routing of inquiry, cancel and
 /// refund depends on it.
 pub(crate) const IN_STORE: &str = "IN_STORE_PAYMENT";
+/// Stored `capture_mode` of an authorization the merchant captures with [`Engine::capture`].
+pub(crate) const MANUAL_CAPTURE: &str = "MANUAL";
 
 impl Engine {
     /// Charges a customer. Returns the recorded payment: SUCCESS, or PROCESSING when Alipay accepted it
@@ -59,8 +61,10 @@ impl Engine {
                 binding_id: binding.as_ref().map(|b| b.id.clone()),
                 customer_id: binding.as_ref().map(|b| b.customer_id.clone()),
                 request_fingerprint: print.clone(),
-                is_authorization: false,
-                capture_mode: None,
+                is_authorization: cmd.is_authorization,
+                capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
+                metadata: cmd.metadata.clone(),
+                merchant_region: cmd.merchant_region.clone(),
             })
             .await?;
         let payment = match intent {
@@ -86,6 +90,12 @@ impl Engine {
         })
         .await;
         let (payment, rejected) = self.record_pay_outcome(payment, attempted).await?;
+        if payment.status == PaymentStatus::Processing {
+            // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
+            // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
+            self.pull_forward(JobKind::InquirePayment, &payment.id)
+                .await?;
+        }
         if let Some(binding) = &binding
             && payment.last_result_code.as_deref() == Some(ResultCode::InvalidAccessToken.as_str())
         {
@@ -268,13 +278,15 @@ impl Engine {
         Ok(self.store().payments().list(&filter, &page).await?)
     }
 
-    /// Live `inquiryPayment`: applies a final (or newly PROCESSING) answer to the stored payment and returns it.
-    /// A payment whose pay call is still in flight is returned as stored (inquiring it now could race the call).
+    /// Live `inquiryPayment`, whatever the stored status: a PROCESSING payment takes Alipay's final (or newer)
+    /// answer; a final payment never moves (the store's monotonic rules) and a disagreeing answer is logged as a
+    /// warning for support. Only a CREATED payment is returned as stored: its first pay call is in flight (or its
+    /// process died and the write-ahead job owns it), and applying an answer now would race that call.
     pub async fn inquire_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("inquire_payment", payment_request_id);
         async {
             let payment = self.get_payment(payment_request_id).await?;
-            if payment.status.is_final() || payment.status == PaymentStatus::Created {
+            if payment.status == PaymentStatus::Created {
                 return Ok(payment);
             }
             let (payment, _) = self.inquire_and_apply(payment).await?;
@@ -282,6 +294,25 @@ impl Engine {
         }
         .instrument(span)
         .await
+    }
+
+    /// What has been refunded and captured of a payment, in minor units: the sums of its SUCCESS refunds and
+    /// captures (pending ones are not money moved yet). `payment_id` is the stored payment's
+    /// [`id`](store::payments::Payment::id), not its paymentRequestId.
+    pub async fn payment_totals(&self, payment_id: &str) -> Result<PaymentTotals, EngineError> {
+        let store = self.store();
+        if store.payments().get(payment_id).await?.is_none() {
+            return Err(EngineError::NotFound {
+                what: "payment",
+                id: payment_id.to_owned(),
+            });
+        }
+        let refunds = store.refunds().list_for_payment(payment_id).await?;
+        let captures = store.captures().list_for_payment(payment_id).await?;
+        Ok(PaymentTotals {
+            refunded: succeeded(refunds.iter().map(|r| (r.status, r.amount_value))),
+            captured: succeeded(captures.iter().map(|c| (c.status, c.amount_value))),
+        })
     }
 
     /// Cancels a payment with the same paymentRequestId (retrying while `U`, bounded). S → CANCELLED; F (e.g.
@@ -299,9 +330,10 @@ impl Engine {
             match payment.status {
                 PaymentStatus::Cancelled => return Ok(payment),
                 PaymentStatus::Fail => {
-                    return Err(EngineError::IllegalState {
-                        message: "a failed payment cannot be cancelled".into(),
-                    });
+                    return Err(EngineError::illegal_state(
+                        reasons::PAYMENT_NOT_CANCELLABLE,
+                        "a failed payment cannot be cancelled",
+                    ));
                 }
                 PaymentStatus::Created => {
                     return Err(EngineError::Unavailable {
@@ -309,9 +341,10 @@ impl Engine {
                     });
                 }
                 PaymentStatus::Success => {
-                    return Err(EngineError::IllegalState {
-                        message: "a successful payment is refunded, not cancelled".into(),
-                    });
+                    return Err(EngineError::illegal_state(
+                        reasons::PAYMENT_NOT_CANCELLABLE,
+                        "a successful payment is refunded, not cancelled",
+                    ));
                 }
                 PaymentStatus::Processing => {}
             }
@@ -426,6 +459,22 @@ impl Engine {
     }
 }
 
+/// Money moved after a payment, for the caller's view of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentTotals {
+    /// Sum of SUCCESS refunds, minor units of the payment currency.
+    pub refunded: i64,
+    /// Sum of SUCCESS captures, minor units of the payment currency.
+    pub captured: i64,
+}
+
+/// Sum of the amounts whose status is SUCCESS.
+fn succeeded(rows: impl Iterator<Item = (OperationStatus, i64)>) -> i64 {
+    rows.filter(|(status, _)| *status == OperationStatus::Success)
+        .map(|(_, amount)| amount)
+        .sum()
+}
+
 /// What a cancel achieved.
 #[derive(Debug)]
 pub(crate) enum CancelResult {
@@ -447,6 +496,13 @@ fn accepted(payment: &Payment) -> bool {
         .last_result_code
         .as_deref()
         .is_some_and(|code| ResultCode::parse(code).is_in_process())
+}
+
+fn capture_mode_name(mode: CaptureMode) -> &'static str {
+    match mode {
+        CaptureMode::Automatic => "AUTOMATIC",
+        CaptureMode::Manual => MANUAL_CAPTURE,
+    }
 }
 
 fn product_name(product: ProductCode) -> &'static str {
@@ -475,18 +531,21 @@ fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCo
     request.env = cmd.env.clone();
     request.payment_notify_url = cmd.payment_notify_url.clone();
     request.merchant_region = cmd.merchant_region.clone();
+    let mut factor = PaymentFactor {
+        is_authorization: cmd.is_authorization.then_some(true),
+        capture_mode: cmd.capture_mode,
+        ..PaymentFactor::default()
+    };
     match &cmd.source {
         PaySource::Cashier { redirect_url, .. } => {
             request.payment_redirect_url = Some(redirect_url.clone())
         }
         PaySource::InStore { .. } => {
-            request.payment_factor = Some(PaymentFactor {
-                in_store_payment_scenario: Some("PaymentCode".into()),
-                ..PaymentFactor::default()
-            });
+            factor.in_store_payment_scenario = Some("PaymentCode".into());
         }
         PaySource::Agreement { .. } => {}
     }
+    request.payment_factor = (factor != PaymentFactor::default()).then_some(factor);
     request
 }
 

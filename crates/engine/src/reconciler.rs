@@ -373,6 +373,25 @@ impl Engine {
         Ok(Next::Retry(wait, "next refresh".into()))
     }
 
+    /// Brings the PENDING write-ahead job of `subject_id` forward to one inquiry interval from now, once the call it
+    /// guarded has answered without a final result. Its grace only exists so the job cannot race a call still on the
+    /// wire; waiting it out after the call returned would delay the first inquiry for nothing. A job a replica holds
+    /// already runs, so there is nothing to move then.
+    pub(crate) async fn pull_forward(
+        &self,
+        kind: JobKind,
+        subject_id: &str,
+    ) -> Result<(), EngineError> {
+        let run_at = after(self.config().inquiry_interval);
+        let moved = self
+            .store()
+            .jobs()
+            .reschedule_pending(kind, subject_id, run_at)
+            .await?;
+        tracing::debug!(?kind, moved, "follow-up job pulled forward");
+        Ok(())
+    }
+
     fn job_exhausted(&self, job: &Job) -> bool {
         job.attempts >= i32::try_from(self.config().max_job_attempts).unwrap_or(i32::MAX)
     }

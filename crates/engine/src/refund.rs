@@ -19,7 +19,7 @@ use crate::limits::MAX_REQUEST_ID_LEN;
 use crate::pay::{IN_STORE, amount_value, result_info, truncate};
 use crate::retry::{Attempted, with_retries};
 use crate::settle::settle;
-use crate::{Engine, after, validate};
+use crate::{Engine, after, reasons, validate};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
 
@@ -47,7 +47,8 @@ pub(crate) enum RefundProgress {
 impl Engine {
     /// Refunds (part of) a successful payment. Idempotent per `refund_request_id` (same content → the recorded
     /// refund; different → `RequestMismatch`). Checks locally first that the payment is SUCCESS and that the
-    /// refund fits in what is not yet refunded (`Declined{REFUND_AMOUNT_EXCEED}` without calling Alipay).
+    /// refund fits in what is not yet refunded (`IllegalState` with [`reasons::PAYMENT_NOT_REFUNDABLE`] /
+    /// [`reasons::REFUND_AMOUNT_EXCEED`], without calling Alipay).
     pub async fn refund(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
         validate::refund(&cmd)?;
         let span = tracing::info_span!(
@@ -101,12 +102,13 @@ impl Engine {
         value: i64,
     ) -> Result<(), EngineError> {
         if payment.status != PaymentStatus::Success {
-            return Err(EngineError::IllegalState {
-                message: format!(
+            return Err(EngineError::illegal_state(
+                reasons::PAYMENT_NOT_REFUNDABLE,
+                format!(
                     "payment is {}, only a SUCCESS payment can be refunded",
                     payment.status.as_str()
                 ),
-            });
+            ));
         }
         if amount.currency != payment.currency {
             return Err(EngineError::invalid(
@@ -116,14 +118,14 @@ impl Engine {
         }
         let committed = self.store().refunds().committed_amount(&payment.id).await?;
         if committed.saturating_add(value) > payment.amount_value {
-            return Err(EngineError::Declined {
-                code: ResultCode::RefundAmountExceed.to_string(),
-                message: format!(
+            return Err(EngineError::illegal_state(
+                reasons::REFUND_AMOUNT_EXCEED,
+                format!(
                     "refund of {value} exceeds the refundable {} (paid {}, already refunded or pending {committed})",
                     payment.amount_value - committed,
                     payment.amount_value
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -201,9 +203,10 @@ impl Engine {
         payment: &Payment,
     ) -> Result<Refund, EngineError> {
         let Some(alipay_payment_id) = payment.alipay_payment_id.clone() else {
-            return Err(EngineError::IllegalState {
-                message: "the payment has no Alipay paymentId yet; inquire it first".into(),
-            });
+            return Err(EngineError::illegal_state(
+                reasons::PAYMENT_ID_UNKNOWN,
+                "the payment has no Alipay paymentId yet; inquire it first",
+            ));
         };
         let mut request = RefundRequest::new(
             refund.refund_request_id.clone(),
@@ -252,8 +255,14 @@ impl Engine {
                 return Err(EngineError::Alipay(error));
             }
         };
-        self.move_refund(refund, to, "refund_response", update)
-            .await
+        let refund = self
+            .move_refund(refund, to, "refund_response", update)
+            .await?;
+        if refund.status == OperationStatus::Processing {
+            self.pull_forward(JobKind::InquireRefund, &refund.id)
+                .await?;
+        }
+        Ok(refund)
     }
 
     /// Guarded refund move (see [`crate::settle`]). A PROCESSING refund gets its INQUIRE_REFUND poller in the

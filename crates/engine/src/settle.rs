@@ -96,7 +96,8 @@ where
             Err(other) => return Err(other.into()),
         }
     }
-    Err(EngineError::IllegalState {
-        message: format!("{} {} keeps changing concurrently", T::WHAT, row.row_id()),
-    })
+    Err(EngineError::illegal_state(
+        crate::reasons::CONCURRENT_MODIFICATION,
+        format!("{} {} keeps changing concurrently", T::WHAT, row.row_id()),
+    ))
 }

@@ -1,7 +1,7 @@
 //! Command validation with [`crate::limits`]: the engine re-checks what the gRPC layer checked, so no caller can
 //! get bad input to Alipay. Every violation of a command is reported at once.
 
-use alipay::model::{Amount, Order};
+use alipay::model::{Amount, Order, OsType, TerminalType};
 
 use crate::commands::{
     ApplyTokenCommand, CaptureCommand, ConsultCommand, PayCommand, PaySource, RefundCommand,
@@ -21,8 +21,21 @@ pub(crate) fn pay(cmd: &PayCommand) -> Result<(), EngineError> {
     if let Some(url) = &cmd.payment_notify_url {
         v.url("payment_notify_url", url, MAX_URL_LEN);
     }
-    if let Some(os_version) = cmd.env.as_ref().and_then(|e| e.os_version.as_deref()) {
-        v.max_len("env.os_version", os_version, MAX_OS_VERSION_LEN);
+    if let Some(env) = &cmd.env {
+        terminal(
+            &mut v,
+            "env.",
+            env.terminal_type,
+            env.os_type,
+            env.os_version.as_deref(),
+        );
+    }
+    if let Some(region) = &cmd.merchant_region {
+        v.merchant_region("merchant_region", region);
+    }
+    v.metadata("metadata", &cmd.metadata);
+    if cmd.capture_mode.is_some() && !cmd.is_authorization {
+        v.push("capture_mode", "is only allowed for an authorization");
     }
     match &cmd.source {
         PaySource::Agreement { binding_id } => {
@@ -37,6 +50,10 @@ pub(crate) fn pay(cmd: &PayCommand) -> Result<(), EngineError> {
         } => {
             v.wallet("source.wallet", wallet);
             v.url("source.redirect_url", redirect_url, MAX_URL_LEN);
+            if cmd.env.is_none() {
+                // Alipay picks the cashier page (web, WAP, app) from it.
+                v.push("env", "is required for a cashier payment (terminal type)");
+            }
             if let Some(value) = value {
                 v.wallet_minimum(
                     "amount",
@@ -72,7 +89,9 @@ pub(crate) fn capture(cmd: &CaptureCommand) -> Result<(), EngineError> {
 
 pub(crate) fn consult(cmd: &ConsultCommand) -> Result<(), EngineError> {
     let mut v = Violations::new();
-    customer(&mut v, &cmd.customer_id);
+    if let Some(customer_id) = &cmd.customer_id {
+        v.max_len("customer_id", customer_id, MAX_CUSTOMER_ID_LEN);
+    }
     v.wallet("wallet", &cmd.wallet);
     v.url(
         "auth_redirect_url",
@@ -88,8 +107,15 @@ pub(crate) fn consult(cmd: &ConsultCommand) -> Result<(), EngineError> {
     if cmd.scopes.len() > MAX_SCOPES {
         v.push("scopes", format!("at most {MAX_SCOPES} scopes"));
     }
-    if let Some(os_version) = &cmd.os_version {
-        v.max_len("os_version", os_version, MAX_OS_VERSION_LEN);
+    terminal(
+        &mut v,
+        "",
+        cmd.terminal_type,
+        cmd.os_type,
+        cmd.os_version.as_deref(),
+    );
+    if let Some(region) = &cmd.merchant_region {
+        v.merchant_region("merchant_region", region);
     }
     v.into_result()
 }
@@ -108,6 +134,29 @@ pub(crate) fn apply_token(cmd: &ApplyTokenCommand) -> Result<(), EngineError> {
 fn customer(v: &mut Violations, customer_id: &str) {
     if v.required("customer_id", customer_id) {
         v.max_len("customer_id", customer_id, MAX_CUSTOMER_ID_LEN);
+    }
+}
+
+/// Terminal facts of consult and pay env (`prefix` is `env.` inside a pay command): the OS is required unless WEB.
+fn terminal(
+    v: &mut Violations,
+    prefix: &str,
+    terminal_type: TerminalType,
+    os_type: Option<OsType>,
+    os_version: Option<&str>,
+) {
+    if terminal_type != TerminalType::Web && os_type.is_none() {
+        v.push(
+            format!("{prefix}os_type"),
+            "is required unless terminal_type is WEB",
+        );
+    }
+    if let Some(os_version) = os_version {
+        v.max_len(
+            &format!("{prefix}os_version"),
+            os_version,
+            MAX_OS_VERSION_LEN,
+        );
     }
 }
 

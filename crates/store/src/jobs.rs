@@ -138,6 +138,31 @@ impl<'a> Jobs<'a> {
             .await
     }
 
+    /// Moves the PENDING job of this kind and subject to run at `run_at`, without a lease: for the
+    /// code that created a job and learns it should run at another time (e.g. a write-ahead inquiry
+    /// whose call has now answered "in process", so the first inquiry need not wait out the
+    /// write-ahead grace). A RUNNING job is left alone, since a replica holds it and its run decides
+    /// what comes next. Returns whether a job was moved: `false` when no job of this kind and
+    /// subject is PENDING (none scheduled, running, or already finished).
+    pub async fn reschedule_pending(
+        &self,
+        kind: JobKind,
+        subject_id: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        // One conditional UPDATE: a claim racing it either happens first (the row is RUNNING and
+        // does not match) or after (it claims the row with its new run time).
+        let result = reconciliation_job::Entity::update_many()
+            .col_expr(Column::NextRunAt, Expr::value(run_at))
+            .col_expr(Column::UpdatedAt, Expr::value(now()))
+            .filter(Column::Kind.eq(kind))
+            .filter(Column::SubjectId.eq(subject_id))
+            .filter(Column::Status.eq(JobStatus::Pending))
+            .exec(self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
     /// Marks the job done.
     pub async fn complete(&self, id: &str, owner: &str) -> Result<Job> {
         self.release(id, owner, JobStatus::Done, None, None).await

@@ -15,6 +15,7 @@ use crate::transition::{self, Answered, Inserted, ResultInfo, Transition, Versio
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use std::collections::BTreeMap;
 
 /// A stored payment.
 pub type Payment = payment::Model;
@@ -39,6 +40,10 @@ pub struct NewPayment {
     pub is_authorization: bool,
     /// `AUTOMATIC` / `MANUAL`.
     pub capture_mode: Option<String>,
+    /// Caller metadata kept with the payment (never sent to Alipay); empty means none.
+    pub metadata: BTreeMap<String, String>,
+    /// `merchantRegion` the payment was made for.
+    pub merchant_region: Option<String>,
 }
 
 /// Card details as Alipay reports them (masked and derived data only; there is no field for a
@@ -75,7 +80,8 @@ pub struct PaymentUpdate {
 /// time, `created_from` inclusive and `created_to` exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaymentFilter {
-    pub status: Option<PaymentStatus>,
+    /// The payment's status must be one of these; empty matches any status.
+    pub statuses: Vec<PaymentStatus>,
     pub product_code: Option<String>,
     pub customer_id: Option<String>,
     pub binding_id: Option<String>,
@@ -130,6 +136,15 @@ impl<'a> Payments<'a> {
         check_opt_len("customer_id", new.customer_id.as_deref(), 64)?;
         check_len("request_fingerprint", &new.request_fingerprint, 128)?;
         check_opt_len("capture_mode", new.capture_mode.as_deref(), 16)?;
+        check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
+        let metadata = (!new.metadata.is_empty()).then(|| {
+            serde_json::Value::Object(
+                new.metadata
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            )
+        });
         let id = new_id();
         let at = now();
         let row = payment::ActiveModel {
@@ -164,6 +179,8 @@ impl<'a> Payments<'a> {
             cvv_result_raw: Set(None),
             network_transaction_id: Set(None),
             auth_expiry_time: Set(None),
+            metadata: Set(metadata),
+            merchant_region: Set(new.merchant_region),
             created_at: Set(at),
             updated_at: Set(at),
             version: Set(1),
@@ -237,8 +254,8 @@ impl<'a> Payments<'a> {
     /// Payments matching `filter`, newest first, one page at a time.
     pub async fn list(&self, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
         let mut select = payment::Entity::find();
-        if let Some(status) = filter.status {
-            select = select.filter(Column::Status.eq(status));
+        if !filter.statuses.is_empty() {
+            select = select.filter(Column::Status.is_in(filter.statuses.iter().copied()));
         }
         if let Some(product) = &filter.product_code {
             select = select.filter(Column::ProductCode.eq(product.as_str()));

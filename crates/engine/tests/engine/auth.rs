@@ -52,7 +52,10 @@ async fn revoked_bindings_are_refused_before_alipay_and_user_info_needs_its_scop
         let binding = env.bind(vec![Scope::AgreementPay]).await;
         assert!(matches!(
             env.engine.inquire_user_info(&binding.id).await,
-            Err(EngineError::IllegalState { .. })
+            Err(EngineError::IllegalState {
+                reason: engine::reasons::SCOPE_NOT_GRANTED,
+                ..
+            })
         ));
         assert_eq!(
             env.stats().endpoint_calls("users/inquiryUserInfo"),
@@ -89,6 +92,59 @@ async fn revoked_bindings_are_refused_before_alipay_and_user_info_needs_its_scop
             info.user_id.is_some() || info.user_login_id.is_some(),
             "[{backend}] {info:?}"
         );
+    })
+    .await;
+}
+
+/// An authCode is single-use at Alipay: a retried applyToken with the same code must answer the stored binding
+/// without a second Alipay call, and the same code with different content is a mismatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_token_replays_the_binding_of_an_auth_code() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let scopes = vec![Scope::AgreementPay, Scope::UserInfo];
+        let code = env.authorize(&scopes).await;
+        let command = engine::ApplyTokenCommand {
+            customer_id: "cust-7".into(),
+            wallet: "GCASH".into(),
+            auth_code: code.as_str().into(),
+            scopes: scopes.clone(),
+        };
+        let first = env
+            .engine
+            .apply_token(command.clone())
+            .await
+            .expect("apply");
+        let again = env
+            .engine
+            .apply_token(command.clone())
+            .await
+            .expect("replay");
+        assert_eq!(again.id, first.id, "[{backend}]");
+        assert_eq!(again.customer_id, "cust-7");
+        assert_eq!(
+            again.tokens.access_token.expose(),
+            first.tokens.access_token.expose()
+        );
+        let other_customer = engine::ApplyTokenCommand {
+            customer_id: "cust-8".into(),
+            ..command
+        };
+        assert!(matches!(
+            env.engine.apply_token(other_customer).await,
+            Err(EngineError::RequestMismatch { .. })
+        ));
+        assert_eq!(
+            env.stats().endpoint_calls("authorizations/applyToken"),
+            1,
+            "[{backend}] one Alipay applyToken for one authCode"
+        );
+        let bindings = env
+            .engine
+            .list_bindings(Default::default(), Default::default())
+            .await
+            .expect("list");
+        assert_eq!(bindings.items.len(), 1, "[{backend}] one binding");
     })
     .await;
 }

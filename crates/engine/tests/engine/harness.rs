@@ -192,14 +192,28 @@ impl Env {
 
     /// Goes through consult → H5 authorization page → applyToken and returns the binding.
     pub async fn bind(&self, scopes: Vec<Scope>) -> BindingRecord {
+        let auth_code = self.authorize(&scopes).await;
+        self.engine
+            .apply_token(ApplyTokenCommand {
+                customer_id: "cust-1".into(),
+                wallet: "GCASH".into(),
+                auth_code: Secret::new(auth_code),
+                scopes,
+            })
+            .await
+            .expect("apply_token")
+    }
+
+    /// Goes through consult → H5 authorization page and returns the authCode of the redirect.
+    pub async fn authorize(&self, scopes: &[Scope]) -> String {
         let outcome = self
             .engine
             .consult(ConsultCommand {
-                customer_id: "cust-1".into(),
+                customer_id: Some("cust-1".into()),
                 wallet: "GCASH".into(),
                 auth_redirect_url: "https://merchant.example/auth/return".into(),
                 auth_state: format!("state-{}", uuid::Uuid::new_v4().simple()),
-                scopes: scopes.clone(),
+                scopes: scopes.to_vec(),
                 terminal_type: TerminalType::Web,
                 os_type: None,
                 os_version: None,
@@ -228,16 +242,7 @@ impl Env {
             .to_str()
             .expect("location")
             .to_owned();
-        let auth_code = url_param(&location, "authCode").expect("authCode in redirect");
-        self.engine
-            .apply_token(ApplyTokenCommand {
-                customer_id: "cust-1".into(),
-                wallet: "GCASH".into(),
-                auth_code: Secret::new(auth_code),
-                scopes,
-            })
-            .await
-            .expect("apply_token")
+        url_param(&location, "authCode").expect("authCode in redirect")
     }
 }
 
@@ -304,7 +309,71 @@ pub fn agreement_pay(id: &str, binding_id: &str, value: u64) -> PayCommand {
         },
         payment_notify_url: None,
         merchant_region: None,
+        metadata: Default::default(),
+        is_authorization: false,
+        capture_mode: None,
     }
+}
+
+/// A GCASH cashier pay command for `value` PHP minor units: answered PAYMENT_IN_PROCESS with the cashier URL.
+pub fn cashier_pay(id: &str, value: u64) -> PayCommand {
+    PayCommand {
+        source: PaySource::Cashier {
+            wallet: "GCASH".into(),
+            redirect_url: "https://merchant.example/paid".into(),
+        },
+        env: Some(alipay::model::Env::new(TerminalType::Web)),
+        ..agreement_pay(id, "unused", value)
+    }
+}
+
+/// An in-store pay command with a user-presented payment code.
+pub fn in_store_pay(id: &str, payment_code: &str, value: u64) -> PayCommand {
+    PayCommand {
+        source: PaySource::InStore {
+            payment_code: Secret::new(payment_code),
+        },
+        ..agreement_pay(id, "unused", value)
+    }
+}
+
+/// Presses a button (`pay` or `fail`) on the sandbox cashier page of a PROCESSING cashier payment, as the buyer's
+/// browser would. Returns the HTTP status of the answer.
+pub async fn press_cashier_button(payment: &engine::PaymentRecord, action: &str) -> u16 {
+    let url = payment
+        .next_action
+        .as_ref()
+        .and_then(|a| a.get("normalUrl"))
+        .and_then(|u| u.as_str())
+        .expect("a cashier payment carries normalUrl in next_action")
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    http.post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("action={action}"))
+        .send()
+        .await
+        .expect("cashier page")
+        .status()
+        .as_u16()
+}
+
+/// Waits until the payment is SUCCESS, FAIL or CANCELLED.
+pub async fn settled(env: &Env, id: &str, within: Duration) -> engine::PaymentRecord {
+    eventually(within, "a final payment status", || async {
+        let p = env.engine.get_payment(id).await.ok()?;
+        matches!(
+            p.status,
+            engine::PaymentStatus::Success
+                | engine::PaymentStatus::Fail
+                | engine::PaymentStatus::Cancelled
+        )
+        .then_some(p)
+    })
+    .await
 }
 
 /// A unique payment request id.

@@ -1,8 +1,11 @@
 //! Engine integration tests against the real sandbox, real signatures, and real SQLite / PostgreSQL stores.
 
 mod auth;
+mod capture;
+mod cashier;
 mod concurrency;
 mod harness;
+mod in_store;
 mod pay;
 mod reconcile;
 mod refund;

@@ -205,3 +205,126 @@ async fn request_mismatch_and_invalid_input_never_reach_alipay() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_and_region_are_stored_not_sent_and_limits_are_enforced() {
+    use engine::limits::{MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN};
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let id = new_id("pay-meta");
+        let mut cmd = agreement_pay(&id, &binding.id, 1000);
+        cmd.metadata = [
+            ("cart".to_owned(), "c-42".to_owned()),
+            ("channel".to_owned(), "kiosk-unique-marker".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        cmd.merchant_region = Some("SG".into());
+        let paid = env.engine.pay(cmd.clone()).await.expect("pay");
+        assert_eq!(paid.metadata_map(), cmd.metadata, "[{backend}]");
+        assert_eq!(paid.merchant_region.as_deref(), Some("SG"));
+        let read = env.engine.get_payment(&id).await.expect("read");
+        assert_eq!(read.metadata_map(), cmd.metadata);
+        // Metadata is part of the request: the same id with other metadata is a different request.
+        let mut other = cmd.clone();
+        other.metadata.insert("cart".into(), "c-43".into());
+        assert!(matches!(
+            env.engine.pay(other).await,
+            Err(EngineError::RequestMismatch { .. })
+        ));
+        env.engine.flush_call_records().await;
+        let calls = env
+            .store
+            .calls()
+            .list_for_request(&id)
+            .await
+            .expect("calls");
+        assert_eq!(calls.len(), 1);
+        let sent = calls[0].request_json.as_deref().unwrap_or_default();
+        assert!(sent.contains("\"merchantRegion\":\"SG\""), "{sent}");
+        assert!(
+            !sent.contains("kiosk-unique-marker"),
+            "metadata never goes to Alipay"
+        );
+
+        let mut bad = agreement_pay(&new_id("pay-meta"), &binding.id, 1000);
+        bad.metadata = (0..=MAX_METADATA_ENTRIES)
+            .map(|i| (format!("k{i}"), "v".into()))
+            .collect();
+        bad.metadata
+            .insert("k".repeat(MAX_METADATA_KEY_LEN + 1), "v".into());
+        bad.metadata
+            .insert("k0".into(), "v".repeat(MAX_METADATA_VALUE_LEN + 1));
+        bad.merchant_region = Some("sgp".into());
+        match env.engine.pay(bad).await {
+            Err(EngineError::InvalidArgument(v)) => {
+                let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+                assert_eq!(
+                    fields,
+                    ["merchant_region", "metadata[k0]", "metadata", "metadata"],
+                    "[{backend}] {v:?}"
+                );
+            }
+            other => panic!("[{backend}] expected InvalidArgument, got {other:?}"),
+        }
+        for bad_id in ["pay/1", "pay 1", "pay#1", "päy"] {
+            match env
+                .engine
+                .pay(agreement_pay(bad_id, &binding.id, 1000))
+                .await
+            {
+                Err(EngineError::InvalidArgument(v)) => {
+                    assert_eq!(v[0].field, "payment_request_id", "{bad_id}")
+                }
+                other => panic!("[{backend}] {bad_id}: expected InvalidArgument, got {other:?}"),
+            }
+        }
+        assert_eq!(env.stats().endpoint_calls("payments/pay"), 1);
+    })
+    .await;
+}
+
+/// The live inquiry always asks Alipay, also for a final payment, and never moves a final state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_inquiry_asks_alipay_even_for_final_payments() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let ok = new_id("pay-live");
+        let failed = new_id("pay-live-f");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&ok, &binding.id, 1000))
+            .await
+            .expect("pay");
+        assert!(
+            env.engine
+                .pay(agreement_pay(&failed, &binding.id, 91001))
+                .await
+                .is_err()
+        );
+        for (id, status) in [
+            (&ok, PaymentStatus::Success),
+            (&failed, PaymentStatus::Fail),
+        ] {
+            let inquired = env.engine.inquire_payment(id).await.expect("inquire");
+            assert_eq!(inquired.status, status, "[{backend}]");
+            assert_eq!(
+                env.stats().request_calls("payments/inquiryPayment", id),
+                1,
+                "[{backend}] a live call for a final payment"
+            );
+        }
+        let inquired = env.engine.inquire_payment(&ok).await.expect("inquire");
+        assert_eq!(
+            inquired.version, paid.version,
+            "a final payment is not rewritten"
+        );
+        assert!(matches!(
+            env.engine.inquire_payment("no-such-payment").await,
+            Err(EngineError::NotFound { .. })
+        ));
+    })
+    .await;
+}

@@ -9,19 +9,7 @@ use engine::{EngineError, PaymentStatus};
 use crate::harness::{Env, agreement_pay, each_backend, eventually, fast_config, new_id};
 
 async fn settled(env: &Env, id: &str) -> engine::PaymentRecord {
-    eventually(
-        Duration::from_secs(15),
-        "a final payment status",
-        || async {
-            let p = env.engine.get_payment(id).await.ok()?;
-            matches!(
-                p.status,
-                PaymentStatus::Success | PaymentStatus::Fail | PaymentStatus::Cancelled
-            )
-            .then_some(p)
-        },
-    )
-    .await
+    crate::harness::settled(env, id, Duration::from_secs(15)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,9 +153,11 @@ async fn crash_after_the_write_ahead_intent_is_recovered_by_a_new_engine() {
             .await;
             if value == 94001 {
                 // The slow scenario charges before it answers: crash only once Alipay has acted.
-                eventually(Duration::from_secs(5), "the slow pay to reach Alipay", || async {
-                    (env.stats().charges_for(&id) == 1).then_some(())
-                })
+                eventually(
+                    Duration::from_secs(5),
+                    "the slow pay to reach Alipay",
+                    || async { (env.stats().charges_for(&id) == 1).then_some(()) },
+                )
                 .await;
             }
             call.abort();
@@ -213,6 +203,50 @@ async fn crash_after_the_write_ahead_intent_is_recovered_by_a_new_engine() {
                 );
             }
         }
+    })
+    .await;
+}
+
+/// The write-ahead grace only guards a call still on the wire: once pay answered PAYMENT_IN_PROCESS (or U after the
+/// bounded retries), the first inquiry follows the inquiry interval. With a 30 s grace, a 930NN payment settles after
+/// NN + 1 inquiries within a few seconds, and an unknown outcome is cancelled just as soon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_inquiry_follows_the_interval_not_the_write_ahead_grace() {
+    each_backend(|backend, url| async move {
+        let config = engine::EngineConfig {
+            write_ahead_grace: Duration::from_secs(30),
+            ..fast_config()
+        };
+        let env = Env::with(&url, crate::harness::sandbox_config(), config).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let in_process = new_id("pay-pull");
+        let unknown = new_id("pay-pull-u");
+        env.engine
+            .pay(agreement_pay(&in_process, &binding.id, 93005))
+            .await
+            .expect("accepted");
+        assert!(matches!(
+            env.engine
+                .pay(agreement_pay(&unknown, &binding.id, 92002))
+                .await,
+            Err(EngineError::Unavailable { .. })
+        ));
+        let reconciler = Env::reconcile(&env.engine);
+        let ok = crate::harness::settled(&env, &in_process, Duration::from_secs(5)).await;
+        let never_created = crate::harness::settled(&env, &unknown, Duration::from_secs(5)).await;
+        reconciler.stop().await;
+        assert_eq!(ok.status, PaymentStatus::Success, "[{backend}]");
+        assert_eq!(
+            env.stats()
+                .request_calls("payments/inquiryPayment", &in_process),
+            6,
+            "[{backend}] 5 PROCESSING + SUCCESS"
+        );
+        assert_eq!(never_created.status, PaymentStatus::Fail, "[{backend}]");
+        assert_eq!(
+            never_created.last_result_code.as_deref(),
+            Some("ORDER_NOT_EXIST")
+        );
     })
     .await;
 }

@@ -47,7 +47,9 @@ async fn refunds_succeed_replay_and_cannot_exceed_the_payment() {
             .refund(refund(&new_id("ref"), &pay_id, 401))
             .await
         {
-            Err(EngineError::Declined { code, .. }) => assert_eq!(code, "REFUND_AMOUNT_EXCEED"),
+            Err(EngineError::IllegalState { reason, .. }) => {
+                assert_eq!(reason, engine::reasons::REFUND_AMOUNT_EXCEED)
+            }
             other => panic!("[{backend}] expected REFUND_AMOUNT_EXCEED, got {other:?}"),
         }
         let rest = env
@@ -69,6 +71,56 @@ async fn refunds_succeed_replay_and_cannot_exceed_the_payment() {
                 .await,
             Err(EngineError::NotFound { .. })
         ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpaid_payments_are_not_refundable_and_totals_count_only_successful_refunds() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let processing = new_id("pay-proc");
+        env.engine
+            .pay(agreement_pay(&processing, &binding.id, 93200))
+            .await
+            .expect("accepted");
+        match env
+            .engine
+            .refund(refund(&new_id("ref"), &processing, 100))
+            .await
+        {
+            Err(EngineError::IllegalState { reason, .. }) => {
+                assert_eq!(
+                    reason,
+                    engine::reasons::PAYMENT_NOT_REFUNDABLE,
+                    "[{backend}]"
+                )
+            }
+            other => panic!("[{backend}] expected PAYMENT_NOT_REFUNDABLE, got {other:?}"),
+        }
+        let paid_id = new_id("pay-tot");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&paid_id, &binding.id, 1000))
+            .await
+            .expect("pay");
+        let none = env.engine.payment_totals(&paid.id).await.expect("totals");
+        assert_eq!(none, engine::PaymentTotals::default());
+        env.engine
+            .refund(refund(&new_id("ref"), &paid_id, 300))
+            .await
+            .expect("refund");
+        let totals = env.engine.payment_totals(&paid.id).await.expect("totals");
+        assert_eq!((totals.refunded, totals.captured), (300, 0), "[{backend}]");
+        assert!(
+            matches!(
+                env.engine.payment_totals(&paid_id).await,
+                Err(EngineError::NotFound { .. })
+            ),
+            "the gateway id, not the request id"
+        );
+        assert_eq!(env.stats().endpoint_calls("payments/refund"), 1);
     })
     .await;
 }

@@ -45,6 +45,11 @@ pub struct Model {
     pub cvv_result_raw: Option<String>,
     pub network_transaction_id: Option<String>,
     pub auth_expiry_time: Option<DateTimeUtc>,
+    /// Caller metadata: a JSON object of string → string, stored for the caller and never sent to Alipay. Read it
+    /// with [`Model::metadata_map`]; `None` when the payment was made without metadata.
+    pub metadata: Option<Json>,
+    /// Merchant region (`merchantRegion`) the payment was made for, when the contract needs one.
+    pub merchant_region: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,
@@ -71,3 +76,18 @@ impl Related<super::capture::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The caller metadata as a map (empty when none was given). Entries that are not strings cannot be written by
+    /// [`crate::payments::Payments::insert_intent`]; should one appear anyway (edited by hand) it is left out rather
+    /// than failing the read.
+    pub fn metadata_map(&self) -> std::collections::BTreeMap<String, String> {
+        match &self.metadata {
+            Some(serde_json::Value::Object(map)) => map
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect(),
+            _ => std::collections::BTreeMap::new(),
+        }
+    }
+}

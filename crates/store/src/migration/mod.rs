@@ -12,6 +12,7 @@ mod m20261122_000006_create_state_changes;
 mod m20261122_000007_create_idempotency_records;
 mod m20261122_000008_create_reconciliation_jobs;
 mod m20261122_000009_create_notifications;
+mod m20261122_000010_add_payment_metadata;
 
 /// Every migration of the store, in order.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_idempotency_records::Migration),
             Box::new(m20261122_000008_create_reconciliation_jobs::Migration),
             Box::new(m20261122_000009_create_notifications::Migration),
+            Box::new(m20261122_000010_add_payment_metadata::Migration),
         ]
     }
 }

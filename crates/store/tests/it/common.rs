@@ -104,5 +104,7 @@ pub fn new_payment(n: u32) -> store::payments::NewPayment {
         request_fingerprint: format!("fp-{n}"),
         is_authorization: false,
         capture_mode: None,
+        metadata: Default::default(),
+        merchant_region: None,
     }
 }

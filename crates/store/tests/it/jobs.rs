@@ -223,3 +223,72 @@ async fn parallel_claimers_never_share_a_job() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reschedule_pending_moves_only_a_pending_job() {
+    each_backend(|store| async move {
+        let jobs = store.jobs();
+        let later = Utc::now() + ChronoDuration::hours(1);
+        let Inserted::Created(job) = jobs
+            .enqueue(NewJob::new(JobKind::InquirePayment, "P-PULL", later))
+            .await?
+        else {
+            panic!("created")
+        };
+        assert!(
+            jobs.claim_due("w", 10, LEASE).await?.is_empty(),
+            "not due yet"
+        );
+
+        // Pulled forward without a lease: it becomes due and claimable.
+        let soon = Utc::now() - ChronoDuration::seconds(1);
+        assert!(
+            jobs.reschedule_pending(JobKind::InquirePayment, "P-PULL", soon)
+                .await?
+        );
+        let moved = jobs.get(&job.id).await?.expect("job");
+        assert_eq!(moved.status, JobStatus::Pending);
+        assert!(moved.next_run_at < later);
+        assert_eq!(moved.attempts, 0, "rescheduling is not a run");
+        // Other kinds and subjects are untouched (and nothing to move is `false`).
+        assert!(
+            !jobs
+                .reschedule_pending(JobKind::CancelPayment, "P-PULL", soon)
+                .await?
+        );
+        assert!(
+            !jobs
+                .reschedule_pending(JobKind::InquirePayment, "P-OTHER", soon)
+                .await?
+        );
+
+        let claimed = jobs.claim_due("w", 10, LEASE).await?;
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, job.id);
+
+        // A RUNNING job belongs to its lease holder: never moved.
+        assert!(
+            !jobs
+                .reschedule_pending(JobKind::InquirePayment, "P-PULL", later)
+                .await?
+        );
+        let running = jobs.get(&job.id).await?.expect("job");
+        assert_eq!(running.status, JobStatus::Running);
+        assert_eq!(running.next_run_at, claimed[0].next_run_at);
+        assert_eq!(running.lease_owner.as_deref(), Some("w"));
+
+        // A finished job is not brought back either.
+        jobs.complete(&job.id, "w").await?;
+        assert!(
+            !jobs
+                .reschedule_pending(JobKind::InquirePayment, "P-PULL", soon)
+                .await?
+        );
+        assert_eq!(
+            jobs.get(&job.id).await?.expect("job").status,
+            JobStatus::Done
+        );
+        Ok(())
+    })
+    .await;
+}

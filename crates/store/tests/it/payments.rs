@@ -478,11 +478,29 @@ async fn list_filters_and_pages_without_gaps() {
         );
         assert_eq!(
             f(PaymentFilter {
-                status: Some(PaymentStatus::Success),
+                statuses: vec![PaymentStatus::Success],
                 ..Default::default()
             })
             .await?,
             2
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                statuses: vec![PaymentStatus::Created, PaymentStatus::Fail],
+                ..Default::default()
+            })
+            .await?,
+            5,
+            "several statuses match any of them"
+        );
+        assert_eq!(
+            f(PaymentFilter {
+                statuses: vec![PaymentStatus::Success, PaymentStatus::Created],
+                customer_id: Some("EVEN".into()),
+                ..Default::default()
+            })
+            .await?,
+            4
         );
         assert_eq!(
             f(PaymentFilter {
@@ -556,6 +574,54 @@ async fn list_filters_and_pages_without_gaps() {
 }
 
 #[tokio::test]
+async fn metadata_and_merchant_region_round_trip() {
+    each_backend(|store| async move {
+        let mut new = new_payment(300);
+        new.metadata = [
+            ("order-line".to_owned(), "3 × strap, ünïcode".to_owned()),
+            ("empty".to_owned(), String::new()),
+        ]
+        .into_iter()
+        .collect();
+        new.merchant_region = Some("SG".into());
+        let expected = new.metadata.clone();
+        let created = store.payments().insert_intent(new).await?.into_inner();
+        assert_eq!(created.metadata_map(), expected);
+        assert_eq!(created.merchant_region.as_deref(), Some("SG"));
+
+        // Survives a status transition and a fresh read.
+        let moved = store
+            .payments()
+            .transition(
+                &created.id,
+                created.version,
+                Transition::new(PaymentStatus::Success, "pay_response"),
+                Default::default(),
+            )
+            .await?;
+        assert_eq!(moved.metadata_map(), expected);
+        let read = store
+            .payments()
+            .get_by_request_id("REQ-300")
+            .await?
+            .expect("row");
+        assert_eq!(read.metadata_map(), expected);
+
+        // No metadata is stored as NULL and reads as an empty map.
+        let plain = store
+            .payments()
+            .insert_intent(new_payment(301))
+            .await?
+            .into_inner();
+        assert_eq!(plain.metadata, None);
+        assert!(plain.metadata_map().is_empty());
+        assert_eq!(plain.merchant_region, None);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_before_the_database() {
     each_backend(|store| async move {
         let cases = [
@@ -577,6 +643,11 @@ async fn bad_input_is_refused_before_the_database() {
             ("order_description", {
                 let mut p = new_payment(1);
                 p.order_description = Some("d".repeat(257));
+                p
+            }),
+            ("merchant_region", {
+                let mut p = new_payment(1);
+                p.merchant_region = Some("r".repeat(17));
                 p
             }),
         ];
