@@ -375,3 +375,82 @@ async fn invalid_input_is_rejected_with_every_violation_and_never_reaches_alipay
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inquire_user_info_follows_the_scopes_recorded_at_apply_token() {
+    for_each_backend(|db| async move {
+        use pb::AuthScope::{AgreementPay, UserInfo};
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let mut auth = gateway.auth().await;
+        let inquire = |binding_id: &str| pb::InquireUserInfoRequest {
+            binding_id: binding_id.to_owned(),
+        };
+        let calls = || sandbox.stats().endpoint_calls("users/inquiryUserInfo");
+
+        // USER_INFO requested and recorded: Alipay is asked and answers.
+        let with_user_info = bind_wallet(&gateway, "customer-info").await;
+        assert_eq!(
+            with_user_info.scopes,
+            [AgreementPay as i32, UserInfo as i32],
+            "the binding records the scopes ApplyToken named"
+        );
+        let info = auth
+            .inquire_user_info(inquire(&with_user_info.binding_id))
+            .await
+            .unwrap_or_else(|s| panic!("inquire user info: {s:?}\n{}", gateway.log()))
+            .into_inner();
+        assert!(!info.user_id.is_empty(), "{info:?}");
+        assert_eq!(calls(), 1);
+
+        // Only AGREEMENT_PAY: refused by the gateway, Alipay never asked.
+        let pay_only = bind_wallet_with(
+            &gateway,
+            "customer-pay-only",
+            &[AgreementPay],
+            &[AgreementPay],
+        )
+        .await;
+        assert_eq!(pay_only.scopes, [AgreementPay as i32]);
+        let refused = auth
+            .inquire_user_info(inquire(&pay_only.binding_id))
+            .await
+            .expect_err("no user-info scope");
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        assert_eq!(
+            error_info(&refused),
+            (
+                engine::reasons::SCOPE_NOT_GRANTED.to_owned(),
+                "gateway.alipay-gateway".to_owned()
+            )
+        );
+        assert_eq!(calls(), 1, "the refusal happened before Alipay");
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_without_recorded_scopes_lets_alipay_decide_on_user_info() {
+    for_each_backend(|db| async move {
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        // The consult granted USER_INFO, but ApplyToken did not say so: the gateway cannot know, so it asks.
+        let unrecorded =
+            bind_wallet_with(&gateway, "customer-unrecorded", DEFAULT_SCOPES, &[]).await;
+        assert!(unrecorded.scopes.is_empty(), "{unrecorded:?}");
+        let info = gateway
+            .auth()
+            .await
+            .inquire_user_info(pb::InquireUserInfoRequest {
+                binding_id: unrecorded.binding_id.clone(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("Alipay decides: {s:?}\n{}", gateway.log()))
+            .into_inner();
+        assert!(!info.user_id.is_empty(), "{info:?}");
+        assert_eq!(sandbox.stats().endpoint_calls("users/inquiryUserInfo"), 1);
+        sandbox.shutdown().await;
+    })
+    .await;
+}

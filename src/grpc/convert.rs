@@ -43,6 +43,14 @@ fn scope(scope: pb::AuthScope) -> Option<wire::Scope> {
     }
 }
 
+/// Validated proto scopes → Alipay's (UNSPECIFIED, rejected by validation, is skipped).
+fn scopes(scopes: &[i32]) -> Vec<wire::Scope> {
+    scopes
+        .iter()
+        .filter_map(|s| scope(pb::AuthScope::try_from(*s).ok()?))
+        .collect()
+}
+
 fn terminal(value: i32) -> Option<wire::TerminalType> {
     match pb::TerminalType::try_from(value).ok()? {
         pb::TerminalType::Unspecified => None,
@@ -98,22 +106,15 @@ fn amount_of(currency: &str, value: i64) -> pb::Amount {
     }
 }
 
-/// Stands in for the customer id the engine's consult command asks for (it only labels the log span): the API
-/// names the customer at ApplyToken, when the binding is created, not at consult.
-const CONSULT_CUSTOMER: &str = "(named at ApplyToken)";
-
 /// `Consult` → engine command.
 pub fn consult(r: &pb::ConsultRequest) -> engine::ConsultCommand {
     engine::ConsultCommand {
-        customer_id: CONSULT_CUSTOMER.to_owned(),
+        // The API names the customer at ApplyToken, when the binding is created, not at consult.
+        customer_id: None,
         wallet: wallet_name(pb::Wallet::try_from(r.wallet).unwrap_or_default()).to_owned(),
         auth_redirect_url: r.auth_redirect_url.clone(),
         auth_state: r.auth_state.clone(),
-        scopes: r
-            .scopes
-            .iter()
-            .filter_map(|s| scope(pb::AuthScope::try_from(*s).ok()?))
-            .collect(),
+        scopes: scopes(&r.scopes),
         terminal_type: terminal(r.terminal_type).unwrap_or(wire::TerminalType::Web),
         os_type: os(r.os_type),
         os_version: opt(&r.os_version),
@@ -138,8 +139,7 @@ pub fn apply_token(r: &pb::ApplyTokenRequest) -> engine::ApplyTokenCommand {
         customer_id: r.customer_id.clone(),
         wallet: wallet_name(pb::Wallet::try_from(r.wallet).unwrap_or_default()).to_owned(),
         auth_code: wire::Secret::new(r.auth_code.clone()),
-        // The API does not repeat the consult's scopes at ApplyToken; the engine learns them from Alipay.
-        scopes: Vec::new(),
+        scopes: scopes(&r.scopes),
     }
 }
 
@@ -242,6 +242,17 @@ pub fn pay(r: &pb::PayRequest) -> engine::PayCommand {
         source,
         payment_notify_url: None,
         merchant_region: opt(&r.merchant_region),
+        metadata: r
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        is_authorization: r.is_authorization,
+        capture_mode: match pb::CaptureMode::try_from(r.capture_mode).unwrap_or_default() {
+            pb::CaptureMode::Unspecified => None,
+            pb::CaptureMode::Automatic => Some(wire::CaptureMode::Automatic),
+            pb::CaptureMode::Manual => Some(wire::CaptureMode::Manual),
+        },
     }
 }
 
@@ -373,14 +384,20 @@ pub fn capture(r: &pb::CaptureRequest) -> engine::CaptureCommand {
     }
 }
 
-/// `ListPayments` filters. The store filters on one status; the caller's list is validated to hold at most one.
-pub fn payment_filter(r: &pb::ListPaymentsRequest) -> engine::PaymentFilter {
-    engine::PaymentFilter {
-        status: r
-            .statuses
-            .first()
-            .and_then(|s| pb::PaymentStatus::try_from(*s).ok())
-            .and_then(payment_status_to_store),
+/// `ListPayments` filters; `None` when no stored payment can match. The gateway never stores PENDING (Alipay's
+/// PENDING is kept as PROCESSING), so a status list naming only PENDING matches nothing, whereas the store reads
+/// an empty list as "any status".
+pub fn payment_filter(r: &pb::ListPaymentsRequest) -> Option<engine::PaymentFilter> {
+    let statuses: Vec<_> = r
+        .statuses
+        .iter()
+        .filter_map(|s| payment_status_to_store(pb::PaymentStatus::try_from(*s).ok()?))
+        .collect();
+    if statuses.is_empty() && !r.statuses.is_empty() {
+        return None;
+    }
+    Some(engine::PaymentFilter {
+        statuses,
         product_code: match pb::ProductCode::try_from(r.product_code).unwrap_or_default() {
             pb::ProductCode::Unspecified => None,
             p => Some(
@@ -393,7 +410,7 @@ pub fn payment_filter(r: &pb::ListPaymentsRequest) -> engine::PaymentFilter {
         binding_id: opt(&r.binding_id),
         created_from: r.create_time_start.as_ref().and_then(time_from),
         created_to: r.create_time_end.as_ref().and_then(time_from),
-    }
+    })
 }
 
 fn payment_status_to_store(s: pb::PaymentStatus) -> Option<engine::PaymentStatus> {
@@ -518,8 +535,8 @@ fn next_action(value: &Value) -> Option<pb::NextAction> {
     })
 }
 
-/// A stored payment → proto.
-pub fn payment(p: &engine::PaymentRecord) -> pb::Payment {
+/// A stored payment → proto, with the money `totals` moved after it (SUCCESS refunds and captures).
+pub fn payment(p: &engine::PaymentRecord, totals: engine::PaymentTotals) -> pb::Payment {
     let product_code = pb::ProductCode::from_str_name(&format!("PRODUCT_CODE_{}", p.product_code))
         .unwrap_or_default();
     let card = p.card_last_four.is_some() || p.card_token.is_some() || p.card_masked_no.is_some();
@@ -529,6 +546,11 @@ pub fn payment(p: &engine::PaymentRecord) -> pb::Payment {
         product_code: product_code as i32,
         status: payment_status(p.status) as i32,
         payment_amount: Some(amount_of(&p.currency, p.amount_value)),
+        // Only an authorization is captured; a sale has nothing to report.
+        captured_amount: p
+            .is_authorization
+            .then(|| amount_of(&p.currency, totals.captured)),
+        refunded_amount: Some(amount_of(&p.currency, totals.refunded)),
         reference_order_id: p.order_reference_id.clone().unwrap_or_default(),
         customer_id: p.customer_id.clone().unwrap_or_default(),
         binding_id: p.binding_id.clone().unwrap_or_default(),
@@ -565,6 +587,8 @@ pub fn payment(p: &engine::PaymentRecord) -> pb::Payment {
             network_transaction_id: p.network_transaction_id.clone().unwrap_or_default(),
             ..Default::default()
         }),
+        metadata: p.metadata_map().into_iter().collect(),
+        merchant_region: p.merchant_region.clone().unwrap_or_default(),
         ..Default::default()
     }
 }

@@ -46,6 +46,16 @@ impl PaymentApi {
             })
     }
 
+    /// The caller's view of a payment: the record plus what has been refunded and captured of it.
+    async fn payment_answer(&self, payment: &engine::PaymentRecord) -> Result<pb::Payment, Status> {
+        let totals = self
+            .engine
+            .payment_totals(&payment.id)
+            .await
+            .map_err(|e| to_status(e, Some(&payment.payment_request_id)))?;
+        Ok(convert::payment(payment, totals))
+    }
+
     async fn refund_answer(&self, refund: &engine::RefundRecord) -> Result<pb::Refund, Status> {
         let payment = self.payment_by_internal_id(&refund.payment_id).await?;
         Ok(convert::refund_record(refund, &payment))
@@ -75,7 +85,7 @@ impl PaymentService for PaymentApi {
             Err(e) => return Err(to_status(e, Some(&id))),
         };
         Ok(Response::new(pb::PayResponse {
-            payment: Some(convert::payment(&payment)),
+            payment: Some(self.payment_answer(&payment).await?),
         }))
     }
 
@@ -91,7 +101,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::GetPaymentResponse {
-            payment: Some(convert::payment(&payment)),
+            payment: Some(self.payment_answer(&payment).await?),
         }))
     }
 
@@ -107,7 +117,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::InquirePaymentResponse {
-            payment: Some(convert::payment(&payment)),
+            payment: Some(self.payment_answer(&payment).await?),
         }))
     }
 
@@ -123,7 +133,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::CancelPaymentResponse {
-            payment: Some(convert::payment(&payment)),
+            payment: Some(self.payment_answer(&payment).await?),
         }))
     }
 
@@ -174,20 +184,19 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
         let r = request.into_inner();
         validate::list_payments(&r).map_err(|e| to_status(e, None))?;
-        // The gateway never stores PENDING (Alipay's PENDING is kept as PROCESSING): nothing can match it.
-        if r.statuses.first() == Some(&(pb::PaymentStatus::Pending as i32)) {
+        let Some(filter) = convert::payment_filter(&r) else {
             return Ok(Response::new(pb::ListPaymentsResponse::default()));
-        }
+        };
         let page = self
             .engine
-            .list_payments(
-                convert::payment_filter(&r),
-                convert::page(r.page_size, &r.page_token),
-            )
+            .list_payments(filter, convert::page(r.page_size, &r.page_token))
             .await
             .map_err(|e| to_status(e, None))?;
+        let payments =
+            futures::future::try_join_all(page.items.iter().map(|p| self.payment_answer(p)))
+                .await?;
         Ok(Response::new(pb::ListPaymentsResponse {
-            payments: page.items.iter().map(convert::payment).collect(),
+            payments,
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }

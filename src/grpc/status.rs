@@ -78,14 +78,25 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
                 metadata,
             )
         }
-        EngineError::IllegalState { message: _ } => {
-            gateway(Code::FailedPrecondition, message, "ILLEGAL_STATE", metadata)
+        EngineError::IllegalState { reason, message: _ } => {
+            gateway(illegal_state_code(reason), message, reason, metadata)
         }
         EngineError::Unavailable { retry_after } => {
             unavailable(message, retry_after, "OUTCOME_PENDING", metadata)
         }
         EngineError::Store(error) => store_status(error, message, metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
+    }
+}
+
+/// The gRPC code of an engine state conflict: the caller must change something first (FAILED_PRECONDITION),
+/// except for a lost race, which a plain retry resolves (ABORTED), and an Alipay answer missing promised data,
+/// which is not the caller's doing (INTERNAL).
+fn illegal_state_code(reason: &str) -> Code {
+    match reason {
+        engine::reasons::CONCURRENT_MODIFICATION => Code::Aborted,
+        engine::reasons::UPSTREAM_INCOMPLETE_ANSWER => Code::Internal,
+        _ => Code::FailedPrecondition,
     }
 }
 
@@ -336,6 +347,49 @@ mod tests {
         assert_eq!(
             (s.code(), info(&s).0.as_str()),
             (Code::NotFound, "PAYMENT_NOT_FOUND")
+        );
+    }
+
+    #[test]
+    fn illegal_states_carry_the_engine_reason() {
+        for reason in engine::reasons::ALL {
+            let s = to_status(
+                EngineError::IllegalState {
+                    reason,
+                    message: "not now".into(),
+                },
+                Some("p-3"),
+            );
+            let (got, domain, metadata) = info(&s);
+            assert_eq!((got.as_str(), domain.as_str()), (*reason, GATEWAY_DOMAIN));
+            assert_eq!(metadata["payment_request_id"], "p-3");
+            assert!(s.message().contains("not now"), "{s:?}");
+        }
+        let code = |reason| {
+            to_status(
+                EngineError::IllegalState {
+                    reason,
+                    message: String::new(),
+                },
+                None,
+            )
+            .code()
+        };
+        assert_eq!(
+            code(engine::reasons::REFUND_AMOUNT_EXCEED),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            code(engine::reasons::SCOPE_NOT_GRANTED),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            code(engine::reasons::CONCURRENT_MODIFICATION),
+            Code::Aborted
+        );
+        assert_eq!(
+            code(engine::reasons::UPSTREAM_INCOMPLETE_ANSWER),
+            Code::Internal
         );
     }
 }

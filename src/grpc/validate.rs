@@ -4,7 +4,7 @@
 //! limits themselves come from `engine::limits`, the one source of truth the engine re-checks with. Field names
 //! are proto paths in snake_case (`order.goods[2].goods_name`), as `google.rpc.BadRequest` expects.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use engine::limits::{self, ProductKind, Violations};
 use prost_types::Timestamp;
@@ -13,10 +13,6 @@ use crate::pb::v1 as pb;
 
 /// Most goods lines Alipay accepts in one order.
 const MAX_GOODS: usize = 100;
-/// `metadata` limits documented on `PayRequest.metadata`.
-const MAX_METADATA_ENTRIES: usize = 20;
-const MAX_METADATA_KEY_LEN: usize = 40;
-const MAX_METADATA_VALUE_LEN: usize = 500;
 /// Alipay lets a cashier payment expire at most this far ahead.
 const MAX_EXPIRY_AHEAD_SECS: i64 = 10 * 60;
 /// List page size limit (the store enforces the same value).
@@ -40,6 +36,9 @@ pub fn consult(r: &pb::ConsultRequest) -> Checked {
     if v.required("auth_state", &r.auth_state) {
         v.max_len("auth_state", &r.auth_state, limits::MAX_AUTH_STATE_LEN);
     }
+    if r.scopes.is_empty() {
+        v.push("scopes", "at least one scope is required");
+    }
     scopes(&mut v, "scopes", &r.scopes);
     terminal(&mut v, "", r.terminal_type, r.os_type, true);
     v.max_len("os_version", &r.os_version, limits::MAX_OS_VERSION_LEN);
@@ -58,6 +57,8 @@ pub fn apply_token(r: &pb::ApplyTokenRequest) -> Checked {
         v.max_len("customer_id", &r.customer_id, limits::MAX_CUSTOMER_ID_LEN);
     }
     region(&mut v, "merchant_region", &r.merchant_region, false);
+    // Optional here (empty = let Alipay decide), but when given, held to the rules Consult applies.
+    scopes(&mut v, "scopes", &r.scopes);
     v.into_result()
 }
 
@@ -87,14 +88,14 @@ pub fn list_bindings(r: &pb::ListBindingsRequest) -> Checked {
 /// Any request that only names a payment by its request id.
 pub fn payment_request_id(id: &str) -> Checked {
     let mut v = Violations::new();
-    request_id(&mut v, "payment_request_id", id);
+    v.request_id("payment_request_id", id);
     v.into_result()
 }
 
 /// `InquireRefund`.
 pub fn refund_request_id(id: &str) -> Checked {
     let mut v = Violations::new();
-    request_id(&mut v, "refund_request_id", id);
+    v.request_id("refund_request_id", id);
     v.into_result()
 }
 
@@ -102,7 +103,7 @@ pub fn refund_request_id(id: &str) -> Checked {
 pub fn pay(r: &pb::PayRequest, now: Timestamp) -> Checked {
     use pb::pay_request::Source;
     let mut v = Violations::new();
-    request_id(&mut v, "payment_request_id", &r.payment_request_id);
+    v.request_id("payment_request_id", &r.payment_request_id);
 
     let product = match &r.source {
         None => {
@@ -200,33 +201,29 @@ pub fn pay(r: &pb::PayRequest, now: Timestamp) -> Checked {
     if !r.settlement_currency.is_empty() && !limits::is_known_currency(&r.settlement_currency) {
         v.push("settlement_currency", "must be an ISO 4217 currency code");
     }
-    if pb::CaptureMode::try_from(r.capture_mode).is_err() {
-        v.push("capture_mode", "unknown capture mode");
+    match pb::CaptureMode::try_from(r.capture_mode) {
+        Err(_) => v.push("capture_mode", "unknown capture mode"),
+        Ok(pb::CaptureMode::Unspecified) => {}
+        Ok(_) if !r.is_authorization => {
+            v.push(
+                "capture_mode",
+                "is only allowed when is_authorization is true",
+            );
+        }
+        Ok(_) => {}
     }
     region(&mut v, "merchant_region", &r.merchant_region, false);
-    if r.metadata.len() > MAX_METADATA_ENTRIES {
-        v.push(
-            "metadata",
-            format!("at most {MAX_METADATA_ENTRIES} entries"),
-        );
-    }
-    let mut keys: Vec<_> = r.metadata.iter().collect();
-    keys.sort();
-    for (key, value) in keys {
-        if key.is_empty() {
-            v.push("metadata", "keys must not be empty");
-        }
-        v.max_len(&format!("metadata[{key:?}]"), key, MAX_METADATA_KEY_LEN);
-        v.max_len(&format!("metadata[{key:?}]"), value, MAX_METADATA_VALUE_LEN);
-    }
+    // Sorted, so the violations come out in the same order on every call.
+    let metadata: BTreeMap<_, _> = r.metadata.iter().collect();
+    v.metadata("metadata", metadata);
     v.into_result()
 }
 
 /// `Refund`.
 pub fn refund(r: &pb::RefundRequest) -> Checked {
     let mut v = Violations::new();
-    request_id(&mut v, "refund_request_id", &r.refund_request_id);
-    request_id(&mut v, "payment_request_id", &r.payment_request_id);
+    v.request_id("refund_request_id", &r.refund_request_id);
+    v.request_id("payment_request_id", &r.payment_request_id);
     amount(&mut v, "refund_amount", r.refund_amount.as_ref());
     v.max_len(
         "refund_reason",
@@ -239,8 +236,8 @@ pub fn refund(r: &pb::RefundRequest) -> Checked {
 /// `Capture`.
 pub fn capture(r: &pb::CaptureRequest) -> Checked {
     let mut v = Violations::new();
-    request_id(&mut v, "capture_request_id", &r.capture_request_id);
-    request_id(&mut v, "payment_request_id", &r.payment_request_id);
+    v.request_id("capture_request_id", &r.capture_request_id);
+    v.request_id("payment_request_id", &r.payment_request_id);
     amount(&mut v, "capture_amount", r.capture_amount.as_ref());
     v.into_result()
 }
@@ -256,10 +253,6 @@ pub fn list_payments(r: &pb::ListPaymentsRequest) -> Checked {
             Ok(_) => {}
         }
     }
-    if r.statuses.len() > 1 {
-        // The store filters on one status; asking for several is refused rather than answered wrongly.
-        v.push("statuses", "at most one status per request is supported");
-    }
     if pb::ProductCode::try_from(r.product_code).is_err() {
         v.push("product_code", "unknown product code");
     }
@@ -272,23 +265,6 @@ pub fn list_payments(r: &pb::ListPaymentsRequest) -> Checked {
     }
     page_size(&mut v, r.page_size);
     v.into_result()
-}
-
-/// A caller-chosen idempotency key: required, at most 64 characters of `[A-Za-z0-9_.:-]` (common.proto).
-fn request_id(v: &mut Violations, field: &str, value: &str) {
-    v.request_id(field, value);
-    // engine::limits rejects non-printable ids; the API also promises a URL- and log-safe alphabet.
-    let printable = value.bytes().all(|b| b.is_ascii_graphic());
-    if printable
-        && !value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
-    {
-        v.push(
-            field,
-            "may only contain A-Z, a-z, 0-9, '_', '.', ':' and '-'",
-        );
-    }
 }
 
 /// A scanned payment code: required, and Alipay's rule (the description never echoes the code).
@@ -342,10 +318,8 @@ fn wallet(
     }
 }
 
+/// At most `MAX_SCOPES` known, distinct scopes (whether any is required is the caller's rule).
 fn scopes(v: &mut Violations, field: &str, scopes: &[i32]) {
-    if scopes.is_empty() {
-        v.push(field, "at least one scope is required");
-    }
     if scopes.len() > limits::MAX_SCOPES {
         v.push(field, format!("at most {} scopes", limits::MAX_SCOPES));
     }
@@ -743,6 +717,27 @@ mod tests {
         };
         let got = fields(consult(&r));
         assert_eq!(got, vec!["scopes[1]".to_owned(), "scopes[2]".to_owned()]);
+    }
+
+    #[test]
+    fn apply_token_scopes_are_optional_but_checked() {
+        let r = pb::ApplyTokenRequest {
+            auth_code: "code".into(),
+            wallet: pb::Wallet::Gcash as i32,
+            customer_id: "c-1".into(),
+            ..Default::default()
+        };
+        assert_eq!(fields(apply_token(&r)), Vec::<String>::new());
+        let r = pb::ApplyTokenRequest {
+            scopes: vec![pb::AuthScope::UserInfo as i32; 2],
+            ..r
+        };
+        assert_eq!(fields(apply_token(&r)), vec!["scopes[1]".to_owned()]);
+        let r = pb::ApplyTokenRequest {
+            scopes: vec![1, 2, 3, 4, 5],
+            ..r
+        };
+        assert_eq!(fields(apply_token(&r)), vec!["scopes".to_owned()]);
     }
 
     #[test]

@@ -328,9 +328,25 @@ pub fn request_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Consult → the sandbox H5 page (GET, then POST 4 digits) → the redirect's authCode → ApplyToken. Returns the
-/// binding.
+/// The scopes `bind_wallet` asks for: auto debit and the user's identity.
+pub const DEFAULT_SCOPES: &[pb::AuthScope] =
+    &[pb::AuthScope::AgreementPay, pb::AuthScope::UserInfo];
+
+/// Consult → the sandbox H5 page (GET, then POST 4 digits) → the redirect's authCode → ApplyToken, recording the
+/// consult's scopes on the binding. Returns the binding.
 pub async fn bind_wallet(gateway: &GatewayProcess, customer_id: &str) -> pb::Binding {
+    bind_wallet_with(gateway, customer_id, DEFAULT_SCOPES, DEFAULT_SCOPES).await
+}
+
+/// [`bind_wallet`] with the scopes Consult requests and the (possibly different, possibly empty) scopes the
+/// caller reports at ApplyToken.
+pub async fn bind_wallet_with(
+    gateway: &GatewayProcess,
+    customer_id: &str,
+    consult_scopes: &[pb::AuthScope],
+    recorded_scopes: &[pb::AuthScope],
+) -> pb::Binding {
+    let as_ints = |scopes: &[pb::AuthScope]| scopes.iter().map(|s| *s as i32).collect::<Vec<_>>();
     let mut auth = gateway.auth().await;
     let state = request_id("state");
     let consult = auth
@@ -338,10 +354,7 @@ pub async fn bind_wallet(gateway: &GatewayProcess, customer_id: &str) -> pb::Bin
             wallet: pb::Wallet::Gcash as i32,
             auth_redirect_url: "https://merchant.example/wallet/return".into(),
             auth_state: state.clone(),
-            scopes: vec![
-                pb::AuthScope::AgreementPay as i32,
-                pb::AuthScope::UserInfo as i32,
-            ],
+            scopes: as_ints(consult_scopes),
             terminal_type: pb::TerminalType::Web as i32,
             ..Default::default()
         })
@@ -354,6 +367,7 @@ pub async fn bind_wallet(gateway: &GatewayProcess, customer_id: &str) -> pb::Bin
         auth_code,
         wallet: pb::Wallet::Gcash as i32,
         customer_id: customer_id.into(),
+        scopes: as_ints(recorded_scopes),
         ..Default::default()
     })
     .await

@@ -269,15 +269,17 @@ impl Engine {
     }
 
     /// Live `inquiryUserInfo` for a binding; refused before Alipay is called unless the binding is active and its
-    /// scopes include BASE_USER_INFO or USER_INFO.
+    /// recorded scopes include BASE_USER_INFO or USER_INFO. A binding with no recorded scopes (the caller did not say
+    /// what it consulted for) is left to Alipay to judge.
     pub async fn inquire_user_info(&self, binding_id: &str) -> Result<UserInfo, EngineError> {
         let span = tracing::info_span!("inquire_user_info", binding_id);
         async {
             let binding = self.get_binding(binding_id).await?;
-            if !binding
-                .scopes
-                .iter()
-                .any(|s| USER_INFO_SCOPES.contains(&s.as_str()))
+            if !binding.scopes.is_empty()
+                && !binding
+                    .scopes
+                    .iter()
+                    .any(|s| USER_INFO_SCOPES.contains(&s.as_str()))
             {
                 return Err(EngineError::illegal_state(
                     crate::reasons::SCOPE_NOT_GRANTED,
