@@ -17,6 +17,7 @@ use store::bindings::{Binding, BindingFilter, NewBinding, TokenSet};
 use store::idempotency::{self, Begin};
 use store::jobs::{JobKind, NewJob};
 use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, StoreError, Transition};
+use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::commands::{ApplyTokenCommand, ConsultCommand, ConsultOutcome, UserInfo};
@@ -156,12 +157,7 @@ impl Engine {
     pub async fn refresh_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
         let span = tracing::info_span!("refresh_binding", binding_id);
         async {
-            let _guard = self
-                .inner
-                .locks
-                .lock(&format!("binding:{binding_id}"))
-                .await;
-            let binding = self.get_binding(binding_id).await?;
+            let (_guard, binding) = self.locked_binding(binding_id).await?;
             let binding = self.refresh_tokens(binding).await?;
             self.schedule_refresh(&binding).await?;
             Ok(binding)
@@ -241,12 +237,7 @@ impl Engine {
     pub async fn revoke_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
         let span = tracing::info_span!("revoke_binding", binding_id);
         async {
-            let _guard = self
-                .inner
-                .locks
-                .lock(&format!("binding:{binding_id}"))
-                .await;
-            let binding = self.get_binding(binding_id).await?;
+            let (_guard, binding) = self.locked_binding(binding_id).await?;
             if binding.status == BindingStatus::Revoked {
                 return Ok(binding);
             }
@@ -314,6 +305,17 @@ impl Engine {
         .await
     }
 
+    /// The binding, read under its in-process lock (held while the returned guard lives): refreshes, revokes and
+    /// pay's refresh-on-demand of one binding never interleave within this process.
+    async fn locked_binding(
+        &self,
+        binding_id: &str,
+    ) -> Result<(OwnedMutexGuard<()>, Binding), EngineError> {
+        let guard = self.inner.locks.lock(&binding_lock_key(binding_id)).await;
+        let binding = self.get_binding(binding_id).await?;
+        Ok((guard, binding))
+    }
+
     /// The stored binding.
     pub async fn get_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
         self.bindings()
@@ -337,12 +339,7 @@ impl Engine {
     /// A binding pay may use: ACTIVE, with an access token that is not about to expire (refreshed synchronously
     /// when a valid refresh token exists). `BindingInactive` otherwise — before Alipay is called.
     pub(crate) async fn usable_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
-        let _guard = self
-            .inner
-            .locks
-            .lock(&format!("binding:{binding_id}"))
-            .await;
-        let binding = self.get_binding(binding_id).await?;
+        let (_guard, binding) = self.locked_binding(binding_id).await?;
         let inactive = |b: &Binding| EngineError::BindingInactive {
             status: b.status.as_str().into(),
         };
@@ -458,6 +455,11 @@ impl Engine {
             Attempted::Rejected(error) => Err(EngineError::Alipay(error)),
         }
     }
+}
+
+/// The in-process lock key of a binding, shared by the API calls and the reconciler's REFRESH_TOKEN job.
+pub(crate) fn binding_lock_key(binding_id: &str) -> String {
+    format!("binding:{binding_id}")
 }
 
 fn valid_refresh_token(binding: &Binding) -> Option<&Secret> {

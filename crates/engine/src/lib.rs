@@ -25,6 +25,7 @@ mod fingerprint;
 mod inquiry;
 pub mod limits;
 mod locks;
+mod operation;
 mod pay;
 pub mod reasons;
 mod reconciler;

@@ -6,16 +6,20 @@ use std::future::Future;
 use std::time::Duration;
 
 use alipay::ResultCode;
+use store::captures::Capture;
 use store::jobs::{Job, JobKind, NewJob};
 use store::payments::Payment;
+use store::refunds::Refund;
 use store::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus, StoreError};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::auth::binding_lock_key;
 use crate::error::EngineError;
 use crate::inquiry::Verdict;
+use crate::operation::{Operation, Progress};
 use crate::pay::CancelResult;
-use crate::refund::RefundProgress;
+use crate::settle::Tracked;
 use crate::{Engine, after};
 
 /// What to do with a job after a run.
@@ -27,6 +31,14 @@ enum Next {
     Retry(Duration, String),
     /// Give up and leave it for support.
     Escalate(String),
+}
+
+/// Where a cancel attempt left a job.
+enum CancelStep {
+    /// Settled or refused: this is what the job does next.
+    Decided(Next),
+    /// Still unknown (the note says why).
+    Unknown(String),
 }
 
 impl Engine {
@@ -144,15 +156,13 @@ impl Engine {
     /// INQUIRE_PAYMENT: poll at the configured interval; after `max_inquiries` (or when Alipay does not know the
     /// payment) cancel it.
     async fn job_inquire_payment(&self, job: &Job) -> Result<Next, EngineError> {
-        let Some(payment) = self.payment_subject(job).await? else {
-            return Ok(Next::Escalate("payment row missing".into()));
+        let payment = match unfinished(self.payment_subject(job).await?) {
+            Ok(payment) => payment,
+            Err(next) => return Ok(next),
         };
         let span =
             tracing::info_span!("reconcile", payment_request_id = %payment.payment_request_id);
         async {
-            if payment.status.is_final() {
-                return Ok(Next::Done);
-            }
             let _guard = self
                 .inner
                 .locks
@@ -188,14 +198,9 @@ impl Engine {
     /// Cancels now; whatever cannot be finished here continues as its own job (so this job can complete).
     async fn cancel_and_follow_up(&self, payment: Payment) -> Result<Next, EngineError> {
         let payment_id = payment.id.clone();
-        match self.cancel_at_alipay(payment).await? {
-            CancelResult::Settled(_) => Ok(Next::Done),
-            CancelResult::Declined {
-                payment,
-                code,
-                message,
-            } => self.cancel_declined(payment, &code, &message).await,
-            CancelResult::Unknown(note) => {
+        match self.cancel(payment).await? {
+            CancelStep::Decided(next) => Ok(next),
+            CancelStep::Unknown(note) => {
                 self.store()
                     .jobs()
                     .enqueue(NewJob::new(
@@ -208,6 +213,20 @@ impl Engine {
                 Ok(Next::Done)
             }
         }
+    }
+
+    /// Cancels at Alipay. A settled or refused cancel decides what the job does next; an unknown outcome is left to
+    /// the caller, whose follow-up depends on which job it is.
+    async fn cancel(&self, payment: Payment) -> Result<CancelStep, EngineError> {
+        Ok(match self.cancel_at_alipay(payment).await? {
+            CancelResult::Settled(_) => CancelStep::Decided(Next::Done),
+            CancelResult::Declined {
+                payment,
+                code,
+                message,
+            } => CancelStep::Decided(self.cancel_declined(payment, &code, &message).await?),
+            CancelResult::Unknown(note) => CancelStep::Unknown(note),
+        })
     }
 
     /// Cancel refused: past the window (or already final at Alipay). Learn the real state; a payment that succeeded
@@ -241,28 +260,21 @@ impl Engine {
 
     /// CANCEL_PAYMENT: retry the cancel while its outcome is unknown, bounded by `max_job_attempts`.
     async fn job_cancel_payment(&self, job: &Job) -> Result<Next, EngineError> {
-        let Some(payment) = self.payment_subject(job).await? else {
-            return Ok(Next::Escalate("payment row missing".into()));
+        let payment = match unfinished(self.payment_subject(job).await?) {
+            Ok(payment) => payment,
+            Err(next) => return Ok(next),
         };
-        if payment.status.is_final() {
-            return Ok(Next::Done);
-        }
         let _guard = self
             .inner
             .locks
             .lock(&format!("pay:{}", payment.payment_request_id))
             .await;
-        match self.cancel_at_alipay(payment).await? {
-            CancelResult::Settled(_) => Ok(Next::Done),
-            CancelResult::Declined {
-                payment,
-                code,
-                message,
-            } => self.cancel_declined(payment, &code, &message).await,
-            CancelResult::Unknown(note) if self.job_exhausted(job) => {
+        match self.cancel(payment).await? {
+            CancelStep::Decided(next) => Ok(next),
+            CancelStep::Unknown(note) if self.job_exhausted(job) => {
                 Ok(Next::Escalate(format!("cancel still unknown: {note}")))
             }
-            CancelResult::Unknown(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
+            CancelStep::Unknown(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
         }
     }
 
@@ -301,45 +313,27 @@ impl Engine {
 
     /// INQUIRE_REFUND: poll until final; a refund Alipay never received is re-sent with the same id.
     async fn job_inquire_refund(&self, job: &Job) -> Result<Next, EngineError> {
-        let Some(refund) = self.store().refunds().get(&job.subject_id).await? else {
-            return Ok(Next::Escalate("refund row missing".into()));
+        let refund = match unfinished(self.store().refunds().get(&job.subject_id).await?) {
+            Ok(refund) => refund,
+            Err(next) => return Ok(next),
         };
-        if refund.status.is_final() {
-            return Ok(Next::Done);
-        }
         let _guard = self
             .inner
             .locks
-            .lock(&format!("refund:{}", refund.refund_request_id))
+            .lock(&Refund::lock_key(&refund.refund_request_id))
             .await;
-        match self.inquire_refund_and_apply(refund, true).await? {
-            (_, RefundProgress::Final) => Ok(Next::Done),
-            (_, RefundProgress::Pending(note)) if self.inquiries_exhausted(job) => {
-                Ok(Next::Escalate(format!(
-                    "refund unresolved after the inquiry budget: {note}"
-                )))
-            }
-            (_, RefundProgress::Pending(note)) => {
-                Ok(Next::Retry(self.config().inquiry_interval, note))
-            }
-        }
+        let (_, progress) = self.inquire_refund_and_apply(refund, true).await?;
+        Ok(self.after_inquiry::<Refund>(job, progress))
     }
 
     /// INQUIRE_CAPTURE: poll inquiryPayment's transactions until the capture is final.
     async fn job_inquire_capture(&self, job: &Job) -> Result<Next, EngineError> {
-        let Some(capture) = self.store().captures().get(&job.subject_id).await? else {
-            return Ok(Next::Escalate("capture row missing".into()));
+        let capture = match unfinished(self.store().captures().get(&job.subject_id).await?) {
+            Ok(capture) => capture,
+            Err(next) => return Ok(next),
         };
-        if capture.status.is_final() {
-            return Ok(Next::Done);
-        }
-        match self.inquire_capture_and_apply(capture).await? {
-            RefundProgress::Final => Ok(Next::Done),
-            RefundProgress::Pending(note) if self.inquiries_exhausted(job) => Ok(Next::Escalate(
-                format!("capture unresolved after the inquiry budget: {note}"),
-            )),
-            RefundProgress::Pending(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
-        }
+        let progress = self.inquire_capture_and_apply(capture).await?;
+        Ok(self.after_inquiry::<Capture>(job, progress))
     }
 
     /// REFRESH_TOKEN: refresh when due (expiry − margin), then reschedule this job for the next expiry.
@@ -347,7 +341,7 @@ impl Engine {
         let _guard = self
             .inner
             .locks
-            .lock(&format!("binding:{}", job.subject_id))
+            .lock(&binding_lock_key(&job.subject_id))
             .await;
         let Some(binding) = self.bindings().get(&job.subject_id).await? else {
             return Ok(Next::Escalate("binding row missing".into()));
@@ -400,6 +394,19 @@ impl Engine {
         job.attempts >= i32::try_from(self.config().max_inquiries).unwrap_or(i32::MAX)
     }
 
+    /// What an operation's inquiry job does next: done when final, else ask again until the inquiry budget is
+    /// spent, then leave it for support.
+    fn after_inquiry<T: Tracked>(&self, job: &Job, progress: Progress) -> Next {
+        match progress {
+            Progress::Final => Next::Done,
+            Progress::Pending(note) if self.inquiries_exhausted(job) => Next::Escalate(format!(
+                "{} unresolved after the inquiry budget: {note}",
+                T::WHAT
+            )),
+            Progress::Pending(note) => Next::Retry(self.config().inquiry_interval, note),
+        }
+    }
+
     /// Re-enqueues an inquiry for non-final payments that have no active job (e.g. the process died between the
     /// intent and its job), so nothing is left unresolved forever.
     async fn sweep_stale(&self) -> Result<(), EngineError> {
@@ -431,5 +438,15 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// The job's subject if it still needs work; otherwise what the job does instead (a missing row goes to support,
+/// a final one needs nothing more).
+fn unfinished<T: Tracked>(row: Option<T>) -> Result<T, Next> {
+    match row {
+        None => Err(Next::Escalate(format!("{} row missing", T::WHAT))),
+        Some(row) if row.row_status().is_final() => Err(Next::Done),
+        Some(row) => Ok(row),
     }
 }

@@ -4,22 +4,18 @@
 use alipay::model::{Amount, InquiryRefundRequest, RefundRequest, RefundStatus};
 use alipay::{Outcome, ResultCode};
 use sha2::{Digest, Sha256};
-use store::jobs::{JobKind, NewJob};
 use store::payments::Payment;
 use store::refunds::{NewRefund, Refund};
-use store::{
-    Inserted, Lifecycle, OperationStatus, OperationUpdate, PaymentStatus, ResultInfo, Transition,
-};
+use store::{Lifecycle, OperationStatus, OperationUpdate, PaymentStatus, ResultInfo};
 use tracing::Instrument;
 
 use crate::commands::RefundCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::limits::MAX_REQUEST_ID_LEN;
-use crate::pay::{IN_STORE, amount_value, result_info, truncate};
-use crate::retry::{Attempted, with_retries};
-use crate::settle::settle;
-use crate::{Engine, after, reasons, validate};
+use crate::operation::Progress;
+use crate::pay::{IN_STORE, amount_value};
+use crate::{Engine, reasons, validate};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
 
@@ -33,15 +29,6 @@ pub fn auto_refund_request_id(payment_request_id: &str) -> String {
     let digest = Sha256::digest(payment_request_id.as_bytes());
     let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
     format!("auto-refund-{hex}")
-}
-
-/// What an INQUIRE_REFUND run established.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum RefundProgress {
-    /// SUCCESS or FAIL recorded.
-    Final,
-    /// Ask again later.
-    Pending(String),
 }
 
 impl Engine {
@@ -61,38 +48,27 @@ impl Engine {
 
     async fn refund_inner(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
         let print = fingerprint(&cmd);
-        let _guard = self
-            .inner
-            .locks
-            .lock(&format!("refund:{}", cmd.refund_request_id))
-            .await;
-        if let Some(existing) = self
-            .store()
-            .refunds()
-            .get_by_request_id(&cmd.refund_request_id)
-            .await?
-        {
-            return self.replay_refund(existing, &print).await;
-        }
-        let payment = self.get_payment(&cmd.payment_request_id).await?;
-        let amount = amount_value(&cmd.amount.value)?;
-        self.check_refundable(&payment, &cmd.amount, amount).await?;
-        let refund = self
-            .refund_intent(NewRefund {
+        let prepare = async {
+            let payment = self.get_payment(&cmd.payment_request_id).await?;
+            let amount = amount_value(&cmd.amount.value)?;
+            self.check_refundable(&payment, &cmd.amount, amount).await?;
+            let new = NewRefund {
                 refund_request_id: cmd.refund_request_id.clone(),
                 payment_id: payment.id.clone(),
                 amount_value: amount,
                 currency: cmd.amount.currency.clone(),
                 reason: cmd.reason.clone(),
                 request_fingerprint: print.clone(),
-            })
-            .await?;
-        let refund = match refund {
-            Inserted::Created(r) => r,
-            Inserted::Existing(r) => return self.replay_refund(r, &print).await,
+            };
+            Ok((new, payment))
         };
-        let refund = self.send_refund(refund, &payment).await?;
-        self.refund_answer(refund)
+        self.run_operation(
+            &cmd.refund_request_id,
+            &print,
+            prepare,
+            |refund, payment: Payment| async move { self.send_refund(refund, &payment).await },
+        )
+        .await
     }
 
     async fn check_refundable(
@@ -130,72 +106,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Write-ahead: the CREATED refund and its INQUIRE_REFUND job exist before Alipay hears of the refund.
-    async fn refund_intent(&self, new: NewRefund) -> Result<Inserted<Refund>, EngineError> {
-        let inserted = self.store().refunds().insert_intent(new).await?;
-        if let Inserted::Created(refund) = &inserted {
-            self.store()
-                .jobs()
-                .enqueue(NewJob::new(
-                    JobKind::InquireRefund,
-                    &refund.id,
-                    after(self.config().write_ahead_grace),
-                ))
-                .await?;
-        }
-        Ok(inserted)
-    }
-
-    async fn replay_refund(&self, existing: Refund, print: &str) -> Result<Refund, EngineError> {
-        if existing.request_fingerprint != print {
-            return Err(EngineError::RequestMismatch {
-                request_id: existing.refund_request_id,
-            });
-        }
-        let mut current = existing;
-        let deadline = tokio::time::Instant::now() + self.config().duplicate_wait;
-        while current.status == OperationStatus::Created && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(self.config().duplicate_poll).await;
-            current = self.reload_refund(&current.id).await?;
-        }
-        self.refund_answer(current)
-    }
-
-    async fn reload_refund(&self, id: &str) -> Result<Refund, EngineError> {
-        self.store()
-            .refunds()
-            .get(id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound {
-                what: "refund",
-                id: id.to_owned(),
-            })
-    }
-
-    /// The caller's answer for a stored refund (same for the original call and replays).
-    fn refund_answer(&self, refund: Refund) -> Result<Refund, EngineError> {
-        let accepted = refund
-            .last_result_code
-            .as_deref()
-            .is_some_and(|c| ResultCode::parse(c).is_in_process());
-        match refund.status {
-            OperationStatus::Success => Ok(refund),
-            OperationStatus::Processing if accepted => Ok(refund),
-            OperationStatus::Fail => Err(EngineError::Declined {
-                code: refund
-                    .last_result_code
-                    .clone()
-                    .unwrap_or_else(|| "PROCESS_FAIL".into()),
-                message: refund.last_result_message.clone().unwrap_or_default(),
-            }),
-            OperationStatus::Processing | OperationStatus::Created => {
-                Err(EngineError::Unavailable {
-                    retry_after: self.config().inquiry_interval,
-                })
-            }
-        }
-    }
-
     /// The refund call with bounded same-id retries, and its effect on the stored refund.
     pub(crate) async fn send_refund(
         &self,
@@ -218,88 +128,8 @@ impl Engine {
         );
         request.refund_reason = refund.reason.clone();
         request.in_store = payment.product_code == IN_STORE;
-        let config = self.config();
-        let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
-            self.client().refund(&request)
-        })
-        .await;
-        let (to, update) = match attempted {
-            Attempted::Answer(reply) => {
-                let to = match reply.outcome {
-                    Outcome::Success => OperationStatus::Success,
-                    Outcome::Failed { .. } => OperationStatus::Fail,
-                    Outcome::InProcess | Outcome::Unknown { .. } => OperationStatus::Processing,
-                };
-                let update = OperationUpdate {
-                    alipay_id: reply.body.refund_id.clone(),
-                    result: Some(result_info(&reply.body.result)),
-                };
-                (to, update)
-            }
-            Attempted::Unknown { reason, .. } => {
-                tracing::warn!(%reason, "refund outcome unknown after retries; INQUIRE_REFUND takes over");
-                (
-                    OperationStatus::Processing,
-                    unknown_update("OUTCOME_UNKNOWN", &reason),
-                )
-            }
-            Attempted::Rejected(error) => {
-                tracing::error!(error = %error, "refund request could not be sent");
-                self.move_refund(
-                    refund,
-                    OperationStatus::Processing,
-                    "refund_rejected",
-                    unknown_update("NOT_SENT", &error.to_string()),
-                )
-                .await?;
-                return Err(EngineError::Alipay(error));
-            }
-        };
-        let refund = self
-            .move_refund(refund, to, "refund_response", update)
-            .await?;
-        if refund.status == OperationStatus::Processing {
-            self.pull_forward(JobKind::InquireRefund, &refund.id)
-                .await?;
-        }
-        Ok(refund)
-    }
-
-    /// Guarded refund move (see [`crate::settle`]). A PROCESSING refund gets its INQUIRE_REFUND poller in the
-    /// same transaction (a no-op when the write-ahead job is still active).
-    async fn move_refund(
-        &self,
-        refund: Refund,
-        to: OperationStatus,
-        source: &str,
-        update: OperationUpdate,
-    ) -> Result<Refund, EngineError> {
-        let refunds = self.store().refunds();
-        let interval = self.config().inquiry_interval;
-        let reason = update.result.as_ref().map(|r| r.code.clone());
-        let moved = settle(
-            refund,
-            to,
-            |id, version| {
-                let mut transition = Transition::new(to, source);
-                if let Some(reason) = &reason {
-                    transition = transition.with_reason(reason.clone());
-                }
-                if to == OperationStatus::Processing {
-                    transition = transition.with_follow_up(NewJob::new(
-                        JobKind::InquireRefund,
-                        &id,
-                        after(interval),
-                    ));
-                }
-                let update = update.clone();
-                async move { refunds.transition(&id, version, transition, update).await }
-            },
-            |id| async move { refunds.get(&id).await },
-        )
-        .await?;
-        tracing::info!(status = ?moved.status, code = ?moved.last_result_code, "refund status recorded");
-        Ok(moved)
+        self.send_operation(refund, || self.client().refund(&request))
+            .await
     }
 
     /// Live `inquiryRefund`; applies a final answer to the stored refund and returns it.
@@ -331,21 +161,13 @@ impl Engine {
         &self,
         refund: Refund,
         resend_missing: bool,
-    ) -> Result<(Refund, RefundProgress), EngineError> {
+    ) -> Result<(Refund, Progress), EngineError> {
         let mut request = InquiryRefundRequest::by_request_id(&refund.refund_request_id);
-        let payment = self
-            .store()
-            .payments()
-            .get(&refund.payment_id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound {
-                what: "payment",
-                id: refund.payment_id.clone(),
-            })?;
+        let payment = self.payment_of(&refund).await?;
         request.in_store = payment.product_code == IN_STORE;
         let reply = match self.client().inquiry_refund(&request).await {
             Ok(reply) => reply,
-            Err(error) => return Ok((refund, RefundProgress::Pending(error.to_string()))),
+            Err(error) => return Ok((refund, Progress::Pending(error.to_string()))),
         };
         match reply.outcome {
             Outcome::Success => {
@@ -353,10 +175,7 @@ impl Engine {
                     Some(RefundStatus::Success) => OperationStatus::Success,
                     Some(RefundStatus::Fail) => OperationStatus::Fail,
                     Some(RefundStatus::Processing | RefundStatus::Unrecognized) | None => {
-                        return Ok((
-                            refund,
-                            RefundProgress::Pending("refund still processing".into()),
-                        ));
+                        return Ok((refund, Progress::Pending("refund still processing".into())));
                     }
                 };
                 let letter = if to == OperationStatus::Success {
@@ -372,31 +191,30 @@ impl Engine {
                         message: None,
                     }),
                 };
-                let moved = self.move_refund(refund, to, "inquiry", update).await?;
-                Ok((moved, RefundProgress::Final))
+                let moved = self.move_operation(refund, to, "inquiry", update).await?;
+                Ok((moved, Progress::Final))
             }
             Outcome::Failed { code, .. } if code == ResultCode::OrderNotExist && resend_missing => {
                 let moved = self.send_refund(refund, &payment).await?;
                 let progress = if moved.status == OperationStatus::Processing {
-                    RefundProgress::Pending("refund re-sent".into())
+                    Progress::Pending("refund re-sent".into())
                 } else {
-                    RefundProgress::Final
+                    Progress::Final
                 };
                 Ok((moved, progress))
             }
             Outcome::Failed { code, message } | Outcome::Unknown { code, message } => Ok((
                 refund,
-                RefundProgress::Pending(format!("inquiryRefund {code}: {message}")),
+                Progress::Pending(format!("inquiryRefund {code}: {message}")),
             )),
-            Outcome::InProcess => Ok((
-                refund,
-                RefundProgress::Pending("inquiryRefund in process".into()),
-            )),
+            Outcome::InProcess => {
+                Ok((refund, Progress::Pending("inquiryRefund in process".into())))
+            }
         }
     }
 
     /// The reconciler's full refund of a SUCCESS payment it gave up on (cancel window exceeded), with the
-    /// deterministic refundRequestId. Returns whether the refund needs no further action from this job.
+    /// deterministic refundRequestId. Returns the refund as it stands (one already past CREATED is not sent again).
     pub(crate) async fn auto_refund(&self, payment: &Payment) -> Result<Refund, EngineError> {
         let refund_request_id = auto_refund_request_id(&payment.payment_request_id);
         let new = NewRefund {
@@ -407,23 +225,12 @@ impl Engine {
             reason: Some("automatic reversal: payment unresolved past the cancel window".into()),
             request_fingerprint: fingerprint(&("auto-refund", &payment.payment_request_id)),
         };
-        let refund = self.refund_intent(new).await?.into_inner();
+        let refund = self.operation_intent::<Refund>(new).await?.into_inner();
         if refund.status == OperationStatus::Created {
             tracing::warn!(%refund_request_id, "issuing automatic full refund");
             return self.send_refund(refund, payment).await;
         }
         Ok(refund)
-    }
-}
-
-fn unknown_update(code: &str, reason: &str) -> OperationUpdate {
-    OperationUpdate {
-        alipay_id: None,
-        result: Some(ResultInfo {
-            status: "U".into(),
-            code: code.into(),
-            message: Some(truncate(reason, 256)),
-        }),
     }
 }
 

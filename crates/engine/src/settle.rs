@@ -24,47 +24,30 @@ pub(crate) trait Tracked: Clone {
     fn row_status(&self) -> Self::Status;
 }
 
-impl Tracked for Payment {
-    type Status = PaymentStatus;
-    const WHAT: &'static str = "payment";
-    fn row_id(&self) -> &str {
-        &self.id
-    }
-    fn row_version(&self) -> i64 {
-        self.version
-    }
-    fn row_status(&self) -> PaymentStatus {
-        self.status
-    }
+/// Implements [`Tracked`] for store rows, which all name their columns `id`, `version` and `status`.
+macro_rules! tracked {
+    ($($row:ty: $status:ty = $what:literal),+ $(,)?) => {$(
+        impl Tracked for $row {
+            type Status = $status;
+            const WHAT: &'static str = $what;
+            fn row_id(&self) -> &str {
+                &self.id
+            }
+            fn row_version(&self) -> i64 {
+                self.version
+            }
+            fn row_status(&self) -> $status {
+                self.status
+            }
+        }
+    )+};
 }
 
-impl Tracked for Refund {
-    type Status = OperationStatus;
-    const WHAT: &'static str = "refund";
-    fn row_id(&self) -> &str {
-        &self.id
-    }
-    fn row_version(&self) -> i64 {
-        self.version
-    }
-    fn row_status(&self) -> OperationStatus {
-        self.status
-    }
-}
-
-impl Tracked for Capture {
-    type Status = OperationStatus;
-    const WHAT: &'static str = "capture";
-    fn row_id(&self) -> &str {
-        &self.id
-    }
-    fn row_version(&self) -> i64 {
-        self.version
-    }
-    fn row_status(&self) -> OperationStatus {
-        self.status
-    }
-}
+tracked!(
+    Payment: PaymentStatus = "payment",
+    Refund: OperationStatus = "refund",
+    Capture: OperationStatus = "capture",
+);
 
 /// Moves `row` to `to` with `apply(id, version)`, re-reading with `reload(id)` after a lost race. Returns the row as
 /// it stands afterwards: moved, or unchanged because the move is no longer allowed.
