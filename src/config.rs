@@ -89,6 +89,28 @@ pub struct ServeArgs {
     /// Inquiries before an unresolved payment is cancelled.
     #[arg(long, value_name = "N", env = "ALIPAY_GATEWAY_MAX_INQUIRIES")]
     pub max_inquiries: Option<u32>,
+    /// How long a payment waiting for the buyer (cashier page, challenge) stays payable without an explicit
+    /// `payment_expiry_time` (Alipay's default is about 14 minutes); it is cancelled only afterwards.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_BUYER_ACTION_WINDOW"
+    )]
+    pub buyer_action_window: Option<String>,
+    /// Wait after a buyer's payment expired before cancelling it, for Alipay's final answer.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_BUYER_ACTION_GRACE"
+    )]
+    pub buyer_action_grace: Option<String>,
+    /// Longest interval between inquiries of a payment waiting for the buyer (the interval doubles up to it).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL"
+    )]
+    pub buyer_inquiry_max_interval: Option<String>,
     /// Delay before the reconciler may look at a payment whose pay call is still in flight (crash recovery).
     #[arg(
         long,
@@ -147,6 +169,9 @@ struct FileSettings {
     retry_backoff: Option<String>,
     inquiry_interval: Option<String>,
     max_inquiries: Option<u32>,
+    buyer_action_window: Option<String>,
+    buyer_action_grace: Option<String>,
+    buyer_inquiry_max_interval: Option<String>,
     write_ahead_grace: Option<String>,
     reconciler_poll_interval: Option<String>,
     job_lease: Option<String>,
@@ -412,6 +437,24 @@ impl Settings {
             &file.inquiry_interval,
             defaults.inquiry_interval,
         )?;
+        let buyer_action_window = duration(
+            "buyer_action_window",
+            &args.buyer_action_window,
+            &file.buyer_action_window,
+            defaults.buyer_action_window,
+        )?;
+        let buyer_action_grace = duration(
+            "buyer_action_grace",
+            &args.buyer_action_grace,
+            &file.buyer_action_grace,
+            defaults.buyer_action_grace,
+        )?;
+        let buyer_inquiry_max_interval = duration(
+            "buyer_inquiry_max_interval",
+            &args.buyer_inquiry_max_interval,
+            &file.buyer_inquiry_max_interval,
+            defaults.buyer_inquiry_max_interval,
+        )?;
         let poll_interval = duration(
             "reconciler_poll_interval",
             &args.reconciler_poll_interval,
@@ -447,6 +490,9 @@ impl Settings {
             retry_backoff,
             inquiry_interval,
             max_inquiries,
+            buyer_action_window,
+            buyer_action_grace,
+            buyer_inquiry_max_interval,
             write_ahead_grace,
             job_lease,
             poll_interval,
@@ -629,7 +675,8 @@ mod tests {
         let path = dir.path().join("gw.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:7000\"\ninquiry_interval = \"100ms\"\nlog_format = \"json\"\n",
+            "listen = \"127.0.0.1:7000\"\ninquiry_interval = \"100ms\"\nlog_format = \"json\"\n\
+             buyer_action_window = \"5m\"\nbuyer_inquiry_max_interval = \"10s\"\n",
         )
         .unwrap();
         let args = ServeArgs {
@@ -640,6 +687,9 @@ mod tests {
         let s = Settings::resolve(&args).unwrap();
         assert_eq!(s.listen.port(), 7001);
         assert_eq!(s.engine.inquiry_interval, Duration::from_millis(100));
+        assert_eq!(s.engine.buyer_action_window, Duration::from_secs(300));
+        assert_eq!(s.engine.buyer_inquiry_max_interval, Duration::from_secs(10));
+        assert_eq!(s.engine.buyer_action_grace, Duration::from_secs(60));
         assert_eq!(s.log_format, LogFormat::Json);
 
         std::fs::write(&path, "listn = \"x\"\n").unwrap();

@@ -61,16 +61,19 @@ fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
 async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
     for_each_backend(|db| async move {
         let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        // The buyer takes a moment: keep inquiring rather than cancelling after the default test budget.
-        let options = GatewayOptions {
-            max_inquiries: 1000,
-            ..GatewayOptions::default()
-        };
-        let gateway = GatewayProcess::start(&db, &sandbox, &options);
+        // The default test budget (5 inquiries at 100 ms) is long spent before the buyer pays: a payment waiting
+        // for the buyer is kept until its expiry (Alipay's ~14-minute default) instead.
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
         let mut payments = gateway.payments().await;
         let id = request_id("cashier");
+        let mut request = cashier_pay(&id, 1000);
+        let expiry = prost_types::Timestamp {
+            seconds: chrono::Utc::now().timestamp() + 300,
+            nanos: 0,
+        };
+        request.payment_expiry_time = Some(expiry);
         let answer = payments
-            .pay(cashier_pay(&id, 1000))
+            .pay(request)
             .await
             .unwrap_or_else(|s| panic!("cashier pay: {s:?}\n{}", gateway.log()))
             .into_inner()
@@ -82,6 +85,11 @@ async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
             "{answer:?}"
         );
         assert_eq!(answer.product_code, pb::ProductCode::CashierPayment as i32);
+        assert_eq!(
+            answer.payment_expiry_time,
+            Some(expiry),
+            "stored and echoed"
+        );
         let Some(pb::NextAction {
             action: Some(pb::next_action::Action::Redirect(redirect)),
         }) = answer.next_action
@@ -93,6 +101,22 @@ async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
             redirect.url.starts_with(&sandbox.base_url()),
             "{} is the sandbox's cashier page",
             redirect.url
+        );
+
+        // The buyer takes longer than the auto-debit inquiry budget: the payment must still be payable.
+        let budget = u64::from(GatewayOptions::default().max_inquiries);
+        eventually("inquiries beyond max_inquiries", DEADLINE, || async {
+            (sandbox
+                .stats()
+                .request_calls("payments/inquiryPayment", &id)
+                > budget)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(
+            get_payment(&gateway, &id).await.status,
+            pb::PaymentStatus::Processing as i32,
+            "not cancelled while the buyer may still pay"
         );
 
         // What the buyer's browser does: open the page, press Pay, follow the 303 back to the merchant.
@@ -136,6 +160,7 @@ async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
         let stats = sandbox.stats();
         assert_eq!(stats.charges_for(&id), 1);
         assert_eq!(stats.request_calls("payments/pay", &id), 1, "{stats:?}");
+        assert_eq!(stats.request_calls("payments/cancel", &id), 0, "{stats:?}");
         sandbox.shutdown().await;
     })
     .await;

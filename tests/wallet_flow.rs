@@ -32,6 +32,7 @@ async fn consult_bind_pay_inquire_refund() {
             .into_inner();
         assert_eq!(listed.bindings.len(), 1);
         assert_eq!(listed.bindings[0].binding_id, binding.binding_id);
+        assert_eq!(listed.bindings[0].merchant_region, BINDING_REGION);
 
         let mut payments = gateway.payments().await;
         let pay_id = request_id("pay");
@@ -450,6 +451,26 @@ async fn a_binding_without_recorded_scopes_lets_alipay_decide_on_user_info() {
             .into_inner();
         assert!(!info.user_id.is_empty(), "{info:?}");
         assert_eq!(sandbox.stats().endpoint_calls("users/inquiryUserInfo"), 1);
+
+        // Here the user granted auto debit only, and nobody told the gateway: Alipay refuses.
+        let pay_only = [pb::AuthScope::AgreementPay];
+        let unknown = bind_wallet_with(&gateway, "customer-pay-only", &pay_only, &[]).await;
+        let refused = gateway
+            .auth()
+            .await
+            .inquire_user_info(pb::InquireUserInfoRequest {
+                binding_id: unknown.binding_id.clone(),
+            })
+            .await
+            .expect_err("Alipay refuses the missing scope");
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        let info = refused.get_error_details().error_info().cloned();
+        let info = info.expect("ErrorInfo");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("ACCESS_DENIED", "alipay.com")
+        );
+        assert_eq!(sandbox.stats().endpoint_calls("users/inquiryUserInfo"), 2);
         sandbox.shutdown().await;
     })
     .await;

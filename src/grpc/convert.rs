@@ -140,6 +140,7 @@ pub fn apply_token(r: &pb::ApplyTokenRequest) -> engine::ApplyTokenCommand {
         wallet: wallet_name(pb::Wallet::try_from(r.wallet).unwrap_or_default()).to_owned(),
         auth_code: wire::Secret::new(r.auth_code.clone()),
         scopes: scopes(&r.scopes),
+        merchant_region: opt(&r.merchant_region),
     }
 }
 
@@ -164,7 +165,7 @@ pub fn binding(b: &engine::BindingRecord) -> pb::Binding {
         access_token_expiry_time: Some(timestamp(b.tokens.access_token_expires_at)),
         refresh_token_expiry_time: b.tokens.refresh_token_expires_at.map(timestamp),
         user_login_id: b.user_login_id.clone().unwrap_or_default(),
-        merchant_region: String::new(),
+        merchant_region: b.merchant_region.clone().unwrap_or_default(),
         create_time: Some(timestamp(b.created_at)),
         update_time: Some(timestamp(b.updated_at)),
         // REVOKED is final, so the last change of a revoked binding is its revocation.
@@ -253,6 +254,8 @@ pub fn pay(r: &pb::PayRequest) -> engine::PayCommand {
             pb::CaptureMode::Automatic => Some(wire::CaptureMode::Automatic),
             pb::CaptureMode::Manual => Some(wire::CaptureMode::Manual),
         },
+        // Validation rejects an out-of-range timestamp; one that slipped through is left to Alipay's default.
+        payment_expiry_time: r.payment_expiry_time.as_ref().and_then(time_from),
     }
 }
 
@@ -573,6 +576,7 @@ pub fn payment(p: &engine::PaymentRecord, totals: engine::PaymentTotals) -> pb::
         create_time: Some(timestamp(p.created_at)),
         update_time: Some(timestamp(p.updated_at)),
         payment_time: p.payment_time.map(timestamp),
+        payment_expiry_time: p.payment_expiry_time.map(timestamp),
         auth_expiry_time: p.auth_expiry_time.map(timestamp),
         // CANCELLED is final, so the last change of a cancelled payment is its cancellation.
         cancel_time: (p.status == engine::PaymentStatus::Cancelled)

@@ -129,10 +129,13 @@ fn call_error_status(
 }
 
 /// The gRPC code of an Alipay `F`: most are the caller's business (FAILED_PRECONDITION); a few name a record
-/// that does not exist or an idempotency clash; the configuration class (signature, client, key, API errors) is
-/// the operator's problem, not the caller's, so INTERNAL.
+/// that does not exist, an idempotency clash, or an authorization that does not allow the operation (a wallet
+/// user who did not grant the scope); the configuration class (signature, client, key, API errors) is the
+/// operator's problem, not the caller's, so INTERNAL.
 fn alipay_failure_code(code: &ResultCode) -> Code {
-    if *code == ResultCode::RepeatReqInconsistent {
+    if *code == ResultCode::AccessDenied {
+        Code::PermissionDenied
+    } else if *code == ResultCode::RepeatReqInconsistent {
         Code::AlreadyExists
     } else if *code == ResultCode::OrderNotExist {
         Code::NotFound
@@ -147,7 +150,6 @@ fn alipay_failure_code(code: &ResultCode) -> Code {
 
 /// Alipay `F` codes that mean the merchant's setup is wrong (client id, keys, signature, API access).
 const CONFIGURATION_CLASS: &[ResultCode] = &[
-    ResultCode::AccessDenied,
     ResultCode::ClientForbiddenAccessApi,
     ResultCode::InvalidClient,
     ResultCode::InvalidClientStatus,
@@ -284,6 +286,7 @@ mod tests {
         assert_eq!(code("ORDER_NOT_EXIST"), Code::NotFound);
         assert_eq!(code("INVALID_SIGNATURE"), Code::Internal);
         assert_eq!(code("KEY_NOT_FOUND"), Code::Internal);
+        assert_eq!(code("ACCESS_DENIED"), Code::PermissionDenied);
         assert_eq!(code("RISK_REJECT"), Code::FailedPrecondition);
         assert_eq!(code("SOMETHING_NEW"), Code::FailedPrecondition);
     }

@@ -328,6 +328,9 @@ pub fn request_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The merchant region `bind_wallet` authorises for (and the binding must keep).
+pub const BINDING_REGION: &str = "SG";
+
 /// The scopes `bind_wallet` asks for: auto debit and the user's identity.
 pub const DEFAULT_SCOPES: &[pb::AuthScope] =
     &[pb::AuthScope::AgreementPay, pb::AuthScope::UserInfo];
@@ -356,6 +359,7 @@ pub async fn bind_wallet_with(
             auth_state: state.clone(),
             scopes: as_ints(consult_scopes),
             terminal_type: pb::TerminalType::Web as i32,
+            merchant_region: BINDING_REGION.into(),
             ..Default::default()
         })
         .await
@@ -368,7 +372,7 @@ pub async fn bind_wallet_with(
         wallet: pb::Wallet::Gcash as i32,
         customer_id: customer_id.into(),
         scopes: as_ints(recorded_scopes),
-        ..Default::default()
+        merchant_region: BINDING_REGION.into(),
     })
     .await
     .expect("apply token")

@@ -115,8 +115,10 @@ impl Engine {
                 "taking over an abandoned applyToken; the authCode may already be spent"
             );
         }
-        let request =
-            ApplyTokenRequest::authorization_code(cmd.wallet.clone(), cmd.auth_code.clone());
+        let request = ApplyTokenRequest {
+            merchant_region: cmd.merchant_region.clone(),
+            ..ApplyTokenRequest::authorization_code(cmd.wallet.clone(), cmd.auth_code.clone())
+        };
         let reply = match self
             .call_idempotent(|| self.client().apply_token(&request))
             .await
@@ -143,6 +145,7 @@ impl Engine {
                     .psp_customer_info
                     .as_ref()
                     .and_then(|p| p.psp_customer_id.clone()),
+                merchant_region: cmd.merchant_region.clone(),
             })
             .await?;
         self.schedule_refresh(&binding).await?;
@@ -181,10 +184,13 @@ impl Engine {
                 status: binding.status.as_str().into(),
             });
         };
-        let request = ApplyTokenRequest::refresh_token(
-            binding.wallet.clone(),
-            refresh_token.expose().to_owned(),
-        );
+        let request = ApplyTokenRequest {
+            merchant_region: binding.merchant_region.clone(),
+            ..ApplyTokenRequest::refresh_token(
+                binding.wallet.clone(),
+                refresh_token.expose().to_owned(),
+            )
+        };
         let reply = match self
             .call_idempotent(|| self.client().apply_token(&request))
             .await

@@ -13,7 +13,7 @@ use crate::commands::CaptureCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, MANUAL_CAPTURE, amount_value, result_info};
+use crate::pay::{IN_STORE, amount_value, is_manual_authorization, result_info};
 use crate::{Engine, reasons, validate};
 
 impl Engine {
@@ -32,11 +32,8 @@ impl Engine {
         let print = fingerprint(&cmd);
         let prepare = async {
             let payment = self.get_payment(&cmd.payment_request_id).await?;
-            let value = amount_value(&cmd.amount.value)?;
-            if payment.status != PaymentStatus::Success
-                || !payment.is_authorization
-                || payment.capture_mode.as_deref() != Some(MANUAL_CAPTURE)
-            {
+            let value = amount_value("capture_amount", &cmd.amount.value)?;
+            if payment.status != PaymentStatus::Success || !is_manual_authorization(&payment) {
                 return Err(EngineError::illegal_state(
                     reasons::PAYMENT_NOT_CAPTURABLE,
                     format!(
@@ -52,7 +49,7 @@ impl Engine {
             }
             if cmd.amount.currency != payment.currency {
                 return Err(EngineError::invalid(
-                    "amount.currency",
+                    "capture_amount.currency",
                     format!("must be {}", payment.currency),
                 ));
             }

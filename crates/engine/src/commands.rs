@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use alipay::model::{Amount, CaptureMode, Env, Order, OsType, Scope, Secret, TerminalType};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Start wallet authorization: returns the URLs the user opens to authorize this merchant.
@@ -57,6 +58,9 @@ pub struct ApplyTokenCommand {
     /// The scopes the consult asked for; recorded so `inquire_user_info` can refuse a binding without
     /// BASE_USER_INFO / USER_INFO before calling Alipay.
     pub scopes: Vec<Scope>,
+    /// `merchantRegion` of the authorization (as given at consult); kept with the binding and repeated on every
+    /// token refresh.
+    pub merchant_region: Option<String>,
 }
 
 /// Where the money comes from.
@@ -113,6 +117,11 @@ pub struct PayCommand {
     /// Only allowed together with `is_authorization`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture_mode: Option<CaptureMode>,
+    /// Latest time the payment may succeed (`paymentExpiryTime`), cashier payments only: in the future and at most
+    /// [`crate::limits::MAX_PAYMENT_EXPIRY_AHEAD`] ahead. `None` keeps Alipay's default (about 14 minutes). The
+    /// reconciler keeps inquiring a payment waiting for the buyer until then, and cancels it afterwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_expiry_time: Option<DateTime<Utc>>,
 }
 
 /// Refund (part of) a successful payment. `refund_request_id` is the idempotency key.

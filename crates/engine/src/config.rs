@@ -16,8 +16,21 @@ pub struct EngineConfig {
     pub retry_backoff: Duration,
     /// Interval between reconciler inquiries of one payment or refund.
     pub inquiry_interval: Duration,
-    /// Inquiries (including inquiry `U` / transport errors) before an unresolved payment is cancelled.
+    /// Inquiries (including inquiry `U` / transport errors) before an unresolved payment is cancelled. Applies to
+    /// payments nobody has to act on (auto debit, in-store, unknown pay outcomes); a payment waiting for the buyer
+    /// is governed by its expiry instead (see `buyer_action_window`).
     pub max_inquiries: u32,
+    /// How long a payment waiting for the buyer (PROCESSING with a redirect / challenge `next_action`) stays
+    /// payable when the caller set no `paymentExpiryTime`: Alipay keeps the cashier open about 14 minutes by
+    /// default (alipay-api §3.1). Cancelling earlier would cancel a buyer who is still paying.
+    pub buyer_action_window: Duration,
+    /// Extra wait after a buyer's payment expired before it is cancelled, so Alipay's own final answer (a late
+    /// SUCCESS, or its expiry) is seen first.
+    pub buyer_action_grace: Duration,
+    /// Cap of the inquiry interval while waiting for the buyer: the interval starts at `inquiry_interval` and
+    /// doubles up to this (Alipay's cashier samples back off too), so a 14-minute window costs tens of inquiries,
+    /// not hundreds.
+    pub buyer_inquiry_max_interval: Duration,
     /// Delay before the write-ahead inquiry job becomes due. It must exceed the longest in-flight pay call
     /// (attempts x client timeout + backoff): the reconciler must not inquire, and then cancel, a payment whose
     /// first pay request is still on the wire. The normal path reschedules the job once the call completes.
@@ -56,6 +69,9 @@ impl EngineConfig {
             retry_backoff: Duration::from_millis(200),
             inquiry_interval: Duration::from_secs(3),
             max_inquiries: 20,
+            buyer_action_window: Duration::from_secs(14 * 60),
+            buyer_action_grace: Duration::from_secs(60),
+            buyer_inquiry_max_interval: Duration::from_secs(30),
             write_ahead_grace: Duration::from_secs(60),
             job_lease: Duration::from_secs(30),
             idempotency_lease: Duration::from_secs(60),
@@ -79,6 +95,12 @@ impl fmt::Debug for EngineConfig {
             .field("retry_backoff", &self.retry_backoff)
             .field("inquiry_interval", &self.inquiry_interval)
             .field("max_inquiries", &self.max_inquiries)
+            .field("buyer_action_window", &self.buyer_action_window)
+            .field("buyer_action_grace", &self.buyer_action_grace)
+            .field(
+                "buyer_inquiry_max_interval",
+                &self.buyer_inquiry_max_interval,
+            )
             .field("write_ahead_grace", &self.write_ahead_grace)
             .field("job_lease", &self.job_lease)
             .field("token_refresh_margin", &self.token_refresh_margin)

@@ -88,9 +88,9 @@ impl EngineError {
     }
 
     /// A single-field [`EngineError::InvalidArgument`].
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation {
-            field: field.to_owned(),
+            field: field.into(),
             description: description.into(),
         }])
     }

@@ -126,10 +126,17 @@ impl Engine {
 
 /// `now + d`, saturating.
 fn after(d: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
-    let now = chrono::Utc::now();
+    plus(chrono::Utc::now(), d)
+}
+
+/// `at + d`, saturating.
+fn plus(
+    at: chrono::DateTime<chrono::Utc>,
+    d: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
     chrono::Duration::from_std(d)
         .ok()
-        .and_then(|d| now.checked_add_signed(d))
+        .and_then(|d| at.checked_add_signed(d))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }
 

@@ -26,6 +26,9 @@ pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_CUSTOMER_ID_LEN: usize = 64;
 /// `merchantRegion`: an ISO 3166 alpha-2 code (seed 001/002).
 pub const MAX_MERCHANT_REGION_LEN: usize = 2;
+/// `paymentExpiryTime` of a wallet (non-bank-transfer) payment may be at most this far ahead (alipay-api §3.1:
+/// "a custom value must be < 10 min"); without one Alipay's default of about 14 minutes applies.
+pub const MAX_PAYMENT_EXPIRY_AHEAD: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// Caller metadata kept with a payment (never sent to Alipay): at most this many entries...
 pub const MAX_METADATA_ENTRIES: usize = 20;
 /// ...with keys of at most this many characters...

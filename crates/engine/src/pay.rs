@@ -24,6 +24,11 @@ pub(crate) const IN_STORE: &str = "IN_STORE_PAYMENT";
 /// Stored `capture_mode` of an authorization the merchant captures with [`Engine::capture`].
 pub(crate) const MANUAL_CAPTURE: &str = "MANUAL";
 
+/// An authorization whose funds move only when captured: what can be refunded is what was captured.
+pub(crate) fn is_manual_authorization(payment: &Payment) -> bool {
+    payment.is_authorization && payment.capture_mode.as_deref() == Some(MANUAL_CAPTURE)
+}
+
 impl Engine {
     /// Charges a customer. Returns the recorded payment: SUCCESS, or PROCESSING when Alipay accepted it
     /// (PAYMENT_IN_PROCESS; with `next_action` — redirect / challenge — when the buyer must act); `Declined` on F (recorded as FAIL with the code); `Unavailable`
@@ -53,7 +58,7 @@ impl Engine {
             .insert_intent(NewPayment {
                 payment_request_id: cmd.payment_request_id.clone(),
                 product_code: product_name(product).to_owned(),
-                amount_value: amount_value(&cmd.amount.value)?,
+                amount_value: amount_value("payment_amount", &cmd.amount.value)?,
                 currency: cmd.amount.currency.clone(),
                 order_reference_id: Some(cmd.order.reference_order_id.clone()),
                 order_description: Some(cmd.order.order_description.clone()),
@@ -65,6 +70,7 @@ impl Engine {
                 capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
                 metadata: cmd.metadata.clone(),
                 merchant_region: cmd.merchant_region.clone(),
+                payment_expiry_time: cmd.payment_expiry_time,
             })
             .await?;
         let payment = match intent {
@@ -469,7 +475,7 @@ pub struct PaymentTotals {
 }
 
 /// Sum of the amounts whose status is SUCCESS.
-fn succeeded(rows: impl Iterator<Item = (OperationStatus, i64)>) -> i64 {
+pub(crate) fn succeeded(rows: impl Iterator<Item = (OperationStatus, i64)>) -> i64 {
     rows.filter(|(status, _)| *status == OperationStatus::Success)
         .map(|(_, amount)| amount)
         .sum()
@@ -513,11 +519,12 @@ fn product_name(product: ProductCode) -> &'static str {
     }
 }
 
-/// Minor units as the store keeps them; validation already proved the value is a positive integer.
-pub(crate) fn amount_value(value: &str) -> Result<i64, EngineError> {
+/// Minor units as the store keeps them; validation already proved the value is a positive integer. `field` is
+/// the amount's path in the contract (`payment_amount`, `refund_amount`, `capture_amount`).
+pub(crate) fn amount_value(field: &str, value: &str) -> Result<i64, EngineError> {
     value
         .parse::<i64>()
-        .map_err(|_| EngineError::invalid("amount.value", "does not fit in 64 bits"))
+        .map_err(|_| EngineError::invalid(format!("{field}.value"), "does not fit in 64 bits"))
 }
 
 fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCode) -> PayRequest {
@@ -531,6 +538,9 @@ fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCo
     request.env = cmd.env.clone();
     request.payment_notify_url = cmd.payment_notify_url.clone();
     request.merchant_region = cmd.merchant_region.clone();
+    request.payment_expiry_time = cmd
+        .payment_expiry_time
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
     let mut factor = PaymentFactor {
         is_authorization: cmd.is_authorization.then_some(true),
         capture_mode: cmd.capture_mode,

@@ -1,11 +1,13 @@
 //! The durable reconciler: claims due jobs with leases (several replicas may share one store; a job is handed to
 //! exactly one of them and a payment never has two active pollers) and carries out Alipay's result-process logic:
-//! inquire at an interval up to a bound, then cancel (retried while U), and refund what is past its cancel window.
+//! inquire at an interval up to a bound (for a payment waiting for the buyer: with back-off until it expires), then
+//! cancel (retried while U), and refund what is past its cancel window.
 
 use std::future::Future;
 use std::time::Duration;
 
 use alipay::ResultCode;
+use chrono::{DateTime, Utc};
 use store::captures::Capture;
 use store::jobs::{Job, JobKind, NewJob};
 use store::payments::Payment;
@@ -15,12 +17,13 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::auth::binding_lock_key;
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::inquiry::Verdict;
 use crate::operation::{Operation, Progress};
 use crate::pay::CancelResult;
 use crate::settle::Tracked;
-use crate::{Engine, after};
+use crate::{Engine, after, plus};
 
 /// What to do with a job after a run.
 #[derive(Debug)]
@@ -153,8 +156,11 @@ impl Engine {
         Ok(self.store().payments().get(&job.subject_id).await?)
     }
 
-    /// INQUIRE_PAYMENT: poll at the configured interval; after `max_inquiries` (or when Alipay does not know the
-    /// payment) cancel it.
+    /// INQUIRE_PAYMENT: poll until the payment is final. A payment nobody has to act on (auto debit, in-store) is
+    /// polled at `inquiry_interval` and cancelled after `max_inquiries`. A payment waiting for the buyer (cashier
+    /// redirect, challenge) is polled with back-off until its expiry plus a grace, and only then cancelled: the
+    /// buyer may still be paying on Alipay's page (alipay-api §4.2). A payment Alipay does not know is cancelled
+    /// at once.
     async fn job_inquire_payment(&self, job: &Job) -> Result<Next, EngineError> {
         let payment = match unfinished(self.payment_subject(job).await?) {
             Ok(payment) => payment,
@@ -169,30 +175,58 @@ impl Engine {
                 .lock(&format!("pay:{}", payment.payment_request_id))
                 .await;
             let (payment, verdict) = self.inquire_and_apply(payment).await?;
-            let exhausted =
-                job.attempts >= i32::try_from(self.config().max_inquiries).unwrap_or(i32::MAX);
-            match verdict {
-                Verdict::Final => Ok(Next::Done),
+            let note = match verdict {
+                Verdict::Final => return Ok(Next::Done),
                 Verdict::NotFound => {
                     tracing::info!("Alipay does not know the payment; cancelling with the same id");
-                    self.cancel_and_follow_up(payment).await
+                    return self.cancel_and_follow_up(payment).await;
                 }
-                Verdict::Pending | Verdict::Unknown(_) if exhausted => {
+                Verdict::Pending => "still processing".to_owned(),
+                Verdict::Unknown(note) => note,
+            };
+            match self.buyer_deadline(&payment) {
+                Some(deadline) => {
+                    let remaining = (deadline - chrono::Utc::now()).to_std().ok();
+                    match remaining.filter(|r| !r.is_zero()) {
+                        Some(remaining) => Ok(Next::Retry(
+                            buyer_wait_interval(self.config(), job.attempts, remaining),
+                            format!("waiting for the buyer: {note}"),
+                        )),
+                        None => {
+                            tracing::warn!(
+                                inquiries = job.attempts,
+                                "the buyer did not finish before the payment expired; cancelling"
+                            );
+                            self.cancel_and_follow_up(payment).await
+                        }
+                    }
+                }
+                None if self.inquiries_exhausted(job) => {
                     tracing::warn!(
                         inquiries = job.attempts,
                         "no final result after the inquiry budget; cancelling"
                     );
                     self.cancel_and_follow_up(payment).await
                 }
-                Verdict::Pending => Ok(Next::Retry(
-                    self.config().inquiry_interval,
-                    "still processing".into(),
-                )),
-                Verdict::Unknown(note) => Ok(Next::Retry(self.config().inquiry_interval, note)),
+                None => Ok(Next::Retry(self.config().inquiry_interval, note)),
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// When the reconciler may give up on a payment that waits for the buyer (PROCESSING with a `next_action`):
+    /// the caller's `paymentExpiryTime`, else create time + `buyer_action_window` (Alipay's default), plus
+    /// `buyer_action_grace` for Alipay's final answer. `None` when nobody has to act on the payment.
+    fn buyer_deadline(&self, payment: &Payment) -> Option<DateTime<Utc>> {
+        if payment.status != PaymentStatus::Processing || payment.next_action.is_none() {
+            return None;
+        }
+        let config = self.config();
+        let expiry = payment
+            .payment_expiry_time
+            .unwrap_or_else(|| plus(payment.created_at, config.buyer_action_window));
+        Some(plus(expiry, config.buyer_action_grace))
     }
 
     /// Cancels now; whatever cannot be finished here continues as its own job (so this job can complete).
@@ -441,6 +475,21 @@ impl Engine {
     }
 }
 
+/// Next inquiry of a payment waiting for the buyer after its `runs`-th inquiry: `inquiry_interval` doubled per run
+/// up to `buyer_inquiry_max_interval`, and never past the deadline (`remaining`), so the cancel is not late.
+fn buyer_wait_interval(config: &EngineConfig, runs: i32, remaining: Duration) -> Duration {
+    let doublings = u32::try_from(runs.saturating_sub(1)).unwrap_or(0).min(16);
+    config
+        .inquiry_interval
+        .saturating_mul(1 << doublings)
+        .min(
+            config
+                .buyer_inquiry_max_interval
+                .max(config.inquiry_interval),
+        )
+        .min(remaining)
+}
+
 /// The job's subject if it still needs work; otherwise what the job does instead (a missing row goes to support,
 /// a final one needs nothing more).
 fn unfinished<T: Tracked>(row: Option<T>) -> Result<T, Next> {
@@ -448,5 +497,37 @@ fn unfinished<T: Tracked>(row: Option<T>) -> Result<T, Next> {
         None => Err(Next::Escalate(format!("{} row missing", T::WHAT))),
         Some(row) if row.row_status().is_final() => Err(Next::Done),
         Some(row) => Ok(row),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buyer_inquiries_back_off_up_to_the_cap_and_stop_at_the_deadline() {
+        let cipher = store::TokenCipher::from_key_bytes(&[1; 32]).unwrap();
+        let config = EngineConfig::new(cipher);
+        let far = Duration::from_secs(3600);
+        let secs: Vec<u64> = (1..=7)
+            .map(|run| buyer_wait_interval(&config, run, far).as_secs())
+            .collect();
+        assert_eq!(secs, [3, 6, 12, 24, 30, 30, 30]);
+        assert_eq!(
+            buyer_wait_interval(&config, i32::MAX, far),
+            Duration::from_secs(30)
+        );
+        assert_eq!(buyer_wait_interval(&config, 0, far), Duration::from_secs(3));
+        assert_eq!(
+            buyer_wait_interval(&config, 5, Duration::from_millis(700)),
+            Duration::from_millis(700)
+        );
+        // A default 14-minute window costs tens of inquiries, not the hundreds of a fixed 3 s interval.
+        let (mut waited, mut runs) = (Duration::ZERO, 0);
+        while waited < config.buyer_action_window {
+            runs += 1;
+            waited += buyer_wait_interval(&config, runs, far);
+        }
+        assert!(runs < 40, "{runs} inquiries");
     }
 }

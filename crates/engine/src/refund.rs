@@ -14,7 +14,7 @@ use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::limits::MAX_REQUEST_ID_LEN;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, amount_value};
+use crate::pay::{IN_STORE, amount_value, is_manual_authorization, succeeded};
 use crate::{Engine, reasons, validate};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
@@ -50,7 +50,7 @@ impl Engine {
         let print = fingerprint(&cmd);
         let prepare = async {
             let payment = self.get_payment(&cmd.payment_request_id).await?;
-            let amount = amount_value(&cmd.amount.value)?;
+            let amount = amount_value("refund_amount", &cmd.amount.value)?;
             self.check_refundable(&payment, &cmd.amount, amount).await?;
             let new = NewRefund {
                 refund_request_id: cmd.refund_request_id.clone(),
@@ -88,18 +88,35 @@ impl Engine {
         }
         if amount.currency != payment.currency {
             return Err(EngineError::invalid(
-                "amount.currency",
+                "refund_amount.currency",
                 format!("must be the payment currency {}", payment.currency),
             ));
         }
+        // A manual-capture authorization moved only what was captured; anything else moved the whole amount.
+        let (moved, how) = if is_manual_authorization(payment) {
+            let captures = self
+                .store()
+                .captures()
+                .list_for_payment(&payment.id)
+                .await?;
+            let captured = succeeded(captures.iter().map(|c| (c.status, c.amount_value)));
+            if captured == 0 {
+                return Err(EngineError::illegal_state(
+                    reasons::PAYMENT_NOT_REFUNDABLE,
+                    "nothing of this authorization is captured yet: cancel it to release the funds",
+                ));
+            }
+            (captured, "captured")
+        } else {
+            (payment.amount_value, "paid")
+        };
         let committed = self.store().refunds().committed_amount(&payment.id).await?;
-        if committed.saturating_add(value) > payment.amount_value {
+        if committed.saturating_add(value) > moved {
             return Err(EngineError::illegal_state(
                 reasons::REFUND_AMOUNT_EXCEED,
                 format!(
-                    "refund of {value} exceeds the refundable {} (paid {}, already refunded or pending {committed})",
-                    payment.amount_value - committed,
-                    payment.amount_value
+                    "refund of {value} exceeds the refundable {} ({how} {moved}, already refunded or pending {committed})",
+                    moved - committed,
                 ),
             ));
         }

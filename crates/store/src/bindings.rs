@@ -34,6 +34,8 @@ pub struct NewBinding {
     pub tokens: TokenSet,
     pub user_login_id: Option<String>,
     pub alipay_user_id: Option<String>,
+    /// `merchantRegion` the authorization was made for (refreshes repeat it).
+    pub merchant_region: Option<String>,
 }
 
 /// A binding with its tokens decrypted. `Debug` is safe: the tokens are [`Secret`]s.
@@ -46,6 +48,8 @@ pub struct Binding {
     pub tokens: TokenSet,
     pub user_login_id: Option<String>,
     pub alipay_user_id: Option<String>,
+    /// `merchantRegion` the authorization was made for.
+    pub merchant_region: Option<String>,
     pub status: BindingStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -93,6 +97,7 @@ impl<'a> Bindings<'a> {
         check_len("wallet", &new.wallet, 32)?;
         check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
         check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
+        check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
         let at = now();
         let (access, refresh) = self.seal(&new.tokens)?;
         let id = new_id();
@@ -107,6 +112,7 @@ impl<'a> Bindings<'a> {
             refresh_token_expires_at: Set(new.tokens.refresh_token_expires_at),
             user_login_id: Set(new.user_login_id),
             alipay_user_id: Set(new.alipay_user_id),
+            merchant_region: Set(new.merchant_region),
             status: Set(BindingStatus::Active),
             created_at: Set(at),
             updated_at: Set(at),
@@ -229,6 +235,7 @@ impl<'a> Bindings<'a> {
             },
             user_login_id: m.user_login_id,
             alipay_user_id: m.alipay_user_id,
+            merchant_region: m.merchant_region,
             status: m.status,
             created_at: m.created_at,
             updated_at: m.updated_at,

@@ -44,6 +44,8 @@ pub struct NewPayment {
     pub metadata: BTreeMap<String, String>,
     /// `merchantRegion` the payment was made for.
     pub merchant_region: Option<String>,
+    /// `paymentExpiryTime` the caller asked for; `None` leaves Alipay's default.
+    pub payment_expiry_time: Option<DateTime<Utc>>,
 }
 
 /// Card details as Alipay reports them (masked and derived data only; there is no field for a
@@ -181,6 +183,7 @@ impl<'a> Payments<'a> {
             auth_expiry_time: Set(None),
             metadata: Set(metadata),
             merchant_region: Set(new.merchant_region),
+            payment_expiry_time: Set(new.payment_expiry_time),
             created_at: Set(at),
             updated_at: Set(at),
             version: Set(1),

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use alipay::model::Scope;
 use engine::{BindingStatus, EngineError, PaymentStatus};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use store::entity::alipay_call;
 
 use crate::harness::{
     Env, agreement_pay, each_backend, eventually, fast_config, new_id, sandbox_config,
@@ -109,6 +111,7 @@ async fn apply_token_replays_the_binding_of_an_auth_code() {
             wallet: "GCASH".into(),
             auth_code: code.as_str().into(),
             scopes: scopes.clone(),
+            merchant_region: None,
         };
         let first = env
             .engine
@@ -145,6 +148,68 @@ async fn apply_token_replays_the_binding_of_an_auth_code() {
             .await
             .expect("list");
         assert_eq!(bindings.items.len(), 1, "[{backend}] one binding");
+    })
+    .await;
+}
+
+/// A binding authorised for a merchant region keeps it, and every applyToken for it (the exchange and each
+/// refresh) names that region; a malformed region never reaches Alipay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let scopes = vec![Scope::AgreementPay];
+        let command = engine::ApplyTokenCommand {
+            customer_id: "cust-region".into(),
+            wallet: "GCASH".into(),
+            auth_code: env.authorize(&scopes).await.as_str().into(),
+            scopes,
+            merchant_region: Some("SG".into()),
+        };
+        let bad = engine::ApplyTokenCommand {
+            merchant_region: Some("sgp".into()),
+            ..command.clone()
+        };
+        match env.engine.apply_token(bad).await {
+            Err(EngineError::InvalidArgument(v)) => {
+                assert_eq!(v[0].field, "merchant_region", "[{backend}] {v:?}")
+            }
+            other => panic!("[{backend}] expected InvalidArgument, got {other:?}"),
+        }
+        assert_eq!(env.stats().endpoint_calls("authorizations/applyToken"), 0);
+
+        let binding = env.engine.apply_token(command).await.expect("apply");
+        assert_eq!(
+            binding.merchant_region.as_deref(),
+            Some("SG"),
+            "[{backend}]"
+        );
+        let refreshed = env
+            .engine
+            .refresh_binding(&binding.id)
+            .await
+            .expect("refresh");
+        assert_eq!(refreshed.merchant_region.as_deref(), Some("SG"));
+        assert_ne!(refreshed.tokens.access_token, binding.tokens.access_token);
+
+        env.engine.flush_call_records().await;
+        let sent: Vec<String> = alipay_call::Entity::find()
+            .filter(alipay_call::Column::Endpoint.contains("applyToken"))
+            .order_by_asc(alipay_call::Column::CreatedAt)
+            .all(env.store.connection())
+            .await
+            .expect("calls")
+            .into_iter()
+            .filter_map(|c| c.request_json)
+            .collect();
+        assert_eq!(sent.len(), 2, "[{backend}] {sent:?}");
+        assert!(sent[0].contains("AUTHORIZATION_CODE") && sent[1].contains("REFRESH_TOKEN"));
+        for request in &sent {
+            assert!(
+                request.contains("\"merchantRegion\":\"SG\""),
+                "[{backend}] {request}"
+            );
+        }
     })
     .await;
 }

@@ -2,7 +2,7 @@
 //! and refusals for payments that cannot be captured — all before Alipay where the rules allow.
 
 use alipay::model::{Amount, CaptureMode, Scope};
-use engine::{CaptureCommand, EngineError, OperationStatus, PaymentStatus, reasons};
+use engine::{CaptureCommand, EngineError, OperationStatus, PaymentStatus, RefundCommand, reasons};
 
 use crate::harness::{Env, agreement_pay, each_backend, new_id};
 
@@ -15,16 +15,22 @@ fn capture(id: &str, payment: &str, value: u64, last: bool) -> CaptureCommand {
     }
 }
 
+/// Binds a wallet and authorizes `value` with manual capture; returns the payment request id and the payment.
+async fn authorize(env: &Env, value: u64) -> (String, engine::PaymentRecord) {
+    let binding = env.bind(vec![Scope::AgreementPay]).await;
+    let pay_id = new_id("pay-auth");
+    let mut authorize = agreement_pay(&pay_id, &binding.id, value);
+    authorize.is_authorization = true;
+    authorize.capture_mode = Some(CaptureMode::Manual);
+    let authorized = env.engine.pay(authorize).await.expect("authorize");
+    (pay_id, authorized)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_captures_succeed_replay_and_cannot_exceed_the_authorization() {
     each_backend(|backend, url| async move {
         let env = Env::start(&url).await;
-        let binding = env.bind(vec![Scope::AgreementPay]).await;
-        let pay_id = new_id("pay-auth");
-        let mut authorize = agreement_pay(&pay_id, &binding.id, 1000);
-        authorize.is_authorization = true;
-        authorize.capture_mode = Some(CaptureMode::Manual);
-        let authorized = env.engine.pay(authorize).await.expect("authorize");
+        let (pay_id, authorized) = authorize(&env, 1000).await;
         assert_eq!(authorized.status, PaymentStatus::Success, "[{backend}]");
         assert!(authorized.is_authorization);
         assert_eq!(authorized.capture_mode.as_deref(), Some("MANUAL"));
@@ -119,6 +125,49 @@ async fn sales_and_unfinished_payments_are_not_capturable() {
         }
         assert_eq!(env.stats().endpoint_calls("payments/capture"), 0);
         assert_eq!(env.stats().endpoint_calls("payments/pay"), 2);
+    })
+    .await;
+}
+
+/// A manual-capture authorization moved only what was captured, so that is all a refund may return: nothing
+/// before the first capture (the authorization is cancelled instead), and at most the captured sum after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_of_a_manual_authorization_are_capped_at_what_was_captured() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let (pay_id, _) = authorize(&env, 1000).await;
+        let refund = |value: u64| RefundCommand {
+            refund_request_id: new_id("refund"),
+            payment_request_id: pay_id.clone(),
+            amount: Amount::new("PHP", value),
+            reason: None,
+        };
+        let refused = |result: Result<engine::RefundRecord, EngineError>| match result {
+            Err(EngineError::IllegalState { reason, .. }) => reason,
+            other => panic!("[{backend}] expected a refusal, got {other:?}"),
+        };
+
+        assert_eq!(
+            refused(env.engine.refund(refund(100)).await),
+            reasons::PAYMENT_NOT_REFUNDABLE,
+            "[{backend}] nothing captured yet"
+        );
+        env.engine
+            .capture(capture(&new_id("cap"), &pay_id, 600, false))
+            .await
+            .expect("capture");
+        assert_eq!(
+            refused(env.engine.refund(refund(601)).await),
+            reasons::REFUND_AMOUNT_EXCEED,
+            "[{backend}] more than captured"
+        );
+        let refunded = env.engine.refund(refund(600)).await.expect("refund");
+        assert_eq!(refunded.status, OperationStatus::Success, "[{backend}]");
+        assert_eq!(
+            env.stats().endpoint_calls("payments/refund"),
+            1,
+            "[{backend}] refusals never reach Alipay"
+        );
     })
     .await;
 }

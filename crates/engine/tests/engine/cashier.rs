@@ -19,7 +19,10 @@ async fn a_cashier_payment_without_env_or_os_is_refused_before_alipay() {
         no_env.env = None;
         let mut app_without_os = cashier_pay(&new_id("pay-cashier"), 1000);
         app_without_os.env = Some(alipay::model::Env::new(alipay::model::TerminalType::App));
-        for (cmd, field) in [(no_env, "env"), (app_without_os, "env.os_type")] {
+        for (cmd, field) in [
+            (no_env, "cashier.env"),
+            (app_without_os, "cashier.env.os_type"),
+        ] {
             match env.engine.pay(cmd).await {
                 Err(engine::EngineError::InvalidArgument(v)) => {
                     assert_eq!(v.len(), 1, "[{backend}] {v:?}");
@@ -76,7 +79,7 @@ async fn the_buyer_pays_or_fails_on_the_cashier_page_and_the_reconciler_learns_i
     .await;
 }
 
-/// Nobody pays on the cashier page, the inquiry budget runs out, and the cancel is refused (the sandbox's cancel
+/// Nobody pays on the cashier page, its (short) buyer window passes, and the cancel is refused (the sandbox's cancel
 /// window is zero). The reconciler then waits for a final status; when the buyer pays after all, it refunds the full
 /// amount with the deterministic auto-refund id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,6 +88,8 @@ async fn a_payment_that_succeeds_after_a_refused_cancel_is_refunded_automaticall
         let config = engine::EngineConfig {
             max_inquiries: 3,
             max_job_attempts: 10_000,
+            buyer_action_window: Duration::from_millis(300),
+            buyer_action_grace: Duration::ZERO,
             ..fast_config()
         };
         let env = Env::with(

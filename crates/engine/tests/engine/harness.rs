@@ -172,6 +172,16 @@ impl Env {
         self.sandbox.stats()
     }
 
+    /// The stored log of every Alipay call made with request id `id`, oldest first (pending records flushed).
+    pub async fn call_log(&self, id: &str) -> Vec<store::calls::AlipayCall> {
+        self.engine.flush_call_records().await;
+        self.store
+            .calls()
+            .list_for_request(id)
+            .await
+            .expect("calls")
+    }
+
     /// Runs the reconciler of `engine` in the background; dropping the guard stops it.
     pub fn reconcile(engine: &Engine) -> ReconcilerGuard {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -199,6 +209,7 @@ impl Env {
                 wallet: "GCASH".into(),
                 auth_code: Secret::new(auth_code),
                 scopes,
+                merchant_region: None,
             })
             .await
             .expect("apply_token")
@@ -312,6 +323,7 @@ pub fn agreement_pay(id: &str, binding_id: &str, value: u64) -> PayCommand {
         metadata: Default::default(),
         is_authorization: false,
         capture_mode: None,
+        payment_expiry_time: None,
     }
 }
 

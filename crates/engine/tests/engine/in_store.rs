@@ -34,7 +34,7 @@ async fn a_valid_payment_code_pays_and_an_invalid_one_never_reaches_alipay() {
             {
                 Err(EngineError::InvalidArgument(v)) => {
                     assert_eq!(v.len(), 1, "[{backend}] {v:?}");
-                    assert_eq!(v[0].field, "source.payment_code");
+                    assert_eq!(v[0].field, "in_store.payment_code");
                     assert!(!v[0].description.contains(bad), "the code is never echoed");
                 }
                 other => panic!("[{backend}] expected InvalidArgument for {bad}, got {other:?}"),

@@ -1,6 +1,7 @@
 //! Engine integration tests against the real sandbox, real signatures, and real SQLite / PostgreSQL stores.
 
 mod auth;
+mod buyer_window;
 mod capture;
 mod cashier;
 mod concurrency;

@@ -26,13 +26,7 @@ async fn agreement_pay_succeeds_is_recorded_and_replays_without_a_second_call() 
         );
         assert_eq!(stats.charges_for(&id), 1);
         // Every outbound call is in the call log.
-        env.engine.flush_call_records().await;
-        let calls = env
-            .store
-            .calls()
-            .list_for_request(&id)
-            .await
-            .expect("calls");
+        let calls = env.call_log(&id).await;
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].result_status.as_deref(), Some("S"));
         let logged = calls[0].request_json.as_deref().unwrap_or_default();
@@ -176,9 +170,9 @@ async fn request_mismatch_and_invalid_input_never_reach_alipay() {
         match env.engine.pay(bad).await {
             Err(EngineError::InvalidArgument(violations)) => {
                 let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
-                assert!(fields.contains(&"amount.value"), "{fields:?}");
+                assert!(fields.contains(&"payment_amount.value"), "{fields:?}");
                 assert!(fields.contains(&"order.order_description"), "{fields:?}");
-                assert!(fields.contains(&"source.payment_code"), "{fields:?}");
+                assert!(fields.contains(&"in_store.payment_code"), "{fields:?}");
             }
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
@@ -218,13 +212,7 @@ async fn metadata_and_region_are_stored_not_sent_and_limits_are_enforced() {
             env.engine.pay(other).await,
             Err(EngineError::RequestMismatch { .. })
         ));
-        env.engine.flush_call_records().await;
-        let calls = env
-            .store
-            .calls()
-            .list_for_request(&id)
-            .await
-            .expect("calls");
+        let calls = env.call_log(&id).await;
         assert_eq!(calls.len(), 1);
         let sent = calls[0].request_json.as_deref().unwrap_or_default();
         assert!(sent.contains("\"merchantRegion\":\"SG\""), "{sent}");

@@ -50,6 +50,8 @@ pub struct Model {
     pub metadata: Option<Json>,
     /// Merchant region (`merchantRegion`) the payment was made for, when the contract needs one.
     pub merchant_region: Option<String>,
+    /// The caller's `paymentExpiryTime` (latest time the payment may succeed); `None` means Alipay's default.
+    pub payment_expiry_time: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,

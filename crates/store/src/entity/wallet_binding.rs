@@ -19,6 +19,8 @@ pub struct Model {
     pub refresh_token_expires_at: Option<DateTimeUtc>,
     pub user_login_id: Option<String>,
     pub alipay_user_id: Option<String>,
+    /// `merchantRegion` the binding was authorised for; its refreshes name the same region.
+    pub merchant_region: Option<String>,
     pub status: BindingStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -5,7 +5,7 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum WalletBindings {
+pub(super) enum WalletBindings {
     Table,
     Id,
     CustomerId,

@@ -3,6 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod added_columns;
 mod m20261122_000001_create_wallet_bindings;
 mod m20261122_000002_create_payments;
 mod m20261122_000003_create_refunds;
@@ -13,6 +14,8 @@ mod m20261122_000007_create_idempotency_records;
 mod m20261122_000008_create_reconciliation_jobs;
 mod m20261122_000009_create_notifications;
 mod m20261122_000010_add_payment_metadata;
+mod m20261122_000011_add_payment_expiry;
+mod m20261122_000012_add_binding_region;
 
 /// Every migration of the store, in order.
 #[derive(Debug)]
@@ -32,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_reconciliation_jobs::Migration),
             Box::new(m20261122_000009_create_notifications::Migration),
             Box::new(m20261122_000010_add_payment_metadata::Migration),
+            Box::new(m20261122_000011_add_payment_expiry::Migration),
+            Box::new(m20261122_000012_add_binding_region::Migration),
         ]
     }
 }

@@ -37,6 +37,7 @@ fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
         tokens: tokens(tag),
         user_login_id: Some("63***1234".into()),
         alipay_user_id: Some("2188001".into()),
+        merchant_region: Some("SG".into()),
     }
 }
 
@@ -51,6 +52,7 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_on_read() {
         assert_eq!(b.tokens.access_token.expose(), "access-one");
         assert_eq!(b.status, BindingStatus::Active);
         assert_eq!(b.scopes, ["AGREEMENT_PAY", "USER_LOGIN_ID"]);
+        assert_eq!(b.merchant_region.as_deref(), Some("SG"));
         assert!(
             !format!("{b:?}").contains("access-one"),
             "Debug redacts tokens"

@@ -106,5 +106,6 @@ pub fn new_payment(n: u32) -> store::payments::NewPayment {
         capture_mode: None,
         metadata: Default::default(),
         merchant_region: None,
+        payment_expiry_time: None,
     }
 }
