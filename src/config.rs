@@ -142,6 +142,13 @@ pub struct ServeArgs {
     /// How long shutdown waits for in-flight calls.
     #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    /// How often the store is probed for the health service (NOT_SERVING while it does not answer).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL"
+    )]
+    pub health_probe_interval: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, value_name = "text|json", env = "ALIPAY_GATEWAY_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -178,6 +185,7 @@ struct FileSettings {
     token_key: Option<String>,
     token_key_file: Option<PathBuf>,
     shutdown_grace: Option<String>,
+    health_probe_interval: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
 }
@@ -268,6 +276,8 @@ pub struct Settings {
     pub development_token_key: bool,
     /// How long shutdown waits for in-flight calls.
     pub shutdown_grace: Duration,
+    /// Interval of the store probe behind the health service (also its timeout).
+    pub health_probe_interval: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -288,6 +298,7 @@ impl std::fmt::Debug for Settings {
             .field("connect_timeout", &self.connect_timeout)
             .field("engine", &self.engine)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("health_probe_interval", &self.health_probe_interval)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()
@@ -376,13 +387,23 @@ impl Settings {
                     None => Ok(default),
                 }
             };
-        let request_timeout = duration(
+        // Timeouts, intervals and leases: zero would time out every call or spin a loop.
+        let positive = |setting: &'static str, a: &Option<String>, f: &Option<String>, default| {
+            duration(setting, a, f, default).and_then(|d: Duration| {
+                if d.is_zero() {
+                    Err(invalid(setting, "must be more than zero"))
+                } else {
+                    Ok(d)
+                }
+            })
+        };
+        let request_timeout = positive(
             "request_timeout",
             &args.request_timeout,
             &file.request_timeout,
             alipay::ClientConfig::DEFAULT_REQUEST_TIMEOUT,
         )?;
-        let connect_timeout = duration(
+        let connect_timeout = positive(
             "connect_timeout",
             &args.connect_timeout,
             &file.connect_timeout,
@@ -431,7 +452,7 @@ impl Settings {
             &file.retry_backoff,
             defaults.retry_backoff,
         )?;
-        let inquiry_interval = duration(
+        let inquiry_interval = positive(
             "inquiry_interval",
             &args.inquiry_interval,
             &file.inquiry_interval,
@@ -449,19 +470,19 @@ impl Settings {
             &file.buyer_action_grace,
             defaults.buyer_action_grace,
         )?;
-        let buyer_inquiry_max_interval = duration(
+        let buyer_inquiry_max_interval = positive(
             "buyer_inquiry_max_interval",
             &args.buyer_inquiry_max_interval,
             &file.buyer_inquiry_max_interval,
             defaults.buyer_inquiry_max_interval,
         )?;
-        let poll_interval = duration(
+        let poll_interval = positive(
             "reconciler_poll_interval",
             &args.reconciler_poll_interval,
             &file.reconciler_poll_interval,
             defaults.poll_interval,
         )?;
-        let job_lease = duration(
+        let job_lease = positive(
             "job_lease",
             &args.job_lease,
             &file.job_lease,
@@ -505,6 +526,12 @@ impl Settings {
             &file.shutdown_grace,
             Duration::from_secs(30),
         )?;
+        let health_probe_interval = positive(
+            "health_probe_interval",
+            &args.health_probe_interval,
+            &file.health_probe_interval,
+            Duration::from_secs(5),
+        )?;
         let log_format = match pick(&args.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -534,6 +561,7 @@ impl Settings {
             engine,
             development_token_key: token_key == DEVELOPMENT_TOKEN_KEY,
             shutdown_grace,
+            health_probe_interval,
             log_format,
             log_level,
         })
@@ -727,6 +755,20 @@ mod tests {
                 ..ServeArgs::default()
             },
             "token_key",
+        );
+        bad(
+            ServeArgs {
+                health_probe_interval: Some("0s".into()),
+                ..ServeArgs::default()
+            },
+            "health_probe_interval: must be more than zero",
+        );
+        bad(
+            ServeArgs {
+                job_lease: Some("0".into()),
+                ..ServeArgs::default()
+            },
+            "job_lease: must be more than zero",
         );
         bad(
             ServeArgs {

@@ -137,6 +137,11 @@ impl Gateway {
             ))
         };
         set_all(&health, ServingStatus::Serving).await;
+        let prober = tokio::spawn(probe_store(
+            store.clone(),
+            health.clone(),
+            settings.health_probe_interval,
+        ));
         tracing::info!(%addr, "gRPC listening on {addr}");
 
         Ok(RunningGateway {
@@ -148,6 +153,7 @@ impl Gateway {
             stop: stop_tx,
             server,
             reconciler,
+            prober,
             shutdown_grace: settings.shutdown_grace,
         })
     }
@@ -224,6 +230,31 @@ async fn set_all(health: &HealthReporter, status: ServingStatus) {
     }
 }
 
+/// Keeps the health service truthful after start: a gateway whose store stopped answering cannot record payments,
+/// so it reports NOT_SERVING (load balancers and Kubernetes readiness probes then route around it) until the store
+/// answers again. A probe slower than `interval` counts as a failure.
+async fn probe_store(store: store::Store, health: HealthReporter, interval: std::time::Duration) {
+    let mut serving = true;
+    loop {
+        tokio::time::sleep(interval).await;
+        let reachable = matches!(
+            tokio::time::timeout(interval, store.ping()).await,
+            Ok(Ok(()))
+        );
+        if reachable == serving {
+            continue;
+        }
+        serving = reachable;
+        if reachable {
+            tracing::info!("the store answers again; health is SERVING");
+            set_all(&health, ServingStatus::Serving).await;
+        } else {
+            tracing::error!("the store does not answer; health is NOT_SERVING until it does");
+            set_all(&health, ServingStatus::NotServing).await;
+        }
+    }
+}
+
 /// A started gateway.
 #[derive(Debug)]
 pub struct RunningGateway {
@@ -235,6 +266,7 @@ pub struct RunningGateway {
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     reconciler: JoinHandle<()>,
+    prober: JoinHandle<()>,
     shutdown_grace: std::time::Duration,
 }
 
@@ -256,6 +288,9 @@ impl RunningGateway {
 
     /// Graceful stop (see the module documentation).
     pub async fn shutdown(self) -> Result<(), ServerError> {
+        // The prober holds no state worth finishing, and must not report SERVING again once shutdown began.
+        self.prober.abort();
+        let _ = self.prober.await;
         set_all(&self.health, ServingStatus::NotServing).await;
         let _ = self.stop.send(true);
         let mut server = self.server;

@@ -238,3 +238,75 @@ async fn the_stand_alone_sandbox_serves_until_sigterm() {
     );
     assert!(child.wait().expect("wait").success());
 }
+
+/// Health is not a one-time answer: when the database stops taking connections the gateway reports NOT_SERVING
+/// (so traffic is routed elsewhere) and SERVING again once it is back. PostgreSQL only: it is the store that can
+/// go away under a running gateway (SQLite is a file in the gateway's own data directory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_the_store() {
+    for_each_backend(|db| async move {
+        let Some(name) = db.postgres_name().map(str::to_owned) else {
+            return;
+        };
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let mut health = HealthClient::new(channel(&gateway).await);
+        let status = |mut health: HealthClient<tonic::transport::Channel>| async move {
+            let answer = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: "alipay.gateway.v1.PaymentService".into(),
+                })
+                .await
+                .expect("health check");
+            answer.into_inner().status()
+        };
+        assert_eq!(status(health.clone()).await, ServingStatus::Serving);
+
+        // Take the database away: refuse new connections and end the gateway's current ones.
+        let admin_url = std::env::var("TEST_DATABASE_URL").expect("a PostgreSQL backend has a URL");
+        let admin = sea_orm::Database::connect(admin_url.as_str())
+            .await
+            .expect("admin");
+        use sea_orm::ConnectionTrait as _;
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+            .await
+            .expect("refuse connections");
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await
+            .expect("terminate connections");
+        eventually(
+            "NOT_SERVING while the store is gone",
+            Duration::from_secs(20),
+            || {
+                let health = health.clone();
+                async move { (status(health).await == ServingStatus::NotServing).then_some(()) }
+            },
+        )
+        .await;
+
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+            .await
+            .expect("allow connections");
+        eventually(
+            "SERVING once the store is back",
+            Duration::from_secs(20),
+            || {
+                let health = health.clone();
+                async move { (status(health).await == ServingStatus::Serving).then_some(()) }
+            },
+        )
+        .await;
+        admin.close().await.expect("close admin");
+        health = HealthClient::new(channel(&gateway).await);
+        assert_eq!(status(health).await, ServingStatus::Serving);
+        let log = gateway.log();
+        assert!(log.contains("health is NOT_SERVING"), "{log}");
+        sandbox.shutdown().await;
+    })
+    .await;
+}

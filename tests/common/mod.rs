@@ -147,6 +147,11 @@ impl TestDb {
         }
     }
 
+    /// The PostgreSQL database of this test, if it runs on PostgreSQL.
+    pub fn postgres_name(&self) -> Option<&str> {
+        self.postgres_name.as_deref()
+    }
+
     /// A direct store handle (for waiting on write-ahead rows).
     pub async fn store(&self) -> store::Store {
         store::Store::connect(&self.url)
@@ -242,6 +247,7 @@ impl GatewayProcess {
                 options.write_ahead_grace,
             )
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
+            .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
