@@ -6,6 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use alipay_gateway::pb::v1 as pb;
 use common::*;
 use tokio_stream::StreamExt as _;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -306,6 +307,74 @@ async fn health_follows_the_store() {
         assert_eq!(status(health).await, ServingStatus::Serving);
         let log = gateway.log();
         assert!(log.contains("health is NOT_SERVING"), "{log}");
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// SIGTERM while a pay call is waiting on Alipay: the call still gets its real answer (SUCCESS, recorded), new
+/// connections are refused, and the process exits 0 once the call is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_pay_finish() {
+    for_each_backend(|db| async move {
+        // 94001 holds the first answer for this long: the shutdown must wait for it.
+        let sandbox = start_sandbox(Duration::from_secs(2)).await;
+        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let binding = bind_wallet(&gateway, "customer-shutdown").await;
+        let id = request_id("shutdown");
+        let mut client = gateway.payments().await;
+        let request = agreement_pay(&id, &binding.binding_id, 94001);
+        let in_flight = tokio::spawn(async move { client.pay(request).await });
+        eventually(
+            "the pay call to reach the sandbox",
+            Duration::from_secs(20),
+            || {
+                let charged = sandbox.stats().charges_for(&id) == 1;
+                async move { charged.then_some(()) }
+            },
+        )
+        .await;
+
+        gateway.send_sigterm();
+        let endpoint = gateway.endpoint();
+        eventually("new connections refused", Duration::from_secs(20), || {
+            let endpoint = endpoint.clone();
+            async move {
+                let refused = tonic::transport::Endpoint::from_shared(endpoint)
+                    .expect("endpoint")
+                    .connect()
+                    .await
+                    .is_err();
+                refused.then_some(())
+            }
+        })
+        .await;
+        let paid = in_flight
+            .await
+            .expect("join")
+            .unwrap_or_else(|s| panic!("the in-flight call must finish: {s:?}\n{}", gateway.log()))
+            .into_inner()
+            .payment
+            .expect("payment");
+        assert_eq!(paid.status, pb::PaymentStatus::Success as i32, "{paid:?}");
+
+        let log = gateway.log();
+        let status = gateway.wait();
+        assert!(status.success(), "exit 0 after the drain\n{log}");
+        let row = db
+            .store()
+            .await
+            .payments()
+            .get_by_request_id(&id)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(
+            row.status,
+            store::PaymentStatus::Success,
+            "recorded before exit"
+        );
+        assert_eq!(sandbox.stats().request_calls("payments/pay", &id), 1);
         sandbox.shutdown().await;
     })
     .await;

@@ -284,14 +284,24 @@ impl GatewayProcess {
     }
 
     /// SIGTERM and wait for a clean exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.wait()
+    }
+
+    /// Waits for the process to exit (after [`Self::send_sigterm`]).
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait")
+    }
+
+    /// Sends SIGTERM (the start of a graceful shutdown) without waiting for the exit.
+    pub fn send_sigterm(&self) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
         assert!(status.success());
-        self.child.wait().expect("wait")
     }
 
     /// The process's log so far (for assertion messages).
