@@ -3,9 +3,11 @@
 
 use alipay::Outcome;
 use alipay::model::{
-    CaptureRequest, InquiryPaymentRequest, PaymentStatus as AlipayStatus, TransactionType,
+    CaptureRequest, InquiryPaymentRequest, PaymentStatus as AlipayStatus, Transaction,
+    TransactionType,
 };
 use store::captures::{Capture, NewCapture};
+use store::payments::Payment;
 use store::{Lifecycle, OperationStatus, OperationUpdate, PaymentStatus};
 use tracing::Instrument;
 
@@ -103,37 +105,51 @@ impl Engine {
     }
 
     /// One `inquiryPayment` looking for this capture among the payment's transactions.
-    pub(crate) async fn inquire_capture_and_apply(
+    /// The payment's transaction of `kind` made with `request_id`, as `inquiryPayment.transactions[]` reports it
+    /// (Alipay's only source for a capture's outcome, and for why a refund failed). `Err` says why it is not known
+    /// yet: the inquiry did not succeed, or the transaction is not listed.
+    pub(crate) async fn payment_transaction(
         &self,
-        capture: Capture,
-    ) -> Result<Progress, EngineError> {
-        let payment = self.payment_of(&capture).await?;
+        payment: &Payment,
+        kind: TransactionType,
+        request_id: &str,
+    ) -> Result<Transaction, String> {
         let mut request = InquiryPaymentRequest::by_request_id(&payment.payment_request_id);
         request.in_store = payment.product_code == IN_STORE;
         let reply = match self.client().inquiry_payment(&request).await {
             Ok(reply) if reply.outcome == Outcome::Success => reply,
-            Ok(reply) => {
-                return Ok(Progress::Pending(format!(
-                    "inquiry {}",
-                    reply.outcome.label()
-                )));
-            }
-            Err(error) => return Ok(Progress::Pending(error.to_string())),
+            Ok(reply) => return Err(format!("inquiry {}", reply.outcome.label())),
+            Err(error) => return Err(error.to_string()),
         };
-        let found = reply
+        reply
             .body
             .transactions
             .unwrap_or_default()
             .into_iter()
             .find(|t| {
-                t.transaction_type == TransactionType::Capture
-                    && t.transaction_request_id.as_deref()
-                        == Some(capture.capture_request_id.as_str())
-            });
-        let Some(transaction) = found else {
-            return Ok(Progress::Pending(
-                "capture not among the payment's transactions yet".into(),
-            ));
+                t.transaction_type == kind
+                    && t.transaction_request_id.as_deref() == Some(request_id)
+            })
+            .ok_or_else(|| {
+                format!("{kind:?} {request_id} not among the payment's transactions yet")
+            })
+    }
+
+    pub(crate) async fn inquire_capture_and_apply(
+        &self,
+        capture: Capture,
+    ) -> Result<Progress, EngineError> {
+        let payment = self.payment_of(&capture).await?;
+        let transaction = match self
+            .payment_transaction(
+                &payment,
+                TransactionType::Capture,
+                &capture.capture_request_id,
+            )
+            .await
+        {
+            Ok(transaction) => transaction,
+            Err(note) => return Ok(Progress::Pending(note)),
         };
         let to = match transaction.transaction_status {
             Some(AlipayStatus::Success) => OperationStatus::Success,

@@ -1,7 +1,7 @@
 //! Refunds: write-ahead intent, the refund call retried with the same refundRequestId, INQUIRE_REFUND follow-up,
 //! and the automatic full refund the reconciler issues for a payment it could not cancel in time.
 
-use alipay::model::{Amount, InquiryRefundRequest, RefundRequest, RefundStatus};
+use alipay::model::{Amount, InquiryRefundRequest, RefundRequest, RefundStatus, TransactionType};
 use alipay::{Outcome, ResultCode};
 use sha2::{Digest, Sha256};
 use store::payments::Payment;
@@ -14,10 +14,13 @@ use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::limits::MAX_REQUEST_ID_LEN;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, amount_value, is_manual_authorization, succeeded};
+use crate::pay::{IN_STORE, amount_value, is_manual_authorization, result_info, succeeded};
 use crate::{Engine, reasons, validate};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
+
+/// The message of a failed refund for which Alipay gave no reason.
+const REFUND_FAILED_WITHOUT_REASON: &str = "Alipay reported the refund FAIL without a reason";
 
 /// The refundRequestId of the reconciler's automatic full refund of a payment: deterministic, so a crash and a
 /// retry reuse the same Alipay idempotency key (never two refunds). `<paymentRequestId>-auto-refund` when that fits
@@ -195,18 +198,18 @@ impl Engine {
                         return Ok((refund, Progress::Pending("refund still processing".into())));
                     }
                 };
-                let letter = if to == OperationStatus::Success {
-                    "S"
+                let result = if to == OperationStatus::Success {
+                    ResultInfo {
+                        status: "S".into(),
+                        code: "SUCCESS".into(),
+                        message: None,
+                    }
                 } else {
-                    "F"
+                    self.refund_failure(&payment, &refund).await
                 };
                 let update = OperationUpdate {
                     alipay_id: reply.body.refund_id.clone(),
-                    result: Some(ResultInfo {
-                        status: letter.into(),
-                        code: format!("{to:?}").to_ascii_uppercase(),
-                        message: None,
-                    }),
+                    result: Some(result),
                 };
                 let moved = self.move_operation(refund, to, "inquiry", update).await?;
                 Ok((moved, Progress::Final))
@@ -227,6 +230,26 @@ impl Engine {
             Outcome::InProcess => {
                 Ok((refund, Progress::Pending("inquiryRefund in process".into())))
             }
+        }
+    }
+
+    /// Why Alipay failed a refund. inquiryRefund only says FAIL, so the reason comes from the refund's entry in
+    /// `inquiryPayment.transactions[]`; when that does not tell, the caller gets Alipay's general failure code
+    /// (`PROCESS_FAIL`, "do not retry") and a message saying no reason was given.
+    async fn refund_failure(&self, payment: &Payment, refund: &Refund) -> ResultInfo {
+        let reported = self
+            .payment_transaction(payment, TransactionType::Refund, &refund.refund_request_id)
+            .await
+            .ok()
+            .and_then(|t| t.transaction_result)
+            .filter(|r| r.result_status == alipay::model::ResultStatus::Failed);
+        match reported {
+            Some(result) => result_info(&result),
+            None => ResultInfo {
+                status: "F".into(),
+                code: ResultCode::ProcessFail.to_string(),
+                message: Some(REFUND_FAILED_WITHOUT_REASON.into()),
+            },
         }
     }
 

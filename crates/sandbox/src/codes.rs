@@ -55,6 +55,8 @@ codes! {
     ORDER_STATUS_INVALID = "The order status is invalid.";
     CANCEL_WINDOW_EXCEED = "The cancellation period has passed.";
     REFUND_AMOUNT_EXCEED = "The total refund amount exceeds the payment amount.";
+    // The `*_IN_PROCESS` name Alipay's refund flow expects; the reference marks the exact name unverified (§4.2).
+    REFUND_IN_PROCESS = "The refund is being processed.";
     REFUND_WINDOW_EXCEED = "The refund period has passed.";
     CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT = "The capture amount exceeds the authorized amount.";
 }

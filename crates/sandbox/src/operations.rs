@@ -1,13 +1,18 @@
 //! Follow-up operations on a payment: refund (and inquiryRefund) and capture. Both are idempotent per
-//! (client, request id): the same body replays the recorded answer, a different body is
-//! `REPEAT_REQ_INCONSISTENT`. Only successful operations are recorded; an F is re-evaluated on retry.
+//! (client, request id): the same body replays the operation's current answer, a different body is
+//! `REPEAT_REQ_INCONSISTENT`. Only accepted operations are recorded; an F of the checks is re-evaluated on retry.
+//! Refunds act out the refund rows of the scenario table (92001, 930NN, 931NN), so a client's handling of
+//! `REFUND_IN_PROCESS` and of an unknown outcome can be tested.
 
 use serde_json::{Map, Value, json};
 
 use crate::codes;
 use crate::reply::Reply;
+use crate::scenario::Scenario;
 use crate::server::App;
-use crate::state::{Operation, OperationKind, Payment, PaymentStatus, State, iso, new_id};
+use crate::state::{
+    Operation, OperationKind, OperationState, Payment, PaymentStatus, State, iso, new_id,
+};
 use crate::validate::{Amount, Checked, Fields};
 use crate::wallets;
 
@@ -55,7 +60,18 @@ fn replay(
     if op.request != *body {
         return Some(Reply::failed(codes::REPEAT_REQ_INCONSISTENT));
     }
-    Some(Reply::success(operation_fields(op)))
+    Some(operation_reply(op))
+}
+
+/// The answer an operation's request gets as it stands, the first time and on every replay: S; U
+/// REFUND_IN_PROCESS while it is PROCESSING (only refunds ever are); once FAILed, F with its code.
+pub(crate) fn operation_reply(op: &Operation) -> Reply {
+    let reply = match op.state {
+        OperationState::Success => Reply::success(Map::new()),
+        OperationState::Processing(_) => Reply::unknown(codes::REFUND_IN_PROCESS),
+        OperationState::Fail(code) => Reply::failed(code),
+    };
+    reply.with_fields(operation_fields(op))
 }
 
 fn operation_fields(op: &Operation) -> Map<String, Value> {
@@ -88,9 +104,12 @@ fn target<'s>(state: &'s State, client_id: &str, payment_id: &str) -> Result<&'s
         .ok_or_else(|| Reply::failed(codes::ORDER_NOT_EXIST))
 }
 
+/// What the operations of one kind have taken of a payment. A PROCESSING refund counts (Alipay holds its amount, so
+/// a pending refund cannot be refunded twice); a FAILed one moved nothing and does not.
 fn total(state: &State, payment: &Payment, kind: OperationKind) -> u64 {
     state
         .operations_of(payment, kind)
+        .filter(|op| !matches!(op.state, OperationState::Fail(_)))
         .map(|op| op.amount.value)
         .sum()
 }
@@ -107,7 +126,7 @@ fn same_currency(field: &str, requested: &Amount, payment: &Payment) -> Result<(
 }
 
 fn record(state: &mut State, kind: OperationKind, client_id: &str, op: Operation) -> Reply {
-    let fields = operation_fields(&op);
+    let reply = operation_reply(&op);
     if let Some(request_id) = &op.request_id {
         state.operation_index.insert(
             (kind, client_id.to_owned(), request_id.clone()),
@@ -118,10 +137,10 @@ fn record(state: &mut State, kind: OperationKind, client_id: &str, op: Operation
         payment.operations.push(op.id.clone());
     }
     state.operations.insert(op.id.clone(), op);
-    Reply::success(fields)
+    reply
 }
 
-/// `POST /v1/payments/refund`.
+/// `POST /v1/payments/refund`. The scenario of `refundAmount.value` applies once every check has passed.
 pub fn refund(app: &App, client_id: &str, body: &Value) -> Reply {
     let request = match parse(body, "refundRequestId", "refundAmount") {
         Ok(request) => request,
@@ -140,6 +159,12 @@ pub fn refund(app: &App, client_id: &str, body: &Value) -> Reply {
     ) {
         return reply;
     }
+    let attempt = (client_id.to_owned(), request.request_id.to_owned());
+    let retried = match state.unrecorded_refunds.get(&attempt) {
+        Some(first) if first != body => return Reply::failed(codes::REPEAT_REQ_INCONSISTENT),
+        Some(_) => true,
+        None => false,
+    };
     let payment = match target(&state, client_id, request.payment_id) {
         Ok(payment) => payment,
         Err(reply) => return reply,
@@ -186,20 +211,33 @@ pub fn refund(app: &App, client_id: &str, body: &Value) -> Reply {
             format!("refunds would total more than the refundable {refundable}"),
         );
     }
+    let payment_id = payment.payment_id.clone();
+    let op_state = match Scenario::for_refund(request.amount.value) {
+        Scenario::UnknownOnFirstAttempt(code) if !retried => {
+            state.unrecorded_refunds.insert(attempt, body.clone());
+            return Reply::unknown(code);
+        }
+        Scenario::SettleAfterInquiries(countdown) => OperationState::Processing(countdown),
+        _ => OperationState::Success,
+    };
     let op = Operation {
         kind: OperationKind::Refund,
         id: new_id(now),
         request_id: Some(request.request_id.to_owned()),
         client_id: client_id.to_owned(),
-        payment_id: payment.payment_id.clone(),
+        payment_id,
         amount: request.amount,
         time: now,
+        state: op_state,
         request: body.clone(),
     };
     record(&mut state, OperationKind::Refund, client_id, op)
 }
 
-/// `POST /v1/payments/inquiryRefund`: `refundId` wins over `refundRequestId`.
+/// `POST /v1/payments/inquiryRefund`: `refundId` wins over `refundRequestId`. `result` is about the inquiry and
+/// `refundStatus` about the refund; each inquiry of a PROCESSING refund counts down its scenario. AMS has no
+/// failure-code field here: a FAILed refund's code shows in the refund's replay and in inquiryPayment's
+/// `transactions`.
 pub fn inquiry_refund(app: &App, client_id: &str, body: &Value) -> Reply {
     let ids = (|| -> Checked<_> {
         let f = Fields::root(body)?;
@@ -209,7 +247,8 @@ pub fn inquiry_refund(app: &App, client_id: &str, body: &Value) -> Reply {
         Ok(ids) => ids,
         Err(reply) => return *reply,
     };
-    let state = app.state();
+    let now = app.clock.now();
+    let mut state = app.state();
     let id = match (refund_id, refund_request_id) {
         (Some(id), _) => Some(id.to_owned()),
         (None, Some(request_id)) => state
@@ -223,13 +262,30 @@ pub fn inquiry_refund(app: &App, client_id: &str, body: &Value) -> Reply {
         (None, None) => return Reply::param_illegal("refundId or refundRequestId is required"),
     };
     let Some(op) = id
-        .and_then(|id| state.operations.get(&id))
+        .and_then(|id| state.operations.get_mut(&id))
         .filter(|op| op.kind == OperationKind::Refund && op.client_id == client_id)
     else {
         return Reply::failed(codes::ORDER_NOT_EXIST);
     };
+    if let OperationState::Processing(mut countdown) = op.state {
+        op.state = match countdown.inquire() {
+            None => OperationState::Processing(countdown),
+            Some(succeed) => {
+                op.time = now;
+                if succeed {
+                    OperationState::Success
+                } else {
+                    OperationState::Fail(codes::PROCESS_FAIL)
+                }
+            }
+        };
+    }
     let mut fields = operation_fields(op);
-    fields.insert("refundStatus".into(), json!("SUCCESS"));
+    // Alipay gives `refundTime` here only for a SUCCESS refund.
+    if op.state != OperationState::Success {
+        fields.remove("refundTime");
+    }
+    fields.insert("refundStatus".into(), json!(op.state.wire()));
     Reply::success(fields)
 }
 
@@ -282,6 +338,7 @@ pub fn capture(app: &App, client_id: &str, body: &Value) -> Reply {
         payment_id: payment.payment_id.clone(),
         amount: request.amount,
         time: now,
+        state: OperationState::Success,
         request: body.clone(),
     };
     record(&mut state, OperationKind::Capture, client_id, op)

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::codes::{self, Code};
+use crate::operations::operation_reply;
 use crate::reply::{Effect, Reply};
 use crate::scenario::Scenario;
 use crate::server::App;
 use crate::state::{
-    Authorization, Operation, OperationKind, PayAttempts, Payment, PaymentStatus, Progress, State,
-    iso, new_id,
+    Authorization, Operation, OperationKind, OperationState, PayAttempts, Payment, PaymentStatus,
+    Progress, State, iso, new_id,
 };
 use crate::validate::{Amount, Checked, Fields, absolute_url};
 use crate::wallets::{self, WALLETS};
@@ -257,11 +258,8 @@ fn create_payment(
     }
     match scenario {
         Scenario::Fail(code) => settle(&mut payment, Err((code, None)), now),
-        Scenario::SettleAfterInquiries { inquiries, succeed } => {
-            payment.progress = Progress::AfterInquiries {
-                remaining: inquiries,
-                succeed,
-            };
+        Scenario::SettleAfterInquiries(countdown) => {
+            payment.progress = Progress::AfterInquiries(countdown);
         }
         Scenario::ProcessingForever => payment.progress = Progress::UntilCancelled,
         Scenario::SlowFirstAnswer | Scenario::DroppedFirstAnswer | Scenario::BadSignature => {
@@ -383,21 +381,13 @@ pub fn inquiry(app: &App, client_id: &str, body: &Value) -> Reply {
     let Some(payment) = state.payments.get_mut(&payment_id) else {
         return Reply::failed(codes::ORDER_NOT_EXIST);
     };
-    if let Progress::AfterInquiries { remaining, succeed } = payment.progress
+    if let Progress::AfterInquiries(mut countdown) = payment.progress
         && payment.status == PaymentStatus::Processing
     {
-        if remaining == 0 {
-            let outcome = if succeed {
-                Ok(())
-            } else {
-                Err((codes::USER_BALANCE_NOT_ENOUGH, None))
-            };
-            settle(payment, outcome, now);
-        } else {
-            payment.progress = Progress::AfterInquiries {
-                remaining: remaining - 1,
-                succeed,
-            };
+        match countdown.inquire() {
+            Some(true) => settle(payment, Ok(()), now),
+            Some(false) => settle(payment, Err((codes::USER_BALANCE_NOT_ENOUGH, None)), now),
+            None => payment.progress = Progress::AfterInquiries(countdown),
         }
     }
     let payment = payment.clone();
@@ -445,8 +435,8 @@ fn inquiry_fields(state: &State, payment: &Payment) -> Map<String, Value> {
         .map(|op| {
             json!({
                 "transactionType": op.kind.wire(),
-                "transactionStatus": "SUCCESS",
-                "transactionResult": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success."},
+                "transactionStatus": op.state.wire(),
+                "transactionResult": operation_reply(op).result(),
                 "transactionId": op.id,
                 "transactionRequestId": op.request_id,
                 "transactionAmount": op.amount.to_json(),
@@ -506,6 +496,7 @@ pub fn cancel(app: &App, client_id: &str, body: &Value) -> Reply {
                 payment_id: payment.payment_id.clone(),
                 amount: payment.amount.clone(),
                 time: now,
+                state: OperationState::Success,
                 request: body.clone(),
             };
             state.operations.insert(op.id.clone(), op.clone());

@@ -98,18 +98,20 @@ impl Reply {
         self
     }
 
-    /// The JSON body: the fields plus the `result` envelope.
-    pub fn body(&self) -> Value {
+    /// The `result` envelope alone; inquiryPayment also shows it per transaction (`transactionResult`).
+    pub fn result(&self) -> Value {
         let status = match self.status {
             ResultStatus::S => "S",
             ResultStatus::F => "F",
             ResultStatus::U => "U",
         };
+        json!({"resultCode": self.code, "resultStatus": status, "resultMessage": self.message})
+    }
+
+    /// The JSON body: the fields plus the `result` envelope.
+    pub fn body(&self) -> Value {
         let mut body = self.fields.clone();
-        body.insert(
-            "result".to_owned(),
-            json!({"resultCode": self.code, "resultStatus": status, "resultMessage": self.message}),
-        );
+        body.insert("result".to_owned(), self.result());
         Value::Object(body)
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::codes::Code;
+use crate::scenario::Countdown;
 use crate::stats::Stats;
 use crate::validate::Amount;
 use crate::wallets::TestUser;
@@ -85,8 +86,8 @@ pub enum Progress {
     Settled,
     /// The buyer has to act on the cashier page.
     AwaitingBuyer,
-    /// Scenario 930NN / 931NN: answer PROCESSING to `remaining` more inquiries, then settle.
-    AfterInquiries { remaining: u32, succeed: bool },
+    /// Scenario 930NN / 931NN: answer PROCESSING to the countdown's inquiries, then settle.
+    AfterInquiries(Countdown),
     /// Scenario 93200: processing until cancelled.
     UntilCancelled,
 }
@@ -117,6 +118,27 @@ impl OperationKind {
     }
 }
 
+/// Where an operation stands. Captures and cancellations are final when recorded; a refund of scenario 930NN /
+/// 931NN is accepted as PROCESSING first and settles through inquiries, as Alipay's asynchronous refunds do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationState {
+    Success,
+    Processing(Countdown),
+    /// Failed with this code; it moved no money.
+    Fail(Code),
+}
+
+impl OperationState {
+    /// `refundStatus` / `transactionStatus`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Processing(_) => "PROCESSING",
+            Self::Fail(_) => "FAIL",
+        }
+    }
+}
+
 /// A refund, capture or cancellation of a payment (an entry of inquiryPayment's `transactions`).
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -126,7 +148,9 @@ pub struct Operation {
     pub client_id: String,
     pub payment_id: String,
     pub amount: Amount,
+    /// When the operation was recorded, and once a PROCESSING refund settles, when it settled (`refundTime`).
     pub time: DateTime<Utc>,
+    pub state: OperationState,
     /// The canonical request body, for REPEAT_REQ_INCONSISTENT.
     pub request: Value,
 }
@@ -178,6 +202,9 @@ pub struct State {
     pub pay_attempts: HashMap<(String, String), PayAttempts>,
     pub operations: HashMap<String, Operation>,
     pub operation_index: HashMap<(OperationKind, String, String), String>,
+    /// Refund requests answered U with nothing recorded (scenario 92001), by (client, refundRequestId), with the
+    /// body: their retry goes through, and a retry with other content is REPEAT_REQ_INCONSISTENT.
+    pub unrecorded_refunds: HashMap<(String, String), Value>,
     pub stats: Stats,
 }
 

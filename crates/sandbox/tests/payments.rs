@@ -339,15 +339,6 @@ async fn cancel_rules_and_window() {
     sandbox.shutdown().await;
 }
 
-fn refund_body(request_id: &str, payment_id: &str, value: &str) -> serde_json::Value {
-    json!({
-        "refundRequestId": request_id,
-        "paymentId": payment_id,
-        "refundAmount": {"currency": "PHP", "value": value},
-        "refundReason": "customer request"
-    })
-}
-
 #[tokio::test]
 async fn refunds_are_idempotent_bounded_and_windowed() {
     let clock = Clock::new();

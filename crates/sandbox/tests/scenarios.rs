@@ -295,3 +295,218 @@ async fn shutdown_cuts_a_slow_answer_short() {
     let answer = pending.await.unwrap().unwrap();
     assert_eq!(answer.result(), ("S", "SUCCESS"));
 }
+
+/// A successful payment of 1000.00 PHP: large enough to refund any scenario amount.
+async fn paid(m: &Merchant, token: &str) -> String {
+    let pay = m
+        .call(
+            "payments/pay",
+            &agreement_pay(&unique("pay"), token, "100000"),
+        )
+        .await;
+    pay.expect("S", "SUCCESS");
+    pay.field("paymentId").to_owned()
+}
+
+/// `n` inquiries of a refund by its request id: the `refundStatus` of each. Every answer carries `refundTime`
+/// exactly when the refund is SUCCESS.
+async fn refund_statuses(m: &Merchant, refund_request_id: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let inquiry = m
+            .call(
+                "payments/inquiryRefund",
+                &json!({"refundRequestId": refund_request_id}),
+            )
+            .await;
+        inquiry.expect("S", "SUCCESS");
+        let status = inquiry.field("refundStatus").to_owned();
+        assert_eq!(
+            inquiry.body.get("refundTime").is_some(),
+            status == "SUCCESS",
+            "{}",
+            inquiry.raw
+        );
+        out.push(status);
+    }
+    out
+}
+
+/// The REFUND entries of a payment's `transactions`, each as "transactionStatus resultStatus resultCode".
+async fn refund_transactions(m: &Merchant, payment_id: &str) -> Vec<String> {
+    let inquiry = m
+        .call("payments/inquiryPayment", &json!({"paymentId": payment_id}))
+        .await;
+    inquiry.expect("S", "SUCCESS");
+    inquiry.body["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter(|t| t["transactionType"] == "REFUND")
+        .map(|t| {
+            let result = &t["transactionResult"];
+            format!(
+                "{} {} {}",
+                t["transactionStatus"].as_str().unwrap_or_default(),
+                result["resultStatus"].as_str().unwrap_or_default(),
+                result["resultCode"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// A refund of `value` under a fresh refundRequestId.
+async fn new_refund(m: &Merchant, payment_id: &str, value: &str) -> Answer {
+    m.call(
+        "payments/refund",
+        &refund_body(&unique("r"), payment_id, value),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn refund_unknown_on_the_first_attempt_92001() {
+    let (sandbox, m, token) = setup(SandboxConfig::development()).await;
+    let payment_id = paid(&m, &token).await;
+    let id = unique("r92001");
+    let body = refund_body(&id, &payment_id, "92001");
+    m.call("payments/refund", &body)
+        .await
+        .expect("U", "UNKNOWN_EXCEPTION");
+    // Nothing was recorded: Alipay does not know the refund, and the amount is still whole.
+    m.call("payments/inquiryRefund", &json!({"refundRequestId": id}))
+        .await
+        .expect("F", "ORDER_NOT_EXIST");
+    assert!(refund_transactions(&m, &payment_id).await.is_empty());
+    let mut other = body.clone();
+    other["refundReason"] = json!("another reason");
+    m.call("payments/refund", &other)
+        .await
+        .expect("F", "REPEAT_REQ_INCONSISTENT");
+
+    let retry = m.call("payments/refund", &body).await;
+    retry.expect("S", "SUCCESS");
+    let replay = m.call("payments/refund", &body).await;
+    replay.expect("S", "SUCCESS");
+    assert_eq!(replay.field("refundId"), retry.field("refundId"));
+    assert_eq!(refund_statuses(&m, &id, 1).await, ["SUCCESS"]);
+    assert_eq!(
+        refund_transactions(&m, &payment_id).await,
+        ["SUCCESS S SUCCESS"],
+        "one refund"
+    );
+    assert_eq!(sandbox.stats().request_calls("payments/refund", &id), 4);
+
+    // A refund that fails its checks never reaches the scenario: 92001 more is more than is left.
+    new_refund(&m, &payment_id, "92001")
+        .await
+        .expect("F", "REFUND_AMOUNT_EXCEED");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_in_process_for_nn_inquiries_then_success_930nn() {
+    let (sandbox, m, token) = setup(SandboxConfig::development()).await;
+    let payment_id = paid(&m, &token).await;
+    let id = unique("r930");
+    let body = refund_body(&id, &payment_id, "93002");
+    let accepted = m.call("payments/refund", &body).await;
+    accepted.expect("U", "REFUND_IN_PROCESS");
+    let refund_id = accepted.field("refundId").to_owned();
+    let repeat = m.call("payments/refund", &body).await;
+    repeat.expect("U", "REFUND_IN_PROCESS");
+    assert_eq!(repeat.field("refundId"), refund_id);
+    assert_eq!(
+        refund_transactions(&m, &payment_id).await,
+        ["PROCESSING U REFUND_IN_PROCESS"]
+    );
+
+    // The pending refund holds its amount: 93002 + 6999 is more than the 100000 paid, 93002 + 6998 is not.
+    new_refund(&m, &payment_id, "6999")
+        .await
+        .expect("F", "REFUND_AMOUNT_EXCEED");
+    new_refund(&m, &payment_id, "6998")
+        .await
+        .expect("S", "SUCCESS");
+
+    assert_eq!(
+        refund_statuses(&m, &id, 4).await,
+        ["PROCESSING", "PROCESSING", "SUCCESS", "SUCCESS"]
+    );
+    let settled = m.call("payments/refund", &body).await;
+    settled.expect("S", "SUCCESS");
+    assert_eq!(settled.field("refundId"), refund_id);
+    let by_id = m
+        .call("payments/inquiryRefund", &json!({"refundId": refund_id}))
+        .await;
+    assert_eq!(by_id.field("refundStatus"), "SUCCESS");
+    assert_eq!(
+        refund_transactions(&m, &payment_id).await,
+        ["SUCCESS S SUCCESS", "SUCCESS S SUCCESS"]
+    );
+    let stats = sandbox.stats();
+    assert_eq!(stats.request_calls("payments/refund", &id), 3);
+    assert_eq!(stats.request_calls("payments/inquiryRefund", &id), 4);
+
+    // NN = 00: the first inquiry already sees the outcome.
+    let quick = unique("r930");
+    let other_payment = paid(&m, &token).await;
+    m.call(
+        "payments/refund",
+        &refund_body(&quick, &other_payment, "93000"),
+    )
+    .await
+    .expect("U", "REFUND_IN_PROCESS");
+    assert_eq!(refund_statuses(&m, &quick, 1).await, ["SUCCESS"]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_in_process_for_nn_inquiries_then_fail_931nn() {
+    let (sandbox, m, token) = setup(SandboxConfig::development()).await;
+    let payment_id = paid(&m, &token).await;
+    let id = unique("r931");
+    let body = refund_body(&id, &payment_id, "93101");
+    m.call("payments/refund", &body)
+        .await
+        .expect("U", "REFUND_IN_PROCESS");
+    // While it is pending, the whole payment cannot be refunded.
+    new_refund(&m, &payment_id, "100000")
+        .await
+        .expect("F", "REFUND_AMOUNT_EXCEED");
+    assert_eq!(
+        refund_statuses(&m, &id, 3).await,
+        ["PROCESSING", "FAIL", "FAIL"]
+    );
+    m.call("payments/refund", &body)
+        .await
+        .expect("F", "PROCESS_FAIL");
+    assert_eq!(
+        refund_transactions(&m, &payment_id).await,
+        ["FAIL F PROCESS_FAIL"]
+    );
+    // The failed refund moved nothing: the whole payment is refundable again.
+    new_refund(&m, &payment_id, "100000")
+        .await
+        .expect("S", "SUCCESS");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn pay_only_amounts_refund_at_once() {
+    let (sandbox, m, token) = setup(SandboxConfig::development()).await;
+    for value in [
+        "91001", "92002", "92003", "93200", "94001", "94002", "94003",
+    ] {
+        let payment_id = paid(&m, &token).await;
+        new_refund(&m, &payment_id, value)
+            .await
+            .expect("S", "SUCCESS");
+        assert_eq!(
+            refund_transactions(&m, &payment_id).await,
+            ["SUCCESS S SUCCESS"],
+            "{value}"
+        );
+    }
+    sandbox.shutdown().await;
+}

@@ -388,6 +388,27 @@ pub async fn settled(env: &Env, id: &str, within: Duration) -> engine::PaymentRe
     .await
 }
 
+/// Runs the reconciler until the refund is SUCCESS or FAIL (settled by its inquiries), then stops it.
+pub async fn reconcile_refund(env: &Env, refund_request_id: &str) -> engine::RefundRecord {
+    let reconciler = Env::reconcile(&env.engine);
+    let settled = eventually(Duration::from_secs(10), "a final refund status", || async {
+        let refund = env
+            .store
+            .refunds()
+            .get_by_request_id(refund_request_id)
+            .await
+            .ok()??;
+        matches!(
+            refund.status,
+            engine::OperationStatus::Success | engine::OperationStatus::Fail
+        )
+        .then_some(refund)
+    })
+    .await;
+    reconciler.stop().await;
+    settled
+}
+
 /// A unique payment request id.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

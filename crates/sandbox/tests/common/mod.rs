@@ -285,6 +285,16 @@ pub fn cashier_pay(request_id: &str, value: &str) -> Value {
     })
 }
 
+/// A refund body for `value` PHP minor units of a payment.
+pub fn refund_body(request_id: &str, payment_id: &str, value: &str) -> Value {
+    json!({
+        "refundRequestId": request_id,
+        "paymentId": payment_id,
+        "refundAmount": {"currency": "PHP", "value": value},
+        "refundReason": "customer request"
+    })
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
