@@ -7,15 +7,15 @@
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use alipay::{AlipayClient, ClientConfig, Outcome, PathPrefix, ResponseSignature, Signer};
+use alipay::{AlipayClient, ClientConfig, PathPrefix, Signer};
 use bench::fixtures::{self, CLIENT_ID, MERCHANT_PRIVATE_KEY_PEM, MERCHANT_PUBLIC_KEY_PEM};
-use bench::harness::{BenchError, Case, Ratio, Round, Settings, measure};
+use bench::harness::{BenchError, Case, Ratio, Settings, measure};
+use bench::load::signed_pays;
 use bench::report;
 use bench::rustcrypto::RsaKeys;
 use sandbox::{Sandbox, SandboxConfig};
-use tokio::task::JoinSet;
 
 /// The concurrencies compared: one caller, and a busy gateway with many payments in flight.
 const LOW: usize = 1;
@@ -53,10 +53,10 @@ fn main() -> Result<(), BenchError> {
     eprintln!("client_roundtrip bench: sandbox at {}", sandbox.base_url());
     let mut cases = vec![
         Case::new(format!("pay round trip, concurrency {LOW}"), |budget| {
-            runtime.block_on(calls(&client, &ids, LOW, budget))
+            runtime.block_on(signed_pays(&client, &ids, LOW, budget))
         }),
         Case::new(format!("pay round trip, concurrency {HIGH}"), |budget| {
-            runtime.block_on(calls(&client, &ids, HIGH, budget))
+            runtime.block_on(signed_pays(&client, &ids, HIGH, budget))
         }),
         Case::repeat(
             "(4) client sign path: `Signer::header_value` (aws-lc-rs)",
@@ -121,49 +121,4 @@ fn main() -> Result<(), BenchError> {
         );
     }
     Ok(())
-}
-
-/// `concurrency` tasks each calling `pay` back to back with fresh request ids until `budget` has passed.
-/// Any failed call, unverified reply or unexpected outcome ends the bench: it must time the real signed path.
-async fn calls(
-    client: &AlipayClient,
-    ids: &Arc<AtomicU64>,
-    concurrency: usize,
-    budget: Duration,
-) -> Result<Round, BenchError> {
-    let start = Instant::now();
-    let deadline = start + budget;
-    let mut tasks = JoinSet::new();
-    for _ in 0..concurrency {
-        let client = client.clone();
-        let ids = Arc::clone(ids);
-        tasks.spawn(async move {
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                let id = ids.fetch_add(1, Ordering::Relaxed);
-                let reply = client
-                    .pay(&fixtures::pay_request(&format!("bench-{id:08}")))
-                    .await?;
-                if reply.signature != ResponseSignature::Verified
-                    || reply.outcome != Outcome::InProcess
-                {
-                    return Err(format!(
-                        "unexpected pay reply: {:?}, signature {:?}",
-                        reply.outcome, reply.signature
-                    )
-                    .into());
-                }
-                done += 1;
-            }
-            Ok::<u64, BenchError>(done)
-        });
-    }
-    let mut ops = 0;
-    while let Some(joined) = tasks.join_next().await {
-        ops += joined??;
-    }
-    Ok(Round {
-        ops,
-        elapsed: start.elapsed(),
-    })
 }

@@ -9,8 +9,10 @@
 //! - [`rustcrypto`]: the sandbox's RustCrypto `rsa` signing and verification, as the sandbox calls it.
 //! - [`fixtures`]: the committed dev keys and a realistic ~1 KB pay request.
 //! - [`report`]: the Markdown tables the benches print.
+//! - [`load`]: closed-loop concurrent callers for the call-path and gateway benches.
 
 pub mod fixtures;
 pub mod harness;
+pub mod load;
 pub mod report;
 pub mod rustcrypto;
