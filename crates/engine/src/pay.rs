@@ -54,6 +54,11 @@ impl Engine {
             return self.replay_payment(existing, &print).await;
         }
         let (method, product, binding) = self.payment_method(&cmd.source).await?;
+        // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
+        let merchant_region = cmd
+            .merchant_region
+            .clone()
+            .or_else(|| binding.as_ref().and_then(|b| b.merchant_region.clone()));
         let intent = payments
             .insert_intent(NewPayment {
                 payment_request_id: cmd.payment_request_id.clone(),
@@ -69,7 +74,7 @@ impl Engine {
                 is_authorization: cmd.is_authorization,
                 capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
                 metadata: cmd.metadata.clone(),
-                merchant_region: cmd.merchant_region.clone(),
+                merchant_region: merchant_region.clone(),
                 payment_expiry_time: cmd.payment_expiry_time,
             })
             .await?;
@@ -89,7 +94,7 @@ impl Engine {
             ))
             .await?;
         tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
-        let request = build_pay_request(&cmd, method, product);
+        let request = build_pay_request(&cmd, method, product, merchant_region);
         let config = self.config();
         let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
             self.client().pay(&request)
@@ -527,7 +532,12 @@ pub(crate) fn amount_value(field: &str, value: &str) -> Result<i64, EngineError>
         .map_err(|_| EngineError::invalid(format!("{field}.value"), "does not fit in 64 bits"))
 }
 
-fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCode) -> PayRequest {
+fn build_pay_request(
+    cmd: &PayCommand,
+    method: PaymentMethod,
+    product: ProductCode,
+    merchant_region: Option<String>,
+) -> PayRequest {
     let mut request = PayRequest::new(
         product,
         cmd.payment_request_id.clone(),
@@ -537,7 +547,7 @@ fn build_pay_request(cmd: &PayCommand, method: PaymentMethod, product: ProductCo
     );
     request.env = cmd.env.clone();
     request.payment_notify_url = cmd.payment_notify_url.clone();
-    request.merchant_region = cmd.merchant_region.clone();
+    request.merchant_region = merchant_region;
     request.payment_expiry_time = cmd
         .payment_expiry_time
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));

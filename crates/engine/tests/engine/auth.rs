@@ -192,6 +192,21 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
         assert_eq!(refreshed.merchant_region.as_deref(), Some("SG"));
         assert_ne!(refreshed.tokens.access_token, binding.tokens.access_token);
 
+        // An auto debit without a region of its own is made in the binding's.
+        let pay_id = new_id("pay-region");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&pay_id, &binding.id, 1000))
+            .await
+            .expect("pay");
+        assert_eq!(paid.merchant_region.as_deref(), Some("SG"), "[{backend}]");
+        let pay_call = env.call_log(&pay_id).await;
+        let sent = pay_call[0].request_json.as_deref().unwrap_or_default();
+        assert!(
+            sent.contains("\"merchantRegion\":\"SG\""),
+            "[{backend}] {sent}"
+        );
+
         env.engine.flush_call_records().await;
         let sent: Vec<String> = alipay_call::Entity::find()
             .filter(alipay_call::Column::Endpoint.contains("applyToken"))
