@@ -7,10 +7,8 @@
 use crate::entity::capture;
 use crate::error::Result;
 use crate::operations::{self, Intent};
-use crate::status::OperationStatus;
-use crate::transition::{Inserted, OperationUpdate, Transition};
+use crate::transition::Inserted;
 use sea_orm::ActiveValue::Set;
-use sea_orm::DatabaseConnection;
 
 /// A stored capture.
 pub type Capture = capture::Model;
@@ -28,17 +26,14 @@ pub struct NewCapture {
     pub request_fingerprint: String,
 }
 
-/// Capture repository; get one from [`crate::Store::captures`].
-#[derive(Debug, Clone, Copy)]
-pub struct Captures<'a> {
-    db: &'a DatabaseConnection,
-}
+operations::repository!(
+    /// Capture repository; get one from [`crate::Store::captures`].
+    Captures,
+    capture,
+    Capture
+);
 
-impl<'a> Captures<'a> {
-    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
-        Self { db }
-    }
-
+impl Captures<'_> {
     /// Commits the CREATED row before Alipay is called; a repeated capture_request_id returns
     /// [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
     /// does not exist.
@@ -65,38 +60,5 @@ impl<'a> Captures<'a> {
             })
         })
         .await
-    }
-
-    /// Guarded status change; same rules and errors as [`crate::payments::Payments::transition`].
-    pub async fn transition(
-        &self,
-        id: &str,
-        expected_version: i64,
-        transition: Transition<OperationStatus>,
-        update: OperationUpdate,
-    ) -> Result<Capture> {
-        operations::transition::<capture::Entity>(self.db, id, expected_version, transition, update)
-            .await
-    }
-
-    /// The capture with this id, if any.
-    pub async fn get(&self, id: &str) -> Result<Option<Capture>> {
-        operations::get::<capture::Entity>(self.db, id).await
-    }
-
-    /// The capture with this captureRequestId, if any.
-    pub async fn get_by_request_id(&self, request_id: &str) -> Result<Option<Capture>> {
-        operations::get_by_request_id::<capture::Entity>(self.db, request_id).await
-    }
-
-    /// All captures of a payment, oldest first.
-    pub async fn list_for_payment(&self, payment_id: &str) -> Result<Vec<Capture>> {
-        operations::list_for_payment::<capture::Entity>(self.db, payment_id).await
-    }
-
-    /// The amount of a payment's captures that succeeded or may still succeed (everything but
-    /// FAIL), so the engine can refuse one that would exceed the payment before asking Alipay.
-    pub async fn committed_amount(&self, payment_id: &str) -> Result<i64> {
-        operations::committed_amount::<capture::Entity>(self.db, payment_id).await
     }
 }

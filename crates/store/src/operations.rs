@@ -212,3 +212,69 @@ pub(crate) async fn committed_amount<E: Operation>(
         .map(E::amount_of)
         .sum())
 }
+
+/// Declares the repository of one operation kind (`Refunds`, `Captures`) with everything the kinds share: reads,
+/// guarded transitions and the committed sum, all delegating to this module. Each kind's module adds only its own
+/// `insert_intent` (its own columns).
+macro_rules! repository {
+    ($(#[$doc:meta])* $repo:ident, $entity:ident, $model:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $repo<'a> {
+            db: &'a sea_orm::DatabaseConnection,
+        }
+
+        impl<'a> $repo<'a> {
+            pub(crate) fn new(db: &'a sea_orm::DatabaseConnection) -> Self {
+                Self { db }
+            }
+
+            /// Guarded status change; same rules and errors as [`crate::payments::Payments::transition`].
+            pub async fn transition(
+                &self,
+                id: &str,
+                expected_version: i64,
+                transition: $crate::transition::Transition<$crate::status::OperationStatus>,
+                update: $crate::transition::OperationUpdate,
+            ) -> $crate::error::Result<$model> {
+                $crate::operations::transition::<$entity::Entity>(
+                    self.db,
+                    id,
+                    expected_version,
+                    transition,
+                    update,
+                )
+                .await
+            }
+
+            /// The operation with this id, if any.
+            pub async fn get(&self, id: &str) -> $crate::error::Result<Option<$model>> {
+                $crate::operations::get::<$entity::Entity>(self.db, id).await
+            }
+
+            /// The operation with this request id (Alipay's idempotency key), if any.
+            pub async fn get_by_request_id(
+                &self,
+                request_id: &str,
+            ) -> $crate::error::Result<Option<$model>> {
+                $crate::operations::get_by_request_id::<$entity::Entity>(self.db, request_id).await
+            }
+
+            /// All operations of this kind on a payment, oldest first.
+            pub async fn list_for_payment(
+                &self,
+                payment_id: &str,
+            ) -> $crate::error::Result<Vec<$model>> {
+                $crate::operations::list_for_payment::<$entity::Entity>(self.db, payment_id).await
+            }
+
+            /// The amount of a payment's operations of this kind that succeeded or may still succeed
+            /// (everything but FAIL), so the engine can refuse one that would exceed the payment before
+            /// asking Alipay.
+            pub async fn committed_amount(&self, payment_id: &str) -> $crate::error::Result<i64> {
+                $crate::operations::committed_amount::<$entity::Entity>(self.db, payment_id).await
+            }
+        }
+    };
+}
+pub(crate) use repository;

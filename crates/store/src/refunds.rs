@@ -8,10 +8,8 @@ use crate::db::check_opt_len;
 use crate::entity::refund;
 use crate::error::Result;
 use crate::operations::{self, Intent};
-use crate::status::OperationStatus;
-use crate::transition::{Inserted, OperationUpdate, Transition};
+use crate::transition::Inserted;
 use sea_orm::ActiveValue::Set;
-use sea_orm::DatabaseConnection;
 
 /// A stored refund.
 pub type Refund = refund::Model;
@@ -29,17 +27,14 @@ pub struct NewRefund {
     pub request_fingerprint: String,
 }
 
-/// Refund repository; get one from [`crate::Store::refunds`].
-#[derive(Debug, Clone, Copy)]
-pub struct Refunds<'a> {
-    db: &'a DatabaseConnection,
-}
+operations::repository!(
+    /// Refund repository; get one from [`crate::Store::refunds`].
+    Refunds,
+    refund,
+    Refund
+);
 
-impl<'a> Refunds<'a> {
-    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
-        Self { db }
-    }
-
+impl Refunds<'_> {
     /// Commits the CREATED row before Alipay is called; a repeated refund_request_id returns
     /// [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
     /// does not exist.
@@ -67,38 +62,5 @@ impl<'a> Refunds<'a> {
             })
         })
         .await
-    }
-
-    /// Guarded status change; same rules and errors as [`crate::payments::Payments::transition`].
-    pub async fn transition(
-        &self,
-        id: &str,
-        expected_version: i64,
-        transition: Transition<OperationStatus>,
-        update: OperationUpdate,
-    ) -> Result<Refund> {
-        operations::transition::<refund::Entity>(self.db, id, expected_version, transition, update)
-            .await
-    }
-
-    /// The refund with this id, if any.
-    pub async fn get(&self, id: &str) -> Result<Option<Refund>> {
-        operations::get::<refund::Entity>(self.db, id).await
-    }
-
-    /// The refund with this refundRequestId, if any.
-    pub async fn get_by_request_id(&self, request_id: &str) -> Result<Option<Refund>> {
-        operations::get_by_request_id::<refund::Entity>(self.db, request_id).await
-    }
-
-    /// All refunds of a payment, oldest first.
-    pub async fn list_for_payment(&self, payment_id: &str) -> Result<Vec<Refund>> {
-        operations::list_for_payment::<refund::Entity>(self.db, payment_id).await
-    }
-
-    /// The amount of a payment's refunds that succeeded or may still succeed (everything but
-    /// FAIL), so the engine can refuse one that would exceed the payment before asking Alipay.
-    pub async fn committed_amount(&self, payment_id: &str) -> Result<i64> {
-        operations::committed_amount::<refund::Entity>(self.db, payment_id).await
     }
 }
