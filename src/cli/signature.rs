@@ -16,21 +16,8 @@ pub enum SignatureCommand {
         /// Merchant private key: PEM or bare base64, PKCS#8 or PKCS#1.
         #[arg(long, value_name = "FILE")]
         private_key: PathBuf,
-        /// Merchant client id.
-        #[arg(long, value_name = "ID")]
-        client_id: String,
-        /// The `request-time` header value, verbatim (epoch-ms or ISO-8601).
-        #[arg(long, value_name = "TIME")]
-        request_time: String,
-        /// Request path as sent, e.g. /ams/api/v1/payments/pay.
-        #[arg(long)]
-        path: String,
-        /// File holding the exact body bytes (`-` for stdin).
-        #[arg(long, value_name = "FILE")]
-        body_file: PathBuf,
-        /// HTTP method.
-        #[arg(long, default_value = "POST")]
-        method: String,
+        #[command(flatten)]
+        message: SignedMessage,
         /// keyVersion to put in the header.
         #[arg(long, value_name = "N", default_value_t = 1)]
         key_version: u32,
@@ -41,25 +28,34 @@ pub enum SignatureCommand {
         /// base64, SubjectPublicKeyInfo or PKCS#1.
         #[arg(long, value_name = "FILE")]
         public_key: PathBuf,
-        /// Client id.
-        #[arg(long, value_name = "ID")]
-        client_id: String,
-        /// The `request-time` / `response-time` header value, verbatim.
-        #[arg(long, value_name = "TIME")]
-        request_time: String,
-        /// Request path as sent.
-        #[arg(long)]
-        path: String,
-        /// File holding the exact body bytes (`-` for stdin).
-        #[arg(long, value_name = "FILE")]
-        body_file: PathBuf,
+        #[command(flatten)]
+        message: SignedMessage,
         /// The whole `signature` header value, or only its signature part.
         #[arg(long, value_name = "VALUE")]
         signature: String,
-        /// HTTP method.
-        #[arg(long, default_value = "POST")]
-        method: String,
     },
+}
+
+/// The inputs of Alipay's signed string (`<method> <path>\n<client-id>.<time>.<body>`), the same for signing and
+/// verifying.
+#[derive(Debug, clap::Args)]
+pub struct SignedMessage {
+    /// Merchant client id.
+    #[arg(long, value_name = "ID")]
+    client_id: String,
+    /// The `request-time` (or, for a response or notification, `response-time`) header value, verbatim
+    /// (epoch-ms or ISO-8601).
+    #[arg(long, value_name = "TIME")]
+    request_time: String,
+    /// Request path as sent, e.g. /ams/api/v1/payments/pay.
+    #[arg(long)]
+    path: String,
+    /// File holding the exact body bytes (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    body_file: PathBuf,
+    /// HTTP method.
+    #[arg(long, default_value = "POST")]
+    method: String,
 }
 
 /// Exit code for usage, file and key errors (1 is reserved for "signature not valid").
@@ -90,11 +86,7 @@ pub fn run(cmd: SignatureCommand) -> ExitCode {
     match cmd {
         SignatureCommand::Sign {
             private_key,
-            client_id,
-            request_time,
-            path,
-            body_file,
-            method,
+            message,
             key_version,
         } => {
             let key = match read_key(&private_key) {
@@ -105,16 +97,16 @@ pub fn run(cmd: SignatureCommand) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(format!("{}: {e}", private_key.display())),
             };
-            let body = match read_bytes(&body_file) {
+            let body = match read_bytes(&message.body_file) {
                 Ok(b) => b,
                 Err(e) => return fail(e),
             };
             match signer.header_value(
                 key_version,
-                &method,
-                &path,
-                &client_id,
-                &request_time,
+                &message.method,
+                &message.path,
+                &message.client_id,
+                &message.request_time,
                 &body,
             ) {
                 Ok(header) => {
@@ -126,12 +118,8 @@ pub fn run(cmd: SignatureCommand) -> ExitCode {
         }
         SignatureCommand::Verify {
             public_key,
-            client_id,
-            request_time,
-            path,
-            body_file,
+            message,
             signature,
-            method,
         } => {
             let key = match read_key(&public_key) {
                 Ok(k) => k,
@@ -141,7 +129,7 @@ pub fn run(cmd: SignatureCommand) -> ExitCode {
                 Ok(found) => found,
                 Err(e) => return fail(format!("{}: {e}", public_key.display())),
             };
-            let body = match read_bytes(&body_file) {
+            let body = match read_bytes(&message.body_file) {
                 Ok(b) => b,
                 Err(e) => return fail(e),
             };
@@ -151,10 +139,10 @@ pub fn run(cmd: SignatureCommand) -> ExitCode {
             let diagnosis = diagnose(
                 &verifier,
                 &DiagnoseInput {
-                    method: &method,
-                    path: &path,
-                    client_id: &client_id,
-                    request_time: &request_time,
+                    method: &message.method,
+                    path: &message.path,
+                    client_id: &message.client_id,
+                    request_time: &message.request_time,
                     body: &body,
                     signature: &signature,
                 },
