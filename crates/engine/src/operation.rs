@@ -19,7 +19,7 @@ use store::{
 use crate::error::EngineError;
 use crate::pay::{result_info, truncate};
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{Tracked, settle};
+use crate::settle::{Tracked, await_original, settle};
 use crate::{Engine, after};
 
 /// What an inquiry of a refund or capture established.
@@ -224,19 +224,15 @@ impl Engine {
                 request_id: existing.request_id().to_owned(),
             });
         }
-        let mut current = existing;
-        let deadline = tokio::time::Instant::now() + self.config().duplicate_wait;
-        while current.row_status() == OperationStatus::Created
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(self.config().duplicate_poll).await;
-            current = T::get(self.store(), current.row_id())
-                .await?
-                .ok_or_else(|| EngineError::NotFound {
-                    what: T::WHAT,
-                    id: current.request_id().to_owned(),
-                })?;
-        }
+        let config = self.config();
+        let store = self.store();
+        let current = await_original(
+            existing,
+            config.duplicate_wait,
+            config.duplicate_poll,
+            |id| async move { T::get(store, &id).await },
+        )
+        .await?;
         self.operation_answer(current)
     }
 

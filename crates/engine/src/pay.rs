@@ -15,7 +15,7 @@ use crate::commands::{PayCommand, PaySource};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::settle;
+use crate::settle::{await_original, settle};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
 /// Product code and payment method type stored for an IN_STORE payment: in-store routing of inquiry, cancel and
@@ -228,20 +228,15 @@ impl Engine {
                 request_id: existing.payment_request_id,
             });
         }
-        let mut current = existing;
-        let deadline = tokio::time::Instant::now() + self.config().duplicate_wait;
-        while current.status == PaymentStatus::Created && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(self.config().duplicate_poll).await;
-            current = self
-                .store()
-                .payments()
-                .get(&current.id)
-                .await?
-                .ok_or_else(|| EngineError::NotFound {
-                    what: "payment",
-                    id: current.payment_request_id.clone(),
-                })?;
-        }
+        let config = self.config();
+        let payments = self.store().payments();
+        let current = await_original(
+            existing,
+            config.duplicate_wait,
+            config.duplicate_poll,
+            |id| async move { payments.get(&id).await },
+        )
+        .await?;
         tracing::debug!(status = ?current.status, "duplicate pay answered from the store");
         self.pay_answer(current)
     }

@@ -4,6 +4,7 @@
 //! never overwritten by a late answer).
 
 use std::future::Future;
+use std::time::Duration;
 
 use store::captures::Capture;
 use store::payments::Payment;
@@ -22,6 +23,8 @@ pub(crate) trait Tracked: Clone {
     fn row_id(&self) -> &str;
     fn row_version(&self) -> i64;
     fn row_status(&self) -> Self::Status;
+    /// Written ahead and not yet answered: the call that created it may still be in flight.
+    fn in_flight(&self) -> bool;
 }
 
 /// Implements [`Tracked`] for store rows, which all name their columns `id`, `version` and `status`.
@@ -38,6 +41,9 @@ macro_rules! tracked {
             }
             fn row_status(&self) -> $status {
                 self.status
+            }
+            fn in_flight(&self) -> bool {
+                self.status == <$status>::Created
             }
         }
     )+};
@@ -83,4 +89,29 @@ where
         crate::reasons::CONCURRENT_MODIFICATION,
         format!("{} {} keeps changing concurrently", T::WHAT, row.row_id()),
     ))
+}
+
+/// A duplicate request's view of its original: while the row is still CREATED the original call is in flight (in
+/// this process or on another replica), so re-read it with `reload(id)` every `poll` until its answer is recorded
+/// or `within` has passed. Returns the row as it then stands; the caller answers from it as the original did.
+pub(crate) async fn await_original<T, R, RF>(
+    mut row: T,
+    within: Duration,
+    poll: Duration,
+    mut reload: R,
+) -> Result<T, EngineError>
+where
+    T: Tracked,
+    R: FnMut(String) -> RF,
+    RF: Future<Output = Result<Option<T>, StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while row.in_flight() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(poll).await;
+        let id = row.row_id().to_owned();
+        row = reload(id.clone())
+            .await?
+            .ok_or(EngineError::NotFound { what: T::WHAT, id })?;
+    }
+    Ok(row)
 }
