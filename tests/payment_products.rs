@@ -169,8 +169,7 @@ async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_store_payment_codes_are_charged_or_refused_before_alipay() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let mut payments = gateway.payments().await;
 
         let id = request_id("instore");
@@ -223,8 +222,7 @@ async fn in_store_payment_codes_are_charged_or_refused_before_alipay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_payments_pages_through_several_statuses_without_gaps_or_duplicates() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let customer = "customer-list";
         let binding = bind_wallet(&gateway, customer).await;
         let mut payments = gateway.payments().await;
@@ -309,8 +307,7 @@ async fn list_payments_pages_through_several_statuses_without_gaps_or_duplicates
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_round_trips_and_refunds_are_totalled_and_capped() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let customer = "customer-refunds";
         let binding = bind_wallet(&gateway, customer).await;
         let mut payments = gateway.payments().await;
@@ -402,8 +399,7 @@ async fn metadata_round_trips_and_refunds_are_totalled_and_capped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_authorization_is_captured_up_to_the_authorized_amount() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let binding = bind_wallet(&gateway, "customer-capture").await;
         let mut payments = gateway.payments().await;
 

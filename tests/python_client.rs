@@ -5,7 +5,6 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::*;
 
@@ -24,8 +23,7 @@ async fn python_grpc_client_runs_the_wallet_flow() {
     for_each_backend(|db| {
         let python = python.clone();
         async move {
-            let sandbox = start_sandbox(Duration::from_secs(10)).await;
-            let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+            let (sandbox, gateway) = start_default(&db).await;
             let root = env!("CARGO_MANIFEST_DIR");
             let addr = gateway.addr.to_string();
             let output = tokio::task::spawn_blocking(move || {

@@ -170,8 +170,7 @@ async fn a_gateway_killed_mid_call_finishes_the_payment_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_identical_pays_make_one_alipay_call() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let binding = bind_wallet(&gateway, "customer-burst").await;
         let id = request_id("burst");
         let client = gateway.payments().await;

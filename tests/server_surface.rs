@@ -23,8 +23,7 @@ async fn channel(gateway: &GatewayProcess) -> tonic::transport::Channel {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_serving_and_reflection_lists_the_services() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
 
         let mut health = HealthClient::new(channel(&gateway).await);
         for service in [
@@ -249,8 +248,7 @@ async fn health_follows_the_store() {
         let Some(name) = db.postgres_name().map(str::to_owned) else {
             return;
         };
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let mut health = HealthClient::new(channel(&gateway).await);
         let status = |mut health: HealthClient<tonic::transport::Channel>| async move {
             let answer = health

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alipay_gateway::pb::v1 as pb;
 use common::*;
 use tonic::Code;
@@ -13,8 +11,7 @@ use tonic_types::StatusExt;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consult_bind_pay_inquire_refund() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
 
         let binding = bind_wallet(&gateway, "customer-1").await;
         assert_eq!(binding.status, pb::BindingStatus::Active as i32);
@@ -148,8 +145,7 @@ async fn consult_bind_pay_inquire_refund() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_declines_are_failed_precondition_with_the_alipay_code() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let binding = bind_wallet(&gateway, "customer-declines").await;
         let mut payments = gateway.payments().await;
         for (value, code) in [
@@ -246,8 +242,7 @@ async fn alipay_declines_are_failed_precondition_with_the_alipay_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_rejected_with_every_violation_and_never_reaches_alipay() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let mut payments = gateway.payments().await;
         let mut auth = gateway.auth().await;
 
@@ -381,8 +376,7 @@ async fn invalid_input_is_rejected_with_every_violation_and_never_reaches_alipay
 async fn inquire_user_info_follows_the_scopes_recorded_at_apply_token() {
     for_each_backend(|db| async move {
         use pb::AuthScope::{AgreementPay, UserInfo};
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         let mut auth = gateway.auth().await;
         let inquire = |binding_id: &str| pb::InquireUserInfoRequest {
             binding_id: binding_id.to_owned(),
@@ -434,8 +428,7 @@ async fn inquire_user_info_follows_the_scopes_recorded_at_apply_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_binding_without_recorded_scopes_lets_alipay_decide_on_user_info() {
     for_each_backend(|db| async move {
-        let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = GatewayProcess::start(&db, &sandbox, &GatewayOptions::default());
+        let (sandbox, gateway) = start_default(&db).await;
         // The consult granted USER_INFO, but ApplyToken did not say so: the gateway cannot know, so it asks.
         let unrecorded =
             bind_wallet_with(&gateway, "customer-unrecorded", DEFAULT_SCOPES, &[]).await;

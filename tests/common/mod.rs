@@ -194,6 +194,14 @@ impl Default for GatewayOptions {
     }
 }
 
+/// The usual pair of a black-box test: a sandbox (10 s slow answers) and the gateway binary on `db` with the
+/// default test options.
+pub async fn start_default(db: &TestDb) -> (sandbox::RunningSandbox, GatewayProcess) {
+    let sandbox = start_sandbox(Duration::from_secs(10)).await;
+    let gateway = GatewayProcess::start(db, &sandbox, &GatewayOptions::default());
+    (sandbox, gateway)
+}
+
 /// The `alipay-gateway serve` process; killed when dropped.
 #[derive(Debug)]
 pub struct GatewayProcess {
