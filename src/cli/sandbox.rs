@@ -57,6 +57,7 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     };
     let custom_key = args.signing_key.is_some();
     let result = runtime.block_on(async move {
+        let stop = super::shutdown_signal();
         let running = sandbox::Sandbox::start(config, args.listen).await?;
         println!("alipay-gateway sandbox listening on {}", running.base_url());
         if custom_key {
@@ -71,7 +72,7 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
             );
         }
         let _ = std::io::stdout().flush();
-        super::shutdown_signal().await;
+        stop.await;
         running.shutdown().await;
         Ok::<_, sandbox::SandboxError>(())
     });

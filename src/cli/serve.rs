@@ -25,10 +25,11 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
+        let stop = super::shutdown_signal();
         let running = Gateway::start(settings).await?;
         println!("alipay-gateway listening on {}", running.addr());
         let _ = std::io::stdout().flush();
-        super::shutdown_signal().await;
+        stop.await;
         tracing::info!("shutdown signal received");
         running.shutdown().await
     });
