@@ -91,6 +91,8 @@ fn generate() -> Result<(), String> {
         .build_server(true)
         .build_client(true)
         .skip_debug(redacted)
+        // Undecodable requests are the caller's error (INVALID_ARGUMENT), not the gateway's: see src/grpc/codec.rs.
+        .codec_path("crate::grpc::codec::ProtoCodec")
         .compile_fds(fds)
         .map_err(|e| format!("generating Rust code: {e}"))
 }

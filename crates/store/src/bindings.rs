@@ -143,13 +143,16 @@ impl<'a> Bindings<'a> {
         if let Some(status) = filter.status {
             select = select.filter(Column::Status.eq(status));
         }
-        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let scope = page::scope(filter);
+        let (select, size) = page::apply(select, page, scope, Column::CreatedAt, Column::Id)?;
         let rows = select.all(self.db).await?;
         let rows = rows
             .into_iter()
             .map(|m| self.open(m))
             .collect::<Result<Vec<_>>>()?;
-        Ok(page::finish(rows, size, |b| (b.created_at, b.id.clone())))
+        Ok(page::finish(rows, size, scope, |b| {
+            (b.created_at, b.id.clone())
+        }))
     }
 
     /// Replaces the tokens after a refresh and makes the binding ACTIVE again; refused for a

@@ -275,9 +275,12 @@ impl<'a> Payments<'a> {
         if let Some(to) = filter.created_to {
             select = select.filter(Column::CreatedAt.lt(to));
         }
-        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let scope = page::scope(filter);
+        let (select, size) = page::apply(select, page, scope, Column::CreatedAt, Column::Id)?;
         let rows = select.all(self.db).await?;
-        Ok(page::finish(rows, size, |p| (p.created_at, p.id.clone())))
+        Ok(page::finish(rows, size, scope, |p| {
+            (p.created_at, p.id.clone())
+        }))
     }
 
     /// Payments not yet final whose last update is older than `older_than`: the reconciler's
