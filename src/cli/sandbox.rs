@@ -27,6 +27,18 @@ pub struct SandboxArgs {
     /// Base URL advertised in authorization and cashier links (when reached through another host name).
     #[arg(long, value_name = "URL")]
     pub public_base_url: Option<String>,
+    /// Where notifications go when an API call carries no notify URL (Alipay's dashboard setting).
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Multiplies Alipay's redelivery intervals (2 min ... 15 h); e.g. 0.001 turns 2 min into 120 ms.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub notify_time_scale: f64,
+    /// Send each notification once, like Alipay's remote sandbox (default: redeliver until acknowledged).
+    #[arg(long)]
+    pub no_notify_redelivery: bool,
+    /// Also send notifyPayment for AGREEMENT_PAYMENT (auto debit) payments.
+    #[arg(long)]
+    pub notify_agreement_payments: bool,
 }
 
 /// Starts the simulator, prints its address and the location of its public key, and runs until SIGTERM/SIGINT.
@@ -48,6 +60,13 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     if let Some(url) = &args.public_base_url {
         config = config.with_public_base_url(url.clone());
     }
+    if let Some(url) = &args.notify_url {
+        config = config.with_notify_url(url.clone());
+    }
+    config = config
+        .with_notify_time_scale(args.notify_time_scale)
+        .with_notify_redelivery(!args.no_notify_redelivery)
+        .with_notify_agreement_payments(args.notify_agreement_payments);
     let runtime = match super::runtime() {
         Ok(rt) => rt,
         Err(error) => {
