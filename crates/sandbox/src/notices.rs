@@ -35,10 +35,15 @@ fn notifies_payment(app: &App, payment: &Payment) -> bool {
     payment.product_code != "AGREEMENT_PAYMENT" || app.notifier.settings.agreement_payments
 }
 
-fn payment_body(payment: &Payment, notify_type: &str, result: Value) -> Value {
+/// Sends a notifyPayment of `notify_type` with `result` = (`resultStatus`, `resultCode`, `resultMessage`).
+fn send_payment(app: &App, payment: &Payment, notify_type: &str, result: (&str, &str, &str)) {
+    let (status, code, message) = result;
     let mut body = Map::new();
     body.insert("notifyType".into(), json!(notify_type));
-    body.insert("result".into(), result);
+    body.insert(
+        "result".into(),
+        json!({"resultCode": code, "resultStatus": status, "resultMessage": message}),
+    );
     body.insert("paymentRequestId".into(), json!(payment.payment_request_id));
     body.insert("paymentId".into(), json!(payment.payment_id));
     body.insert("paymentAmount".into(), payment.amount.to_json());
@@ -55,19 +60,18 @@ fn payment_body(payment: &Payment, notify_type: &str, result: Value) -> Value {
     if let Some(auth) = &payment.authorization {
         body.insert("authExpiryTime".into(), json!(iso(auth.expires_at)));
     }
-    Value::Object(body)
-}
-
-fn send_payment_result(app: &App, payment: &Payment) {
-    let (status, code, message) = payment_result(payment);
-    let result = json!({"resultCode": code, "resultStatus": status, "resultMessage": message});
     send(
         app,
         Kind::Payment,
         &payment.client_id,
         payment.notify_url.as_ref(),
-        payment_body(payment, "PAYMENT_RESULT", result),
+        Value::Object(body),
     );
+}
+
+fn send_payment_result(app: &App, payment: &Payment) {
+    let (status, code, message) = payment_result(payment);
+    send_payment(app, payment, "PAYMENT_RESULT", (status, &code, &message));
 }
 
 /// A payment was just created by pay. In-store (and, with the switch, agreement) payments still PROCESSING get
@@ -80,13 +84,11 @@ pub(crate) fn payment_created(app: &App, payment: &Payment, now: DateTime<Utc>) 
             if payment.product_code != "CASHIER_PAYMENT" && notifies_payment(app, payment) =>
         {
             let pending = crate::codes::PAYMENT_IN_PROCESS;
-            let result = json!({"resultCode": pending.name, "resultStatus": "S", "resultMessage": pending.message});
-            send(
+            send_payment(
                 app,
-                Kind::Payment,
-                &payment.client_id,
-                payment.notify_url.as_ref(),
-                payment_body(payment, "PAYMENT_PENDING", result),
+                payment,
+                "PAYMENT_PENDING",
+                ("S", pending.name, pending.message),
             );
         }
         PaymentStatus::Success | PaymentStatus::Fail

@@ -133,17 +133,8 @@ async fn cashier_payments_notify_their_result_when_the_buyer_acts() {
     };
     assert!(n.is_paid());
 
-    let failed = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("failed"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/notify/pay"),
-            ),
-        )
+    m.cashier_settled(Some(&rx.url("/notify/pay")), "fail")
         .await;
-    complete_on_cashier(&m, &failed, "fail").await;
     let body = rx.wait_for(2).await[1].assert_verified();
     assert_eq!(body["notifyType"], "PAYMENT_RESULT");
     assert_eq!(
@@ -443,24 +434,13 @@ async fn the_url_in_the_request_wins_over_the_configured_one() {
         start(SandboxConfig::development().with_notify_url(rx.url("/configured/notify"))).await;
     let m = Merchant::new(&sandbox);
     let explicit = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("x"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/from/request"),
-            ),
-        )
+        .cashier_settled(Some(&rx.url("/from/request")), "pay")
         .await;
-    complete_on_cashier(&m, &explicit, "pay").await;
     let got = rx.wait_for(1).await;
     assert_eq!(got[0].path, "/from/request");
     got[0].assert_verified();
 
-    let implicit = m
-        .call("payments/pay", &cashier_pay(&unique("y"), "1000"))
-        .await;
-    complete_on_cashier(&m, &implicit, "pay").await;
+    m.cashier_settled(None, "pay").await;
     let got = rx.wait_for(2).await;
     assert_eq!(got[1].path, "/configured/notify");
     got[1].assert_verified();
@@ -504,17 +484,7 @@ async fn an_unacknowledged_notification_is_redelivered_on_the_scaled_schedule_ei
 {
     let (sandbox, m, rx) = setup(SandboxConfig::development().with_notify_time_scale(FAST)).await;
     rx.answer(Reply::retry());
-    let pay = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("n"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/n"),
-            ),
-        )
-        .await;
-    complete_on_cashier(&m, &pay, "pay").await;
+    m.cashier_settled(Some(&rx.url("/n")), "pay").await;
     let delivery = settled_delivery(&m, 1).await;
     assert_eq!(delivery["status"], "FAILED");
     assert!(delivery["nextAttemptAt"].is_null());
@@ -575,17 +545,7 @@ async fn redelivery_stops_at_the_exact_acknowledgement_and_wrong_200s_do_not_cou
         200,
         "{\n  \"result\": {\"resultMessage\": \"success\", \"resultStatus\": \"S\", \"resultCode\": \"SUCCESS\"}\n}",
     ));
-    let pay = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("n"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/n"),
-            ),
-        )
-        .await;
-    complete_on_cashier(&m, &pay, "pay").await;
+    m.cashier_settled(Some(&rx.url("/n")), "pay").await;
     let delivery = settled_delivery(&m, 1).await;
     assert_eq!(delivery["status"], "DELIVERED");
     let acks: Vec<_> = delivery["attempts"]
@@ -596,33 +556,6 @@ async fn redelivery_stops_at_the_exact_acknowledgement_and_wrong_200s_do_not_cou
         .collect();
     assert_eq!(acks, [false, false, false, false, false, false, true]);
     assert_eq!(rx.received().len(), 7, "nothing after the acknowledgement");
-    sandbox.shutdown().await;
-}
-
-#[tokio::test]
-async fn with_redelivery_off_a_notification_is_sent_once() {
-    let (sandbox, m, rx) = setup(
-        SandboxConfig::development()
-            .with_notify_time_scale(FAST)
-            .with_notify_redelivery(false),
-    )
-    .await;
-    rx.answer(Reply::retry());
-    let pay = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("n"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/n"),
-            ),
-        )
-        .await;
-    complete_on_cashier(&m, &pay, "pay").await;
-    let delivery = settled_delivery(&m, 1).await;
-    assert_eq!(delivery["status"], "FAILED");
-    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 1);
-    assert_eq!(rx.received().len(), 1);
     sandbox.shutdown().await;
 }
 
@@ -663,7 +596,7 @@ async fn agreement_payments_notify_only_with_the_switch() {
 }
 
 #[tokio::test]
-async fn the_listing_shows_attempts_and_resends_can_be_tampered() {
+async fn with_redelivery_off_one_attempt_is_listed_and_resends_can_be_tampered() {
     let (sandbox, m, rx) = setup(
         SandboxConfig::development()
             .with_notify_time_scale(FAST)
@@ -671,23 +604,18 @@ async fn the_listing_shows_attempts_and_resends_can_be_tampered() {
     )
     .await;
     rx.answer(Reply::retry());
-    let pay = m
-        .call(
-            "payments/pay",
-            &with_notify_url(
-                cashier_pay(&unique("n"), "1000"),
-                "paymentNotifyUrl",
-                &rx.url("/n"),
-            ),
-        )
-        .await;
-    complete_on_cashier(&m, &pay, "pay").await;
+    m.cashier_settled(Some(&rx.url("/n")), "pay").await;
     let delivery = settled_delivery(&m, 1).await;
     assert_eq!(delivery["kind"], "notifyPayment");
     assert_eq!(delivery["url"], json!(rx.url("/n")));
     assert_eq!(delivery["clientId"], dev::CLIENT_ID);
     assert_eq!(delivery["body"]["notifyType"], "PAYMENT_RESULT");
-    assert_eq!(delivery["status"], "FAILED");
+    assert_eq!(
+        delivery["status"], "FAILED",
+        "one unacknowledged attempt ends it"
+    );
+    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(rx.received().len(), 1);
     let first = &delivery["attempts"][0];
     assert_eq!(
         (&first["statusCode"], &first["ack"], &first["resend"]),

@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use common::receiver::{Received, Receiver};
 use common::*;
 use sandbox::{SandboxConfig, dev};
-use serde_json::json;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -61,10 +60,8 @@ async fn the_official_python_sdk_verifies_sandbox_notifications_and_rejects_tamp
     let key_file = std::env::temp_dir().join(format!("sandbox-alipay-public-{}.pem", unique("k")));
     std::fs::write(&key_file, sandbox.alipay_public_key_pem()).unwrap();
 
-    let mut pay = cashier_pay(&unique("py"), "1000");
-    pay["paymentNotifyUrl"] = json!(rx.url("/merchant/alipay/notify"));
-    let answer = m.call("payments/pay", &pay).await;
-    m.post_form(answer.field("normalUrl"), "action=pay").await;
+    m.cashier_settled(Some(&rx.url("/merchant/alipay/notify")), "pay")
+        .await;
     let notification = rx.wait_for(1).await.remove(0);
     notification.assert_verified();
     assert!(
