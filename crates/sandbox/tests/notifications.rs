@@ -669,3 +669,70 @@ async fn with_redelivery_off_one_attempt_is_listed_and_resends_can_be_tampered()
     assert_eq!(resend(&m, 1, "?tamper=bogus").await.status(), 400);
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn redeliveries_run_on_the_sandbox_clock() {
+    let clock = sandbox::Clock::new();
+    let (sandbox, m, rx) = setup(SandboxConfig::development().with_clock(clock.clone())).await;
+    rx.answer(Reply::retry());
+    m.cashier_settled(Some(&rx.url("/n")), "pay").await;
+    rx.wait_for(1).await;
+    // Real time: the second attempt is 2 minutes away. Moving the sandbox clock brings it now.
+    clock.advance(Duration::from_secs(120));
+    rx.wait_for(2).await;
+    clock.advance(Duration::from_secs(600));
+    rx.wait_for(3).await;
+    let delivery = deliveries(&m).await.remove(0);
+    let times = attempt_times(&delivery);
+    assert!(times[1] - times[0] >= chrono::Duration::seconds(120));
+    assert!(times[2] - times[1] >= chrono::Duration::seconds(600));
+    assert_eq!(delivery["status"], "PENDING");
+    let next: DateTime<Utc> = delivery["nextAttemptAt"].as_str().unwrap().parse().unwrap();
+    assert!(next - times[2] >= chrono::Duration::seconds(600));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_receiver_is_an_attempt_without_a_status() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/gone", closed.local_addr().unwrap());
+    drop(closed);
+    let (sandbox, m, _rx) = setup(
+        SandboxConfig::development()
+            .with_notify_url(url)
+            .with_notify_time_scale(FAST),
+    )
+    .await;
+    m.cashier_settled(None, "pay").await;
+    let delivery = settled_delivery(&m, 1).await;
+    assert_eq!(delivery["status"], "FAILED");
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 8);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["statusCode"].is_null() && a["error"].is_string() && a["ack"] == false)
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_notification_settings_stop_the_start() {
+    for config in [
+        SandboxConfig::development().with_notify_url("/relative"),
+        SandboxConfig::development().with_notify_url("ftp://merchant.example/n"),
+        SandboxConfig::development().with_notify_time_scale(-1.0),
+        SandboxConfig::development().with_notify_time_scale(f64::NAN),
+    ] {
+        let error = sandbox::Sandbox::start(config.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect_err("must not start");
+        assert!(
+            matches!(
+                error,
+                sandbox::SandboxError::NotifyUrl(_) | sandbox::SandboxError::NotifyTimeScale(_)
+            ),
+            "{config:?}: {error}"
+        );
+    }
+}
