@@ -41,19 +41,9 @@ pub struct SandboxArgs {
     pub notify_agreement_payments: bool,
 }
 
-/// Starts the simulator, prints its address and the location of its public key, and runs until SIGTERM/SIGINT.
-pub fn run(args: &SandboxArgs) -> ExitCode {
-    super::init_logging(
-        &std::env::var("ALIPAY_GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-        crate::config::LogFormat::Text,
-    );
-    let mut config = match sandbox::config_from_files(args.signing_key.as_deref(), &args.merchant) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("alipay-gateway sandbox: {error}");
-            return ExitCode::from(2);
-        }
-    };
+/// The sandbox configuration the flags describe (key files are read and checked here).
+fn config(args: &SandboxArgs) -> Result<sandbox::SandboxConfig, sandbox::SandboxError> {
+    let mut config = sandbox::config_from_files(args.signing_key.as_deref(), &args.merchant)?;
     if let Some(slow) = args.slow_response {
         config = config.with_slow_response(slow);
     }
@@ -63,10 +53,25 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     if let Some(url) = &args.notify_url {
         config = config.with_notify_url(url.clone());
     }
-    config = config
+    Ok(config
         .with_notify_time_scale(args.notify_time_scale)
         .with_notify_redelivery(!args.no_notify_redelivery)
-        .with_notify_agreement_payments(args.notify_agreement_payments);
+        .with_notify_agreement_payments(args.notify_agreement_payments))
+}
+
+/// Starts the simulator, prints its address and the location of its public key, and runs until SIGTERM/SIGINT.
+pub fn run(args: &SandboxArgs) -> ExitCode {
+    super::init_logging(
+        &std::env::var("ALIPAY_GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        crate::config::LogFormat::Text,
+    );
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("alipay-gateway sandbox: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match super::runtime() {
         Ok(rt) => rt,
         Err(error) => {
@@ -101,5 +106,49 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
             eprintln!("alipay-gateway sandbox: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    fn config_of(flags: &[&str]) -> sandbox::SandboxConfig {
+        let cli = Cli::try_parse_from(std::iter::once("sandbox").chain(flags.iter().copied()))
+            .expect("flags parse");
+        config(&cli.args).expect("config")
+    }
+
+    #[test]
+    fn notification_flags_reach_the_sandbox_config() {
+        let defaults = config_of(&[]);
+        assert_eq!(defaults.notify_url, None);
+        assert!((defaults.notify_time_scale - 1.0).abs() < f64::EPSILON);
+        assert!(defaults.notify_redelivery);
+        assert!(!defaults.notify_agreement_payments);
+
+        let set = config_of(&[
+            "--notify-url",
+            "http://127.0.0.1:8080/alipay/notify",
+            "--notify-time-scale",
+            "0.001",
+            "--no-notify-redelivery",
+            "--notify-agreement-payments",
+        ]);
+        assert_eq!(
+            set.notify_url.as_deref(),
+            Some("http://127.0.0.1:8080/alipay/notify")
+        );
+        assert!((set.notify_time_scale - 0.001).abs() < f64::EPSILON);
+        assert!(!set.notify_redelivery);
+        assert!(set.notify_agreement_payments);
     }
 }
