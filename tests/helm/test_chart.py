@@ -9,9 +9,11 @@ the ServiceMonitor (no bundled schema exists for it, so it is checked here), and
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import helm_python as helm
@@ -284,6 +286,27 @@ def test_secret_wiring_and_key_files():
 
 def spec_annotations(docs: list[dict]) -> dict:
     return one(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_config_renders_as_the_same_toml(ci_values):
+    values = {**ci_values, "config": {**ci_values.get("config", {}), "max_inquiries": 20, "key_version": 2}}
+    config = one(render(values), "ConfigMap")["data"]["config.toml"]
+    expected = {"log_format": "json", "log_level": "info", **values["config"]}
+    assert tomllib.loads(config) == expected, config
+
+
+def test_config_keys_are_gateway_settings():
+    """The schema's `config` keys must be settings the gateway's TOML file accepts (it rejects unknown keys)."""
+    source = (ROOT / "src" / "config.rs").read_text()
+    block = re.search(r"struct FileSettings \{(.*?)\n\}", source, re.S)
+    assert block, "FileSettings not found in src/config.rs"
+    settings = set(re.findall(r"^\s*(\w+): Option<", block.group(1), re.M))
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    keys = set(schema["properties"]["config"]["properties"])
+    assert keys <= settings, keys - settings
+    # What the chart sets itself is not offered twice.
+    assert not keys & {"listen", "database_url", "no_migrate", "merchant_private_key_file", "alipay_public_key_file",
+                       "token_key", "token_key_file", "grpc_max_connection_age", "config"}
 
 
 def test_sandbox_mode_sets_no_key_files():
