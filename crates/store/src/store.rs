@@ -22,7 +22,7 @@ const SQLITE_POOL_SIZE: u32 = 8;
 const POSTGRES_POOL_SIZE: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Key of the PostgreSQL advisory lock that serialises migrations between instances (any fixed number
-/// that no other application on the database uses; this one is "alipaygw" in ASCII, truncated).
+/// that no other application on the database uses; this one is the ASCII of "alipaygw").
 const MIGRATION_LOCK_KEY: i64 = 0x616c_6970_6179_6777;
 
 /// A handle on the database. Cheap to clone (it wraps a connection pool); share one per process.
