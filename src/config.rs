@@ -149,6 +149,14 @@ pub struct ServeArgs {
         env = "ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL"
     )]
     pub health_probe_interval: Option<String>,
+    /// Close each client connection after this long (clients reconnect), so new replicas get a share of
+    /// long-lived HTTP/2 connections. Unlimited when unset.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_GRPC_MAX_CONNECTION_AGE"
+    )]
+    pub grpc_max_connection_age: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, value_name = "text|json", env = "ALIPAY_GATEWAY_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -186,6 +194,7 @@ struct FileSettings {
     token_key_file: Option<PathBuf>,
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
+    grpc_max_connection_age: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
 }
@@ -278,6 +287,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Interval of the store probe behind the health service (also its timeout).
     pub health_probe_interval: Duration,
+    /// Maximum age of a client connection (tonic's `max_connection_age`); `None`: unlimited.
+    pub grpc_max_connection_age: Option<Duration>,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -299,6 +310,7 @@ impl std::fmt::Debug for Settings {
             .field("engine", &self.engine)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("health_probe_interval", &self.health_probe_interval)
+            .field("grpc_max_connection_age", &self.grpc_max_connection_age)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()
@@ -532,6 +544,17 @@ impl Settings {
             &file.health_probe_interval,
             Duration::from_secs(5),
         )?;
+        let grpc_max_connection_age =
+            pick(&args.grpc_max_connection_age, &file.grpc_max_connection_age)
+                .map(|_| {
+                    positive(
+                        "grpc_max_connection_age",
+                        &args.grpc_max_connection_age,
+                        &file.grpc_max_connection_age,
+                        Duration::ZERO,
+                    )
+                })
+                .transpose()?;
         let log_format = match pick(&args.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -562,6 +585,7 @@ impl Settings {
             development_token_key: token_key == DEVELOPMENT_TOKEN_KEY,
             shutdown_grace,
             health_probe_interval,
+            grpc_max_connection_age,
             log_format,
             log_level,
         })
@@ -783,6 +807,25 @@ mod tests {
                 ..ServeArgs::default()
             },
             "write_ahead_grace",
+        );
+    }
+
+    #[test]
+    fn grpc_max_connection_age_is_unlimited_unless_set() {
+        let age = |value: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                grpc_max_connection_age: value.map(Into::into),
+                ..ServeArgs::default()
+            })
+            .map(|s| s.grpc_max_connection_age)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(age(None), Ok(None));
+        assert_eq!(age(Some("5m")), Ok(Some(Duration::from_secs(300))));
+        let err = age(Some("0s")).unwrap_err();
+        assert!(
+            err.contains("grpc_max_connection_age: must be more than zero"),
+            "{err}"
         );
     }
 }

@@ -115,7 +115,12 @@ impl Gateway {
             })
         };
 
-        let router = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(age) = settings.grpc_max_connection_age {
+            // Clients reconnect after `age`, so a scaled-up Deployment gets its share of long-lived connections.
+            builder = builder.max_connection_age(age);
+        }
+        let router = builder
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -137,6 +142,9 @@ impl Gateway {
             ))
         };
         set_all(&health, ServingStatus::Serving).await;
+        health
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+            .await;
         let prober = tokio::spawn(probe_store(
             store.clone(),
             health.clone(),
@@ -219,6 +227,11 @@ async fn upstream(
     Ok((sandbox, config))
 }
 
+/// The health service name for liveness probes. Unlike readiness (the `""` service, which follows the store), it
+/// stays SERVING from start until shutdown: a database outage is not cured by restarting the gateway.
+pub const LIVENESS_SERVICE: &str = "liveness";
+
+/// Sets every readiness service (the overall `""` and each API); the liveness service is left alone.
 async fn set_all(health: &HealthReporter, status: ServingStatus) {
     for service in [
         "",
@@ -292,6 +305,9 @@ impl RunningGateway {
         self.prober.abort();
         let _ = self.prober.await;
         set_all(&self.health, ServingStatus::NotServing).await;
+        self.health
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::NotServing)
+            .await;
         let _ = self.stop.send(true);
         let mut server = self.server;
         let served = match tokio::time::timeout(self.shutdown_grace, &mut server).await {

@@ -179,6 +179,8 @@ pub struct GatewayOptions {
     pub inquiry_interval: &'static str,
     pub max_inquiries: u32,
     pub write_ahead_grace: &'static str,
+    /// More environment for the process, applied last (so it can override the settings above, e.g. the upstream).
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for GatewayOptions {
@@ -190,6 +192,7 @@ impl Default for GatewayOptions {
             inquiry_interval: "100ms",
             max_inquiries: 5,
             write_ahead_grace: "16s",
+            extra_env: Vec::new(),
         }
     }
 }
@@ -257,6 +260,7 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
+            .envs(options.extra_env.iter().map(|(name, value)| (name, value)))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
