@@ -8,6 +8,7 @@ use std::future::Future;
 
 use alipay::model::{CaptureResponse, RefundResponse};
 use alipay::{CallError, Outcome, Reply, ResultCode};
+use chrono::{DateTime, Utc};
 use store::captures::{Capture, NewCapture};
 use store::jobs::{JobKind, NewJob};
 use store::payments::Payment;
@@ -58,9 +59,11 @@ pub(crate) trait Operation:
     /// What Alipay's answer adds to the row.
     fn answered(body: &Self::Response) -> OperationUpdate;
 
+    /// The write-ahead intent with its inquiry job due at `inquire_at`, in one transaction.
     fn insert_intent(
         store: &Store,
         new: Self::New,
+        inquire_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Inserted<Self>, StoreError>> + Send;
     fn get(
         store: &Store,
@@ -122,8 +125,12 @@ macro_rules! operation_row {
                 }
             }
 
-            async fn insert_intent(store: &Store, new: $new) -> Result<Inserted<Self>, StoreError> {
-                store.$repo().insert_intent(new).await
+            async fn insert_intent(
+                store: &Store,
+                new: $new,
+                inquire_at: DateTime<Utc>,
+            ) -> Result<Inserted<Self>, StoreError> {
+                store.$repo().insert_intent(new, inquire_at).await
             }
             async fn get(store: &Store, id: &str) -> Result<Option<Self>, StoreError> {
                 store.$repo().get(id).await
@@ -180,7 +187,18 @@ impl Engine {
         S: FnOnce(T, C) -> SF,
         SF: Future<Output = Result<T, EngineError>>,
     {
-        let _guard = self.inner.locks.lock(&T::lock_key(request_id)).await;
+        let Some(_guard) = self
+            .inner
+            .locks
+            .lock_within(&T::lock_key(request_id), self.config().duplicate_wait)
+            .await
+        else {
+            // The original is still running in this process: answer from what it has recorded so far.
+            return match T::get_by_request_id(self.store(), request_id).await? {
+                Some(existing) => self.replay_operation(existing, print).await,
+                None => Err(self.pending()),
+            };
+        };
         if let Some(existing) = T::get_by_request_id(self.store(), request_id).await? {
             return self.replay_operation(existing, print).await;
         }
@@ -193,23 +211,14 @@ impl Engine {
         self.operation_answer(row)
     }
 
-    /// Write-ahead: the CREATED row and its inquiry job exist before Alipay hears of the operation.
+    /// Write-ahead: the CREATED row and its inquiry job commit together before Alipay hears of the operation. The
+    /// job's first run is after the longest possible in-flight call, so it never races the call.
     pub(crate) async fn operation_intent<T: Operation>(
         &self,
         new: T::New,
     ) -> Result<Inserted<T>, EngineError> {
-        let inserted = T::insert_intent(self.store(), new).await?;
-        if let Inserted::Created(row) = &inserted {
-            self.store()
-                .jobs()
-                .enqueue(NewJob::new(
-                    T::INQUIRY,
-                    row.row_id(),
-                    after(self.config().write_ahead_grace),
-                ))
-                .await?;
-        }
-        Ok(inserted)
+        let inquire_at = after(self.config().write_ahead_grace);
+        Ok(T::insert_intent(self.store(), new, inquire_at).await?)
     }
 
     /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
@@ -249,11 +258,7 @@ impl Engine {
                 code: row.last_result_code().unwrap_or("PROCESS_FAIL").to_owned(),
                 message: row.last_result_message().unwrap_or_default().to_owned(),
             }),
-            OperationStatus::Processing | OperationStatus::Created => {
-                Err(EngineError::Unavailable {
-                    retry_after: self.config().inquiry_interval,
-                })
-            }
+            OperationStatus::Processing | OperationStatus::Created => Err(self.pending()),
         }
     }
 
