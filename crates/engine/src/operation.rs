@@ -302,7 +302,7 @@ impl Engine {
         };
         let row = self.move_operation(row, to, source, update).await?;
         if row.row_status() == OperationStatus::Processing {
-            self.pull_forward(T::INQUIRY, row.row_id()).await?;
+            self.pull_forward(T::INQUIRY, row.row_id()).await;
         }
         match rejected {
             Some(error) => Err(EngineError::Alipay(error)),

@@ -117,7 +117,7 @@ impl Engine {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
             // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
             self.pull_forward(JobKind::InquirePayment, &payment.id)
-                .await?;
+                .await;
         }
         if let Some(binding) = &binding
             && payment.last_result_code.as_deref() == Some(ResultCode::InvalidAccessToken.as_str())

@@ -413,20 +413,21 @@ impl Engine {
     /// Brings the PENDING write-ahead job of `subject_id` forward to one inquiry interval from now, once the call it
     /// guarded has answered without a final result. Its grace only exists so the job cannot race a call still on the
     /// wire; waiting it out after the call returned would delay the first inquiry for nothing. A job a replica holds
-    /// already runs, so there is nothing to move then.
-    pub(crate) async fn pull_forward(
-        &self,
-        kind: JobKind,
-        subject_id: &str,
-    ) -> Result<(), EngineError> {
+    /// already runs, so there is nothing to move then. Best effort: the answer is already recorded, and should the
+    /// store refuse this write the job still runs, only later, so the caller is not told of a failure.
+    pub(crate) async fn pull_forward(&self, kind: JobKind, subject_id: &str) {
         let run_at = after(self.config().inquiry_interval);
-        let moved = self
+        match self
             .store()
             .jobs()
             .reschedule_pending(kind, subject_id, run_at)
-            .await?;
-        tracing::debug!(?kind, moved, "follow-up job pulled forward");
-        Ok(())
+            .await
+        {
+            Ok(moved) => tracing::debug!(?kind, moved, "follow-up job pulled forward"),
+            Err(error) => {
+                tracing::warn!(?kind, %error, "could not pull the follow-up job forward; it runs after the grace")
+            }
+        }
     }
 
     fn job_exhausted(&self, job: &Job) -> bool {
