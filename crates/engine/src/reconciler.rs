@@ -462,44 +462,46 @@ impl Engine {
             .payments()
             .list_stale_unfinished(older_than, SWEEP_BATCH)
             .await?;
-        let payment_jobs = [
-            JobKind::InquirePayment,
-            JobKind::CancelPayment,
-            JobKind::RefundPayment,
-        ];
-        self.requeue_orphans(
-            "payment",
-            payments.iter().map(|p| p.id.as_str()),
-            &payment_jobs,
-        )
-        .await?;
         let refunds = store
             .refunds()
             .list_stale_unfinished(older_than, SWEEP_BATCH)
             .await?;
-        self.requeue_orphans(
-            "refund",
-            refunds.iter().map(|r| r.id.as_str()),
-            &[Refund::INQUIRY],
-        )
-        .await?;
         let captures = store
             .captures()
             .list_stale_unfinished(older_than, SWEEP_BATCH)
             .await?;
-        self.requeue_orphans(
-            "capture",
-            captures.iter().map(|c| c.id.as_str()),
-            &[Capture::INQUIRY],
-        )
-        .await
+        let stale: [(&str, Vec<String>, &[JobKind]); 3] = [
+            (
+                "payment",
+                payments.into_iter().map(|p| p.id).collect(),
+                &[
+                    JobKind::InquirePayment,
+                    JobKind::CancelPayment,
+                    JobKind::RefundPayment,
+                ],
+            ),
+            (
+                "refund",
+                refunds.into_iter().map(|r| r.id).collect(),
+                &[Refund::INQUIRY],
+            ),
+            (
+                "capture",
+                captures.into_iter().map(|c| c.id).collect(),
+                &[Capture::INQUIRY],
+            ),
+        ];
+        for (what, subjects, kinds) in stale {
+            self.requeue_orphans(what, &subjects, kinds).await?;
+        }
+        Ok(())
     }
 
     /// Enqueues `kinds[0]` due now for each subject that has no active job of any of `kinds`.
-    async fn requeue_orphans<'a>(
+    async fn requeue_orphans(
         &self,
         what: &str,
-        subjects: impl Iterator<Item = &'a str>,
+        subjects: &[String],
         kinds: &[JobKind],
     ) -> Result<(), EngineError> {
         let jobs = self.store().jobs();

@@ -58,19 +58,7 @@ async fn a_duplicate_of_an_in_flight_pay_answers_pending_without_waiting_for_it(
             let cmd = agreement_pay(&id, &binding.id, 94001);
             tokio::spawn(async move { engine.pay(cmd).await })
         };
-        crate::harness::eventually(
-            std::time::Duration::from_secs(5),
-            "the write-ahead intent",
-            || async {
-                env.store
-                    .payments()
-                    .get_by_request_id(&id)
-                    .await
-                    .ok()
-                    .flatten()
-            },
-        )
-        .await;
+        crate::harness::intent_written(&env, &id).await;
         let duplicate = env.engine.pay(agreement_pay(&id, &binding.id, 94001)).await;
         assert!(
             matches!(duplicate, Err(engine::EngineError::Unavailable { .. })),

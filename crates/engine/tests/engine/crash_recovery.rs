@@ -47,10 +47,10 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 
 /// Runs `attempt` on an engine while writes matching `point` fail, then drops that engine as a crash would and
 /// starts another one, with its reconciler, on the same store and sandbox.
-async fn crash_at<T: std::fmt::Debug>(
+async fn crash_at<T: std::fmt::Debug, F: Future<Output = Result<T, EngineError>>>(
     env: &Env,
     point: &FaultPoint,
-    attempt: impl AsyncFnOnce(Engine) -> Result<T, EngineError>,
+    attempt: impl FnOnce(Engine) -> F,
 ) -> (Result<T, EngineError>, Engine, ReconcilerGuard) {
     let doomed = env.replica(config());
     fault::arm(&env.store, point).await;
@@ -144,8 +144,11 @@ async fn pay_through(
     what: &str,
 ) {
     let id = new_id("pay-crash");
-    let (first, restarted, reconciler) =
-        crash_at(env, point, async |engine| engine.pay(cmd(&id)).await).await;
+    let (first, restarted, reconciler) = crash_at(env, point, |engine| {
+        let cmd = cmd(&id);
+        async move { engine.pay(cmd).await }
+    })
+    .await;
     assert_in_contract(&first, pay_ok, true, what);
     let retry = answered(restarted.pay(cmd(&id))).await;
     assert_in_contract(&retry, pay_ok, false, what);
@@ -232,6 +235,50 @@ async fn in_store_pay_recovers_from_a_crash_at_every_write() {
     pay_at_every_write("in_store").await;
 }
 
+/// A refund or capture through a crash at `point`: `send` makes the call with the same command on any engine,
+/// `stored` reads its status from the store and `at_alipay` asks the sandbox for it.
+async fn operation_through<T, SendF, StoredF, AlipayF>(
+    env: &Env,
+    point: &FaultPoint,
+    what: &str,
+    send: impl Fn(Engine) -> SendF,
+    status: impl Fn(&T) -> OperationStatus,
+    stored: impl Fn() -> StoredF,
+    at_alipay: impl FnOnce() -> AlipayF,
+) where
+    T: std::fmt::Debug,
+    SendF: Future<Output = Result<T, EngineError>>,
+    StoredF: Future<Output = Option<OperationStatus>>,
+    AlipayF: Future<Output = OperationStatus>,
+{
+    let ok = |row: &T| operation_ok(status(row));
+    let (first, restarted, reconciler) = crash_at(env, point, &send).await;
+    assert_in_contract(&first, ok, true, what);
+    assert_in_contract(&answered(send(restarted.clone())).await, ok, false, what);
+    let settled = eventually(RECOVERY_BOUND, "a final status", || async {
+        stored()
+            .await
+            .filter(|s| matches!(s, OperationStatus::Success | OperationStatus::Fail))
+    })
+    .await;
+    reconciler.stop().await;
+    assert_eq!(
+        settled,
+        at_alipay().await,
+        "{what}: the store agrees with Alipay"
+    );
+    assert_in_contract(&answered(send(restarted)).await, ok, false, what);
+}
+
+/// An operation status as Alipay words it, for refunds and captures alike.
+fn alipay_operation(status: Option<AlipayStatus>, what: &str) -> OperationStatus {
+    match status {
+        Some(AlipayStatus::Success) => OperationStatus::Success,
+        Some(AlipayStatus::Fail) => OperationStatus::Fail,
+        other => panic!("{what}: Alipay has no final answer: {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_recover_from_a_crash_at_every_write() {
     each_backend(|backend, url| async move {
@@ -251,28 +298,39 @@ async fn refunds_recover_from_a_crash_at_every_write() {
                 amount: Amount::new("PHP", 100),
                 reason: None,
             };
-            let ok = |r: &engine::RefundRecord| operation_ok(r.status);
-            let (first, restarted, reconciler) =
-                crash_at(&env, point, async |engine| engine.refund(cmd()).await).await;
-            assert_in_contract(&first, ok, true, &what);
-            assert_in_contract(&answered(restarted.refund(cmd())).await, ok, false, &what);
-            let refund = eventually(RECOVERY_BOUND, "a final refund", || async {
-                let r = env.store.refunds().get_by_request_id(&id).await.ok()??;
-                matches!(r.status, OperationStatus::Success | OperationStatus::Fail).then_some(r)
-            })
+            operation_through(
+                &env,
+                point,
+                &what,
+                |engine| {
+                    let cmd = cmd();
+                    async move { engine.refund(cmd).await }
+                },
+                |r| r.status,
+                || async {
+                    Some(
+                        env.store
+                            .refunds()
+                            .get_by_request_id(&id)
+                            .await
+                            .ok()??
+                            .status,
+                    )
+                },
+                || async {
+                    let reply = client(&env.sandbox)
+                        .inquiry_refund(&InquiryRefundRequest::by_request_id(&id))
+                        .await
+                        .expect("inquiryRefund");
+                    let status = match reply.body.refund_status {
+                        Some(RefundStatus::Success) => Some(AlipayStatus::Success),
+                        Some(RefundStatus::Fail) => Some(AlipayStatus::Fail),
+                        _ => None,
+                    };
+                    alipay_operation(status, &what)
+                },
+            )
             .await;
-            reconciler.stop().await;
-            let reply = client(&env.sandbox)
-                .inquiry_refund(&InquiryRefundRequest::by_request_id(&id))
-                .await
-                .expect("inquiryRefund");
-            let at_alipay = match reply.body.refund_status {
-                Some(RefundStatus::Success) => OperationStatus::Success,
-                Some(RefundStatus::Fail) => OperationStatus::Fail,
-                other => panic!("{what}: Alipay has no final refund: {other:?}"),
-            };
-            assert_eq!(refund.status, at_alipay, "{what}");
-            assert_in_contract(&answered(restarted.refund(cmd())).await, ok, false, &what);
         }
     })
     .await;
@@ -297,38 +355,44 @@ async fn captures_recover_from_a_crash_at_every_write() {
                 amount: Amount::new("PHP", 1000),
                 is_last_capture: true,
             };
-            let ok = |c: &engine::CaptureRecord| operation_ok(c.status);
-            let (first, restarted, reconciler) =
-                crash_at(&env, point, async |engine| engine.capture(cmd()).await).await;
-            assert_in_contract(&first, ok, true, &what);
-            assert_in_contract(&answered(restarted.capture(cmd())).await, ok, false, &what);
-            let capture = eventually(RECOVERY_BOUND, "a final capture", || async {
-                let c = env.store.captures().get_by_request_id(&id).await.ok()??;
-                matches!(c.status, OperationStatus::Success | OperationStatus::Fail).then_some(c)
-            })
+            operation_through(
+                &env,
+                point,
+                &what,
+                |engine| {
+                    let cmd = cmd();
+                    async move { engine.capture(cmd).await }
+                },
+                |c| c.status,
+                || async {
+                    Some(
+                        env.store
+                            .captures()
+                            .get_by_request_id(&id)
+                            .await
+                            .ok()??
+                            .status,
+                    )
+                },
+                || async {
+                    let reply = client(&env.sandbox)
+                        .inquiry_payment(&InquiryPaymentRequest::by_request_id(&pay_id))
+                        .await
+                        .expect("inquiryPayment");
+                    let status = reply
+                        .body
+                        .transactions
+                        .unwrap_or_default()
+                        .into_iter()
+                        .find(|t| {
+                            t.transaction_type == TransactionType::Capture
+                                && t.transaction_request_id.as_deref() == Some(id.as_str())
+                        })
+                        .and_then(|t| t.transaction_status);
+                    alipay_operation(status, &what)
+                },
+            )
             .await;
-            reconciler.stop().await;
-            let reply = client(&env.sandbox)
-                .inquiry_payment(&InquiryPaymentRequest::by_request_id(&pay_id))
-                .await
-                .expect("inquiryPayment");
-            let at_alipay = reply
-                .body
-                .transactions
-                .unwrap_or_default()
-                .into_iter()
-                .find(|t| {
-                    t.transaction_type == TransactionType::Capture
-                        && t.transaction_request_id.as_deref() == Some(id.as_str())
-                })
-                .and_then(|t| t.transaction_status);
-            let expected = match at_alipay {
-                Some(AlipayStatus::Success) => OperationStatus::Success,
-                Some(AlipayStatus::Fail) => OperationStatus::Fail,
-                other => panic!("{what}: Alipay has no final capture: {other:?}"),
-            };
-            assert_eq!(capture.status, expected, "{what}");
-            assert_in_contract(&answered(restarted.capture(cmd())).await, ok, false, &what);
         }
     })
     .await;
@@ -377,7 +441,10 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
             let revokes = env.stats().endpoint_calls("authorizations/revoke");
             let jobs_before = revoke_jobs(&env).await.len();
             let (first, restarted, reconciler) =
-                crash_at(&env, point, async |engine| engine.apply_token(cmd()).await).await;
+                crash_at(&env, point, |engine| {
+                    let cmd = cmd();
+                    async move { engine.apply_token(cmd).await }
+                }).await;
             assert_in_contract(&first, |_| true, true, &what);
             let retry = answered(restarted.apply_token(cmd())).await;
             let stored = restarted
