@@ -5,6 +5,7 @@
 //! [`crate::capture`] add only what differs: their checks, their request, and how their inquiry reads Alipay.
 
 use std::future::Future;
+use std::time::Duration;
 
 use alipay::model::{CaptureResponse, RefundResponse};
 use alipay::{CallError, Outcome, Reply, ResultCode};
@@ -195,17 +196,24 @@ impl Engine {
         else {
             // The original is still running in this process: answer from what it has recorded so far.
             return match T::get_by_request_id(self.store(), request_id).await? {
-                Some(existing) => self.replay_operation(existing, print).await,
+                // The wait for the lock used up the duplicate's patience: answer from the row as it stands.
+                Some(existing) => self.replay_operation(existing, print, Duration::ZERO).await,
                 None => Err(self.pending()),
             };
         };
         if let Some(existing) = T::get_by_request_id(self.store(), request_id).await? {
-            return self.replay_operation(existing, print).await;
+            return self
+                .replay_operation(existing, print, self.config().duplicate_wait)
+                .await;
         }
         let (new, context) = prepare.await?;
         let row = match self.operation_intent::<T>(new).await? {
             Inserted::Created(row) => row,
-            Inserted::Existing(row) => return self.replay_operation(row, print).await,
+            Inserted::Existing(row) => {
+                return self
+                    .replay_operation(row, print, self.config().duplicate_wait)
+                    .await;
+            }
         };
         let row = send(row, context).await?;
         self.operation_answer(row)
@@ -221,12 +229,13 @@ impl Engine {
         Ok(T::insert_intent(self.store(), new, inquire_at).await?)
     }
 
-    /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
-    /// then answer from the stored row exactly as the original call did.
+    /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another
+    /// replica, then answer from the stored row exactly as the original call did.
     async fn replay_operation<T: Operation>(
         &self,
         existing: T,
         print: &str,
+        wait: Duration,
     ) -> Result<T, EngineError> {
         if existing.request_fingerprint() != print {
             return Err(EngineError::RequestMismatch {
@@ -235,12 +244,9 @@ impl Engine {
         }
         let config = self.config();
         let store = self.store();
-        let current = await_original(
-            existing,
-            config.duplicate_wait,
-            config.duplicate_poll,
-            |id| async move { T::get(store, &id).await },
-        )
+        let current = await_original(existing, wait, config.duplicate_poll, |id| async move {
+            T::get(store, &id).await
+        })
         .await?;
         self.operation_answer(current)
     }

@@ -1,6 +1,8 @@
 //! Paying: write-ahead intent, the pay call with bounded same-id retries, and the mapping of Alipay's answer to the
 //! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
 
+use std::time::Duration;
+
 use alipay::model::{
     CancelRequest, CaptureMode, PayRequest, PayResponse, PaymentFactor, PaymentMethod, ProductCode,
 };
@@ -62,12 +64,15 @@ impl Engine {
         else {
             // The original is still running in this process: answer from what it has recorded so far.
             return match payments.get_by_request_id(&cmd.payment_request_id).await? {
-                Some(existing) => self.replay_payment(existing, &print).await,
+                // The wait for the lock used up the duplicate's patience: answer from the row as it stands.
+                Some(existing) => self.replay_payment(existing, &print, Duration::ZERO).await,
                 None => Err(self.pending()),
             };
         };
         if let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await? {
-            return self.replay_payment(existing, &print).await;
+            return self
+                .replay_payment(existing, &print, self.config().duplicate_wait)
+                .await;
         }
         let (method, product, binding) = self.payment_method(&cmd.source).await?;
         // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
@@ -103,7 +108,11 @@ impl Engine {
         let payment = match intent {
             Inserted::Created(p) => p,
             // Another replica wrote the intent between our read and our insert: it owns the call.
-            Inserted::Existing(p) => return self.replay_payment(p, &print).await,
+            Inserted::Existing(p) => {
+                return self
+                    .replay_payment(p, &print, self.config().duplicate_wait)
+                    .await;
+            }
         };
         tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
         let request = build_pay_request(&cmd, method, product, merchant_region);
@@ -232,9 +241,14 @@ impl Engine {
         Ok(moved)
     }
 
-    /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
-    /// then answer from the stored row exactly as the original call did.
-    async fn replay_payment(&self, existing: Payment, print: &str) -> Result<Payment, EngineError> {
+    /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another
+    /// replica, then answer from the stored row exactly as the original call did.
+    async fn replay_payment(
+        &self,
+        existing: Payment,
+        print: &str,
+        wait: Duration,
+    ) -> Result<Payment, EngineError> {
         if existing.request_fingerprint != print {
             return Err(EngineError::RequestMismatch {
                 request_id: existing.payment_request_id,
@@ -242,12 +256,9 @@ impl Engine {
         }
         let config = self.config();
         let payments = self.store().payments();
-        let current = await_original(
-            existing,
-            config.duplicate_wait,
-            config.duplicate_poll,
-            |id| async move { payments.get(&id).await },
-        )
+        let current = await_original(existing, wait, config.duplicate_poll, |id| async move {
+            payments.get(&id).await
+        })
         .await?;
         tracing::debug!(status = ?current.status, "duplicate pay answered from the store");
         self.pay_answer(current)
