@@ -45,7 +45,10 @@ pub struct EngineConfig {
     pub claim_batch: u64,
     /// Refresh an access token this long before it expires (background job and synchronous refresh in pay).
     pub token_refresh_margin: Duration,
-    /// How long a duplicate request waits for the in-flight original before answering `Unavailable`.
+    /// How long a duplicate request waits for the in-flight original (on this replica's per-key lock, then on the
+    /// store row) before answering `Unavailable` (`OUTCOME_PENDING`, retry after `inquiry_interval`). Keep it at or
+    /// below `inquiry_interval`, so a retry is answered within the hint it was given, never blocked for the length
+    /// of an original that may be slow or dead.
     pub duplicate_wait: Duration,
     /// Poll interval of a duplicate waiting on another replica's in-flight original.
     pub duplicate_poll: Duration,
@@ -54,8 +57,8 @@ pub struct EngineConfig {
     /// Capacity of the call-record queue between the Alipay client and the store writer. When full, the caller
     /// waits (in a spawned task) rather than dropping a record.
     pub call_record_buffer: usize,
-    /// Age after which a non-final payment without an active job is re-enqueued by the reconciler's sweep (covers
-    /// a crash between the intent and its job).
+    /// Age after which a non-final payment, refund or capture without an active job is re-enqueued by the
+    /// reconciler's sweep: a safety net only, since every intent commits with its job.
     pub stale_after: Duration,
     /// Seals and opens wallet tokens at rest.
     pub token_cipher: TokenCipher,
@@ -78,7 +81,7 @@ impl EngineConfig {
             poll_interval: Duration::from_millis(500),
             claim_batch: 16,
             token_refresh_margin: Duration::from_secs(300),
-            duplicate_wait: Duration::from_secs(30),
+            duplicate_wait: Duration::from_secs(3),
             duplicate_poll: Duration::from_millis(100),
             max_job_attempts: 10,
             call_record_buffer: 1024,

@@ -151,6 +151,28 @@ pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
     Ok(E::find().filter(col.eq(value)).one(conn).await?)
 }
 
+/// Rows not yet final whose last update is older than `older_than`, oldest first: the
+/// reconciler's safety net for a row whose follow-up job is gone (e.g. escalated, or written by
+/// a version that committed the intent and its job separately).
+pub(crate) async fn stale_unfinished<E: Versioned>(
+    db: &DatabaseConnection,
+    older_than: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<E::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let unfinished = E::Status::ALL
+        .iter()
+        .filter(|s| !s.is_final())
+        .map(|s| s.as_str());
+    Ok(E::find()
+        .filter(E::STATUS.is_in(unfinished))
+        .filter(E::UPDATED_AT.lt(older_than))
+        .order_by_asc(E::UPDATED_AT)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result<E::Model> {
     find::<E, C>(conn, E::ID, id)
         .await?
@@ -162,7 +184,9 @@ async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result
 
 /// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
 /// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
-/// row recording creation, and the read-back.
+/// row recording creation, the `follow_up` job (the reconciliation job that finishes the row if
+/// its caller dies: committed with the row, so no row can exist without it), and the read-back.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
     row: E::ActiveModel,
@@ -171,6 +195,7 @@ pub(crate) async fn insert_intent<E>(
     request_id: &str,
     initial: E::Status,
     created_at: DateTime<Utc>,
+    follow_up: Option<&NewJob>,
 ) -> Result<Inserted<E::Model>>
 where
     E: Versioned,
@@ -193,6 +218,9 @@ where
             created_at,
         )
         .await?;
+        if let Some(job) = follow_up {
+            jobs::enqueue_on(&txn, job).await?;
+        }
         let row = require::<E, _>(&txn, id).await?;
         txn.commit().await?;
         Ok(Inserted::Created(row))

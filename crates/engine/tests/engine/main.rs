@@ -5,6 +5,8 @@ mod buyer_window;
 mod capture;
 mod cashier;
 mod concurrency;
+mod crash_recovery;
+mod fault;
 mod harness;
 mod in_store;
 mod pay;
