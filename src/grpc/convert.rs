@@ -236,6 +236,7 @@ pub fn pay(r: &pb::PayRequest) -> engine::PayCommand {
         ),
     };
     engine::PayCommand {
+        customer_id: opt(&r.customer_id),
         payment_request_id: r.payment_request_id.clone(),
         order: self::order(&order, &payment_amount),
         amount: payment_amount,
@@ -578,9 +579,11 @@ pub fn payment(p: &engine::PaymentRecord, totals: engine::PaymentTotals) -> pb::
         payment_time: p.payment_time.map(timestamp),
         payment_expiry_time: p.payment_expiry_time.map(timestamp),
         auth_expiry_time: p.auth_expiry_time.map(timestamp),
-        // CANCELLED is final, so the last change of a cancelled payment is its cancellation.
+        payment_create_time: p.payment_create_time.map(timestamp),
+        // Alipay's cancelTime when its cancel answer gave one; otherwise (cancelled as seen by an inquiry) the
+        // gateway's time of the change: CANCELLED is final, so the last change is the cancellation.
         cancel_time: (p.status == engine::PaymentStatus::Cancelled)
-            .then(|| timestamp(p.updated_at)),
+            .then(|| timestamp(p.cancel_time.unwrap_or(p.updated_at))),
         card: card.then(|| pb::CardSummary {
             masked_card_no: p.card_masked_no.clone().unwrap_or_default(),
             card_brand: p.card_brand.clone().unwrap_or_default(),

@@ -90,6 +90,9 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
         EngineError::Unavailable { retry_after } => {
             unavailable(message, retry_after, "OUTCOME_PENDING", metadata)
         }
+        EngineError::Unreachable { retry_after } => {
+            unavailable(message, retry_after, "ALIPAY_UNREACHABLE", metadata)
+        }
         EngineError::Store(error) => store_status(error, message, metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
     }

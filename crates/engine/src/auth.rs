@@ -91,16 +91,11 @@ impl Engine {
                 .await?
             {
                 Begin::Fresh { taken_over } => break taken_over,
-                Begin::Completed(binding_id) => {
-                    let binding_id = String::from_utf8_lossy(&binding_id).into_owned();
-                    return self.get_binding(&binding_id).await;
-                }
+                // An authCode is single-use (the contract, and Alipay's own answer to a reused code): a repeat learns
+                // that it was spent, whoever sends it and with whatever content, and finds the binding the first
+                // attempt made with ListBindings.
+                Begin::Completed(_) | Begin::Mismatch => return Err(spent_code(USED_MESSAGE.as_bytes())),
                 Begin::Failed(message) => return Err(spent_code(&message)),
-                Begin::Mismatch => {
-                    return Err(EngineError::RequestMismatch {
-                        request_id: "auth_code".into(),
-                    });
-                }
                 Begin::InProgress { .. } if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(self.config().duplicate_poll).await;
                 }
@@ -574,7 +569,7 @@ impl Engine {
             },
             Attempted::Unknown { reason, .. } => {
                 tracing::warn!(%reason, "Alipay unavailable");
-                Err(EngineError::Unavailable {
+                Err(EngineError::Unreachable {
                     retry_after: config.inquiry_interval,
                 })
             }
@@ -589,6 +584,9 @@ const SEALED_ACCESS_TOKEN: &str = "sealed_access_token";
 /// What a retry of an applyToken whose tokens could not be stored is told: Alipay's own answer to a reused code.
 const SPENT_MESSAGE: &str = "the authCode was spent by an earlier attempt whose binding could not be stored; its \
                              tokens are revoked; authorize again";
+
+/// What a repeat of an applyToken that succeeded is told.
+const USED_MESSAGE: &str = "the authCode was already exchanged for a binding; find it with ListBindings(customer_id)";
 
 /// The replayed answer of a failed applyToken: the authCode is spent, as Alipay would say (`INVALID_CODE`).
 fn spent_code(message: &[u8]) -> EngineError {

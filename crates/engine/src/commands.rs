@@ -99,6 +99,9 @@ pub struct PayCommand {
     pub env: Option<Env>,
     /// Source of funds.
     pub source: PaySource,
+    /// The caller's customer (≤64), stored for ListPayments. For an agreement payment it must be the binding's
+    /// customer, which it defaults to.
+    pub customer_id: Option<String>,
     /// Override of the notification URL (≤2048).
     pub payment_notify_url: Option<String>,
     /// Merchant region, when the contract needs it; sent as `merchantRegion` and stored with the payment.

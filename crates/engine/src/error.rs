@@ -62,6 +62,13 @@ pub enum EngineError {
         /// A hint for when asking again is useful.
         retry_after: Duration,
     },
+    /// Alipay could not be reached (or gave no usable answer) for a call that changes nothing by itself: a consult,
+    /// an inquiry, a token exchange that can simply be repeated. Nothing is pending on the gateway's side.
+    #[error("Alipay is unreachable; retry after {retry_after:?}")]
+    Unreachable {
+        /// A hint for when asking again is useful.
+        retry_after: Duration,
+    },
     /// Persistence failed.
     #[error("store: {0}")]
     Store(#[from] store::StoreError),

@@ -100,6 +100,11 @@ impl Engine {
                     .map(|m| truncate(m, 256)),
             }),
             payment_time: body.payment_time.as_deref().and_then(parse_alipay_time),
+            payment_create_time: body
+                .payment_create_time
+                .as_deref()
+                .and_then(parse_alipay_time),
+            auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
             ..PaymentUpdate::default()
         };
         let moved = self

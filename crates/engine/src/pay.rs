@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::commands::{PayCommand, PaySource};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
+use crate::inquiry::Verdict;
 use crate::retry::{Attempted, with_retries};
 use crate::settle::{await_original, settle};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
@@ -75,6 +76,16 @@ impl Engine {
                 .await;
         }
         let (method, product, binding) = self.payment_method(&cmd.source).await?;
+        let customer_id = match (&binding, &cmd.customer_id) {
+            (Some(binding), Some(customer)) if *customer != binding.customer_id => {
+                return Err(EngineError::invalid(
+                    "customer_id",
+                    "must be the customer of the binding (or left empty)",
+                ));
+            }
+            (Some(binding), _) => Some(binding.customer_id.clone()),
+            (None, customer) => customer.clone(),
+        };
         // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
         let merchant_region = cmd
             .merchant_region
@@ -91,7 +102,7 @@ impl Engine {
                     order_description: Some(cmd.order.order_description.clone()),
                     payment_method_type: method.payment_method_type.clone(),
                     binding_id: binding.as_ref().map(|b| b.id.clone()),
-                    customer_id: binding.as_ref().map(|b| b.customer_id.clone()),
+                    customer_id,
                     request_fingerprint: print.clone(),
                     is_authorization: cmd.is_authorization,
                     capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
@@ -154,6 +165,11 @@ impl Engine {
                     alipay_payment_id: body.payment_id.clone(),
                     result: Some(result_info(&body.result)),
                     payment_time: body.payment_time.as_deref().and_then(parse_alipay_time),
+                    payment_create_time: body
+                        .payment_create_time
+                        .as_deref()
+                        .and_then(parse_alipay_time),
+                    auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
                     ..PaymentUpdate::default()
                 };
                 let to = match reply.outcome {
@@ -268,6 +284,18 @@ impl Engine {
     pub(crate) fn pay_answer(&self, payment: Payment) -> Result<Payment, EngineError> {
         match payment.status {
             PaymentStatus::Success | PaymentStatus::Cancelled => Ok(payment),
+            // Alipay never received it (its inquiry said ORDER_NOT_EXIST once the pay call's answer was lost): a
+            // failure of this payment, not a missing record, so not Alipay's NOT_FOUND mapping.
+            PaymentStatus::Fail
+                if payment.last_result_code.as_deref()
+                    == Some(ResultCode::OrderNotExist.as_str()) =>
+            {
+                Err(EngineError::illegal_state(
+                    reasons::PAYMENT_NOT_RECEIVED,
+                    "Alipay never received this payment and nothing was charged; pay again with a new \
+                     payment_request_id",
+                ))
+            }
             PaymentStatus::Fail => Err(EngineError::Declined {
                 code: payment
                     .last_result_code
@@ -315,17 +343,25 @@ impl Engine {
 
     /// Live `inquiryPayment`, whatever the stored status: a PROCESSING payment takes Alipay's final (or newer)
     /// answer; a final payment never moves (the store's monotonic rules) and a disagreeing answer is logged as a
-    /// warning for support. Only a CREATED payment is returned as stored: its first pay call is in flight (or its
-    /// process died and the write-ahead job owns it), and applying an answer now would race that call.
+    /// warning for support. An inquiry that learns nothing (Alipay unreachable, or U) is `Unreachable`: the stored
+    /// record is not a live answer. A CREATED payment is `Unavailable` (outcome pending): its first pay call is in
+    /// flight (or its process died and the write-ahead job owns it), and applying an answer now would race that call.
     pub async fn inquire_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("inquire_payment", payment_request_id);
         async {
             let payment = self.get_payment(payment_request_id).await?;
             if payment.status == PaymentStatus::Created {
-                return Ok(payment);
+                return Err(self.pending());
             }
-            let (payment, _) = self.inquire_and_apply(payment).await?;
-            Ok(payment)
+            match self.inquire_and_apply(payment).await? {
+                (_, Verdict::Unknown(reason)) => {
+                    tracing::warn!(%reason, "live inquiry learned nothing; the stored payment is unchanged");
+                    Err(EngineError::Unreachable {
+                        retry_after: self.config().inquiry_interval,
+                    })
+                }
+                (payment, Verdict::Final | Verdict::Pending | Verdict::NotFound) => Ok(payment),
+            }
         }
         .instrument(span)
         .await
@@ -423,6 +459,7 @@ impl Engine {
                     let update = PaymentUpdate {
                         alipay_payment_id: reply.body.payment_id.clone(),
                         result: Some(result_info(&reply.body.result)),
+                        cancel_time: reply.body.cancel_time.as_deref().and_then(parse_alipay_time),
                         ..PaymentUpdate::default()
                     };
                     let moved = self

@@ -21,6 +21,9 @@ pub const SCOPE_NOT_GRANTED: &str = "SCOPE_NOT_GRANTED";
 pub const UPSTREAM_INCOMPLETE_ANSWER: &str = "UPSTREAM_INCOMPLETE_ANSWER";
 /// The object kept changing under concurrent writers; retrying the request is safe.
 pub const CONCURRENT_MODIFICATION: &str = "CONCURRENT_MODIFICATION";
+/// A replayed Pay whose payment is FAIL because Alipay never received it (its answer was lost and the inquiry found
+/// no such order): nothing was charged, and only a new payment request id can try again.
+pub const PAYMENT_NOT_RECEIVED: &str = "PAYMENT_NOT_RECEIVED";
 
 /// Every code above, so callers and tests can enumerate them.
 pub const ALL: &[&str] = &[
@@ -33,4 +36,5 @@ pub const ALL: &[&str] = &[
     SCOPE_NOT_GRANTED,
     UPSTREAM_INCOMPLETE_ANSWER,
     CONCURRENT_MODIFICATION,
+    PAYMENT_NOT_RECEIVED,
 ];

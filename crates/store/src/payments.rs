@@ -63,7 +63,6 @@ pub struct CardDetails {
     pub avs_result_raw: Option<String>,
     pub cvv_result_raw: Option<String>,
     pub network_transaction_id: Option<String>,
-    pub auth_expiry_time: Option<DateTime<Utc>>,
 }
 
 /// Columns to write alongside a transition. `None` leaves a column unchanged. The next action
@@ -76,6 +75,12 @@ pub struct PaymentUpdate {
     /// Redirect/challenge data from a PAYMENT_IN_PROCESS answer.
     pub next_action: Option<serde_json::Value>,
     pub payment_time: Option<DateTime<Utc>>,
+    /// Alipay's `paymentCreateTime`.
+    pub payment_create_time: Option<DateTime<Utc>>,
+    /// Alipay's `authExpiryTime`: the last moment a MANUAL authorization can be captured.
+    pub auth_expiry_time: Option<DateTime<Utc>>,
+    /// Alipay's `cancelTime`.
+    pub cancel_time: Option<DateTime<Utc>>,
     pub card: Option<CardDetails>,
 }
 
@@ -191,6 +196,8 @@ impl<'a> Payments<'a> {
             metadata: Set(metadata),
             merchant_region: Set(new.merchant_region),
             payment_expiry_time: Set(new.payment_expiry_time),
+            payment_create_time: Set(None),
+            cancel_time: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
             version: Set(1),
@@ -223,6 +230,9 @@ impl<'a> Payments<'a> {
         let mut changes =
             transition::answer_changes::<payment::Entity>(update.alipay_payment_id, update.result)?;
         changes.payment_time = set_some(update.payment_time);
+        changes.payment_create_time = set_some(update.payment_create_time);
+        changes.auth_expiry_time = set_some(update.auth_expiry_time);
+        changes.cancel_time = set_some(update.cancel_time);
         if transition.to.is_final() {
             changes.next_action = Set(None);
         } else if let Some(action) = update.next_action {
@@ -241,7 +251,6 @@ impl<'a> Payments<'a> {
             changes.avs_result_raw = set_some(card.avs_result_raw);
             changes.cvv_result_raw = set_some(card.cvv_result_raw);
             changes.network_transaction_id = set_some(card.network_transaction_id);
-            changes.auth_expiry_time = set_some(card.auth_expiry_time);
         }
         transition::apply::<payment::Entity>(self.db, id, expected_version, &transition, changes)
             .await

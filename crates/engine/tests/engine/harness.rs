@@ -315,6 +315,7 @@ pub fn agreement_pay(id: &str, binding_id: &str, value: u64) -> PayCommand {
         amount: amount.clone(),
         order: Order::new(format!("order-{id}"), "Mi Band strap", amount),
         env: None,
+        customer_id: None,
         source: PaySource::Agreement {
             binding_id: binding_id.into(),
         },
@@ -330,6 +331,7 @@ pub fn agreement_pay(id: &str, binding_id: &str, value: u64) -> PayCommand {
 /// A GCASH cashier pay command for `value` PHP minor units: answered PAYMENT_IN_PROCESS with the cashier URL.
 pub fn cashier_pay(id: &str, value: u64) -> PayCommand {
     PayCommand {
+        customer_id: None,
         source: PaySource::Cashier {
             wallet: "GCASH".into(),
             redirect_url: "https://merchant.example/paid".into(),
@@ -342,6 +344,7 @@ pub fn cashier_pay(id: &str, value: u64) -> PayCommand {
 /// An in-store pay command with a user-presented payment code.
 pub fn in_store_pay(id: &str, payment_code: &str, value: u64) -> PayCommand {
     PayCommand {
+        customer_id: None,
         source: PaySource::InStore {
             payment_code: Secret::new(payment_code),
         },

@@ -52,6 +52,10 @@ pub struct Model {
     pub merchant_region: Option<String>,
     /// The caller's `paymentExpiryTime` (latest time the payment may succeed); `None` means Alipay's default.
     pub payment_expiry_time: Option<DateTimeUtc>,
+    /// Alipay's `paymentCreateTime`.
+    pub payment_create_time: Option<DateTimeUtc>,
+    /// Alipay's `cancelTime` (the cancel answer).
+    pub cancel_time: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,
