@@ -84,6 +84,7 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
         EngineError::Unavailable { retry_after } => {
             unavailable(message, retry_after, "OUTCOME_PENDING", metadata)
         }
+        EngineError::Closing => unavailable(message, DEFAULT_RETRY, "SHUTTING_DOWN", metadata),
         EngineError::Store(error) => store_status(error, message, metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
     }
@@ -193,6 +194,15 @@ fn store_status(
                 "not a token issued for this list",
             ),
         ),
+        StoreError::InvalidCursor => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(
+                "cursor",
+                "not a cursor issued by this stream",
+            ),
+        ),
+        StoreError::CursorExpired => gateway(Code::OutOfRange, message, "CURSOR_EXPIRED", metadata),
         StoreError::Invalid { field, reason } => Status::with_error_details(
             Code::InvalidArgument,
             message,
