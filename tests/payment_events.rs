@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
 use common::*;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Streaming;
 
 /// Generous bound for anything the stream promises "within 1 s" (a functional check, not a benchmark).
@@ -245,22 +244,6 @@ async fn every_state_change_is_streamed_once_in_commit_order_whatever_caused_it(
         sandbox.shutdown().await;
     })
     .await;
-}
-
-/// Moves every stored event eight days into the past, beyond the 7-day retention.
-async fn age_all_events(db: &TestDb) {
-    let store = db.store().await;
-    let conn = store.connection();
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Sqlite => "UPDATE payment_events SET created_at = ?1",
-        _ => "UPDATE payment_events SET created_at = $1",
-    };
-    let old = chrono::Utc::now() - chrono::Duration::days(8);
-    conn.execute_raw(Statement::from_sql_and_values(backend, sql, [old.into()]))
-        .await
-        .expect("age events");
-    store.close().await.expect("close");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
