@@ -801,5 +801,27 @@ mod tests {
             },
             "write_ahead_grace",
         );
+        bad(
+            ServeArgs {
+                event_retention: Some("167h".into()),
+                ..ServeArgs::default()
+            },
+            "event_retention: must be at least 168h",
+        );
+    }
+
+    #[test]
+    fn event_retention_defaults_to_seven_days_and_may_be_longer() {
+        let resolve = |event_retention: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                event_retention: event_retention.map(str::to_owned),
+                ..ServeArgs::default()
+            })
+            .expect("valid")
+            .engine
+            .event_retention
+        };
+        assert_eq!(resolve(None), Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(resolve(Some("720h")), Duration::from_secs(30 * 24 * 3600));
     }
 }

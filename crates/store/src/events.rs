@@ -268,4 +268,34 @@ mod tests {
             );
         }
     }
+
+    /// Random text and random bytes behind a valid prefix either decode to the number they spell or are rejected
+    /// with the typed error; nothing panics.
+    #[test]
+    fn arbitrary_input_is_a_cursor_or_invalid() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for _ in 0..5_000 {
+            let len = rng.gen_range(0..40);
+            let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            let raw = if rng.gen_bool(0.5) {
+                let mut prefixed = CURSOR_VERSION.as_bytes().to_vec();
+                prefixed.extend(bytes.iter().map(|b| b"0123456789-+x"[usize::from(*b) % 13]));
+                prefixed
+            } else {
+                bytes
+            };
+            let text = URL_SAFE_NO_PAD.encode(&raw);
+            let spelled = std::str::from_utf8(&raw)
+                .ok()
+                .and_then(|t| t.strip_prefix(CURSOR_VERSION))
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n >= 0);
+            match (decode(&text), spelled) {
+                (Ok(seq), Some(expected)) => assert_eq!(seq, expected),
+                (Err(StoreError::InvalidCursor), None) => {}
+                (outcome, expected) => panic!("{raw:?}: {outcome:?} vs {expected:?}"),
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod buyer_window;
 mod capture;
 mod cashier;
 mod concurrency;
+mod events;
 mod harness;
 mod in_store;
 mod pay;
