@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bench::harness::{BenchError, Case, Ratio, Round, Settings as BenchSettings, measure};
 use bench::load::closed_loop;
+use bench::postgres::{Database, server_url};
 use bench::report;
 use sea_orm::ConnectionTrait;
 use store::payments::{NewPayment, PaymentUpdate};
@@ -27,19 +28,18 @@ const UNLOCKED: &str = "outbox_unlocked";
 
 fn main() -> Result<(), BenchError> {
     let settings = BenchSettings::from_env()?;
-    let Some(admin_url) = ["BENCH_DATABASE_URL", "TEST_DATABASE_URL"]
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|url| !url.is_empty())
-    else {
+    let Some(admin_url) = server_url() else {
         eprintln!("no BENCH_DATABASE_URL / TEST_DATABASE_URL: the outbox bench needs PostgreSQL");
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let database = format!("gw_outbox_bench_{}", std::process::id());
-    let (locked, unlocked) = runtime.block_on(setup(&admin_url, &database))?;
+    let database = runtime.block_on(Database::create(
+        &admin_url,
+        &format!("gw_outbox_bench_{}", std::process::id()),
+    ))?;
+    let (locked, unlocked) = runtime.block_on(setup(&database.url))?;
     let ids = Arc::new(AtomicU64::new(0));
     let mut cases = vec![
         Case::new(
@@ -60,7 +60,11 @@ fn main() -> Result<(), BenchError> {
     ];
     let results = measure(&mut cases, &settings)?;
     drop(cases);
-    runtime.block_on(teardown(&admin_url, &database, locked, unlocked))?;
+    runtime.block_on(async {
+        locked.close().await?;
+        unlocked.close().await?;
+        database.drop().await
+    })?;
 
     println!("## event_outbox ({})\n", report::conditions(&settings));
     println!(
@@ -93,22 +97,10 @@ fn main() -> Result<(), BenchError> {
     Ok(())
 }
 
-/// A fresh database with the shipped schema in `public` and a second, migrated copy whose advisory lock is a
-/// no-op (a function of the same name earlier on that connection's search path than `pg_catalog`).
-async fn setup(admin_url: &str, database: &str) -> Result<(Store, Store), BenchError> {
-    let admin = sea_orm::Database::connect(admin_url).await?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        .await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {database}"))
-        .await?;
-    admin.close().await?;
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .ok_or("the PostgreSQL URL has no database path")?;
-    let url = format!("{base}/{database}");
-    let locked = Store::connect(&url).await?;
+/// The shipped schema in `public` of the fresh database at `url`, and a second, migrated copy whose advisory lock is
+/// a no-op (a function of the same name earlier on that connection's search path than `pg_catalog`).
+async fn setup(url: &str) -> Result<(Store, Store), BenchError> {
+    let locked = Store::connect(url).await?;
     locked.migrate().await?;
     locked
         .connection()
@@ -148,22 +140,6 @@ async fn advisory_locks_after_locking(store: &Store) -> Result<i64, BenchError> 
     let held: i64 = row.try_get("", "held")?;
     txn.rollback().await?;
     Ok(held)
-}
-
-async fn teardown(
-    admin_url: &str,
-    database: &str,
-    locked: Store,
-    unlocked: Store,
-) -> Result<(), BenchError> {
-    locked.close().await?;
-    unlocked.close().await?;
-    let admin = sea_orm::Database::connect(admin_url).await?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        .await?;
-    admin.close().await?;
-    Ok(())
 }
 
 /// `concurrency` writers, each writing an intent and moving it to SUCCESS back to back.
