@@ -405,4 +405,23 @@ mod tests {
             Code::Internal
         );
     }
+
+    #[test]
+    fn event_stream_errors() {
+        let s = to_status(StoreError::CursorExpired.into(), None);
+        assert_eq!(s.code(), Code::OutOfRange);
+        assert_eq!(info(&s).0, "CURSOR_EXPIRED");
+        let s = to_status(StoreError::InvalidCursor.into(), None);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let violations = s
+            .get_error_details()
+            .bad_request()
+            .cloned()
+            .expect("BadRequest");
+        assert_eq!(violations.field_violations[0].field, "cursor");
+        let s = to_status(EngineError::Closing, None);
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(info(&s).0, "SHUTTING_DOWN");
+        assert!(s.get_error_details().retry_info().is_some(), "{s:?}");
+    }
 }
