@@ -139,6 +139,9 @@ pub struct ServeArgs {
     /// File holding the token-encryption key (base64 of 32 bytes), instead of `--token-key`.
     #[arg(long, value_name = "FILE", env = "ALIPAY_GATEWAY_TOKEN_KEY_FILE")]
     pub token_key_file: Option<PathBuf>,
+    /// How long payment events stay streamable (at least 168h, the contract's 7 days).
+    #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_EVENT_RETENTION")]
+    pub event_retention: Option<String>,
     /// How long shutdown waits for in-flight calls.
     #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -192,6 +195,7 @@ struct FileSettings {
     job_lease: Option<String>,
     token_key: Option<String>,
     token_key_file: Option<PathBuf>,
+    event_retention: Option<String>,
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
     grpc_max_connection_age: Option<String>,
@@ -518,6 +522,18 @@ impl Settings {
                 ),
             ));
         }
+        let event_retention = duration(
+            "event_retention",
+            &args.event_retention,
+            &file.event_retention,
+            defaults.event_retention,
+        )?;
+        if event_retention < defaults.event_retention {
+            return Err(invalid(
+                "event_retention",
+                "must be at least 168h: StreamPaymentEvents promises 7 days of resumable history",
+            ));
+        }
         let engine = engine::EngineConfig {
             call_attempts,
             retry_backoff,
@@ -529,6 +545,7 @@ impl Settings {
             write_ahead_grace,
             job_lease,
             poll_interval,
+            event_retention,
             ..defaults
         };
 
@@ -808,6 +825,28 @@ mod tests {
             },
             "write_ahead_grace",
         );
+        bad(
+            ServeArgs {
+                event_retention: Some("167h".into()),
+                ..ServeArgs::default()
+            },
+            "event_retention: must be at least 168h",
+        );
+    }
+
+    #[test]
+    fn event_retention_defaults_to_seven_days_and_may_be_longer() {
+        let resolve = |event_retention: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                event_retention: event_retention.map(str::to_owned),
+                ..ServeArgs::default()
+            })
+            .expect("valid")
+            .engine
+            .event_retention
+        };
+        assert_eq!(resolve(None), Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(resolve(Some("720h")), Duration::from_secs(30 * 24 * 3600));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! and the gRPC server with health and reflection.
 //!
 //! [`Gateway::start`] returns once the server is listening (tests start it in-process with `127.0.0.1:0`);
-//! [`RunningGateway::shutdown`] stops it gracefully: health goes NOT_SERVING, the listener closes, in-flight
-//! calls finish (up to the configured grace), the reconciler stops between jobs (unfinished jobs stay in the
+//! [`RunningGateway::shutdown`] stops it gracefully: health goes NOT_SERVING, open event streams end with
+//! UNAVAILABLE (`SHUTTING_DOWN`: reconnect with the last cursor), the listener closes, in-flight calls finish (up
+//! to the configured grace), the reconciler stops between jobs (unfinished jobs stay in the
 //! store and resume on the next start), and the call log is flushed.
 
 use std::future::Future;
@@ -308,6 +309,9 @@ impl RunningGateway {
         self.health
             .set_service_status(LIVENESS_SERVICE, ServingStatus::NotServing)
             .await;
+        // Event streams never finish by themselves: end them (UNAVAILABLE, reconnect elsewhere) so that the
+        // server's graceful stop does not wait for them until the grace runs out.
+        self.engine.close_event_streams();
         let _ = self.stop.send(true);
         let mut server = self.server;
         let served = match tokio::time::timeout(self.shutdown_grace, &mut server).await {

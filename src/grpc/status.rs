@@ -93,6 +93,7 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
         EngineError::Unreachable { retry_after } => {
             unavailable(message, retry_after, "ALIPAY_UNREACHABLE", metadata)
         }
+        EngineError::Closing => unavailable(message, DEFAULT_RETRY, "SHUTTING_DOWN", metadata),
         EngineError::Store(error) => store_status(error, message, metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
     }
@@ -202,6 +203,15 @@ fn store_status(
                 "not a token issued for this list",
             ),
         ),
+        StoreError::InvalidCursor => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(
+                "cursor",
+                "not a cursor issued by this stream",
+            ),
+        ),
+        StoreError::CursorExpired => gateway(Code::OutOfRange, message, "CURSOR_EXPIRED", metadata),
         StoreError::Invalid { field, reason } => Status::with_error_details(
             Code::InvalidArgument,
             message,
@@ -451,5 +461,24 @@ mod tests {
             code(engine::reasons::UPSTREAM_INCOMPLETE_ANSWER),
             Code::Internal
         );
+    }
+
+    #[test]
+    fn event_stream_errors() {
+        let s = to_status(StoreError::CursorExpired.into(), None);
+        assert_eq!(s.code(), Code::OutOfRange);
+        assert_eq!(info(&s).0, "CURSOR_EXPIRED");
+        let s = to_status(StoreError::InvalidCursor.into(), None);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let violations = s
+            .get_error_details()
+            .bad_request()
+            .cloned()
+            .expect("BadRequest");
+        assert_eq!(violations.field_violations[0].field, "cursor");
+        let s = to_status(EngineError::Closing, None);
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(info(&s).0, "SHUTTING_DOWN");
+        assert!(s.get_error_details().retry_info().is_some(), "{s:?}");
     }
 }

@@ -289,6 +289,28 @@ fn timestamp(v: &mut Violations, field: &str, t: &Timestamp) -> bool {
     ok
 }
 
+/// Longest `StreamPaymentEvents.cursor` worth decoding (the gateway's own are about 30 characters).
+const MAX_EVENT_CURSOR_LEN: usize = 128;
+
+/// `StreamPaymentEvents` (the cursor's content is checked by the store, which issued it).
+pub fn stream_payment_events(r: &pb::StreamPaymentEventsRequest) -> Checked {
+    let mut v = Violations::new();
+    v.max_len("cursor", &r.cursor, MAX_EVENT_CURSOR_LEN);
+    v.max_len("customer_id", &r.customer_id, limits::MAX_CUSTOMER_ID_LEN);
+    if pb::ProductCode::try_from(r.product_code).is_err() {
+        v.push("product_code", "unknown product code");
+    }
+    for (i, event_type) in r.event_types.iter().enumerate() {
+        match pb::PaymentEventType::try_from(*event_type) {
+            Ok(pb::PaymentEventType::Unspecified) | Err(_) => {
+                v.push(format!("event_types[{i}]"), "unknown event type")
+            }
+            Ok(_) => {}
+        }
+    }
+    v.into_result()
+}
+
 /// A scanned payment code: required, and Alipay's rule (the description never echoes the code).
 fn payment_code(v: &mut Violations, field: &str, code: &str) {
     if v.required(field, code) {

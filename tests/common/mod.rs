@@ -533,3 +533,23 @@ pub async fn wait_for_status(
     )
     .await
 }
+
+/// Moves every stored event eight days into the past, beyond the 7-day retention.
+pub async fn age_all_events(db: &TestDb) {
+    let store = db.store().await;
+    let conn = store.connection();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => "UPDATE payment_events SET created_at = ?1",
+        _ => "UPDATE payment_events SET created_at = $1",
+    };
+    let old = chrono::Utc::now() - chrono::Duration::days(8);
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [old.into()],
+    ))
+    .await
+    .expect("age events");
+    store.close().await.expect("close");
+}

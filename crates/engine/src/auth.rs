@@ -204,11 +204,15 @@ impl Engine {
             }
             None => None,
         };
-        let message = format!("{SPENT_MESSAGE} ({error})");
         let failed = self
             .store()
             .idempotency()
-            .fail(claim.key, claim.owner, message.as_bytes(), job.as_ref())
+            .fail(
+                claim.key,
+                claim.owner,
+                SPENT_MESSAGE.as_bytes(),
+                job.as_ref(),
+            )
             .await;
         if job.is_some() && failed.is_ok() {
             return;
@@ -260,11 +264,9 @@ impl Engine {
         let sealed = payload
             .get(SEALED_ACCESS_TOKEN)
             .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| {
-                EngineError::illegal_state(
-                    crate::reasons::UPSTREAM_INCOMPLETE_ANSWER,
-                    "revoke job without a sealed access token",
-                )
+            .ok_or_else(|| StoreError::Invalid {
+                field: "payload",
+                reason: format!("a revoke job carries {SEALED_ACCESS_TOKEN}"),
             })?;
         let token = self
             .config()

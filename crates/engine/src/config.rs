@@ -60,6 +60,16 @@ pub struct EngineConfig {
     /// Age after which a non-final payment, refund or capture without an active job is re-enqueued by the
     /// reconciler's sweep: a safety net only, since every intent commits with its job.
     pub stale_after: Duration,
+    /// How long payment events stay streamable; a cursor older than this gets `CursorExpired`. The contract
+    /// promises at least 7 days.
+    pub event_retention: Duration,
+    /// How often the event stream head is re-read: the bound on how late an event committed by another replica
+    /// reaches this replica's streams (this replica's own events are seen at once).
+    pub event_poll_interval: Duration,
+    /// How often the reconciler deletes events past retention.
+    pub event_prune_interval: Duration,
+    /// Events buffered per stream for a consumer that reads slower than events arrive.
+    pub event_buffer: usize,
     /// Seals and opens wallet tokens at rest.
     pub token_cipher: TokenCipher,
 }
@@ -86,6 +96,10 @@ impl EngineConfig {
             max_job_attempts: 10,
             call_record_buffer: 1024,
             stale_after: Duration::from_secs(300),
+            event_retention: Duration::from_secs(7 * 24 * 3600),
+            event_poll_interval: Duration::from_millis(250),
+            event_prune_interval: Duration::from_secs(600),
+            event_buffer: 256,
             token_cipher,
         }
     }
@@ -107,6 +121,7 @@ impl fmt::Debug for EngineConfig {
             .field("write_ahead_grace", &self.write_ahead_grace)
             .field("job_lease", &self.job_lease)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("event_retention", &self.event_retention)
             .field("token_cipher", &"[redacted]")
             .finish_non_exhaustive()
     }

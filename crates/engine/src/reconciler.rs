@@ -55,6 +55,7 @@ impl Engine {
         tokio::pin!(shutdown);
         let sweep_every = (self.config().stale_after / 4).max(Duration::from_secs(1));
         let mut next_sweep = tokio::time::Instant::now();
+        let mut next_prune = tokio::time::Instant::now();
         tracing::info!(owner = %self.inner.owner, "reconciler started");
         loop {
             if tokio::time::Instant::now() >= next_sweep {
@@ -62,6 +63,14 @@ impl Engine {
                     tracing::error!(%error, "stale payment sweep failed");
                 }
                 next_sweep = tokio::time::Instant::now() + sweep_every;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                match self.prune_events().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "pruned payment events past retention"),
+                    Err(error) => tracing::error!(%error, "pruning payment events failed"),
+                }
+                next_prune = tokio::time::Instant::now() + self.config().event_prune_interval;
             }
             let claimed = self.run_due_jobs().await;
             let pause = match claimed {

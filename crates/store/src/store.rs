@@ -4,7 +4,7 @@ use crate::crypto::TokenCipher;
 use crate::error::{Result, StoreError};
 use crate::migration::Migrator;
 use crate::{
-    audit, bindings, calls, captures, idempotency, jobs, notifications, payments, refunds,
+    audit, bindings, calls, captures, events, idempotency, jobs, notifications, payments, refunds,
 };
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -160,6 +160,11 @@ impl Store {
     /// Received Alipay notifications.
     pub fn notifications(&self) -> notifications::Notifications<'_> {
         notifications::Notifications::new(&self.db)
+    }
+
+    /// The payment event stream (read side; events are appended by the state changes themselves).
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events::new(&self.db)
     }
 
     /// The audit trail of status changes.

@@ -7,6 +7,7 @@ use crate::db::{begin_write, now};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
 use crate::jobs::{self, NewJob};
+use crate::outbox::{self, Evented};
 use crate::status::Lifecycle;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -98,8 +99,9 @@ impl<S> Transition<S> {
 /// Longest `source` the audit column holds.
 const MAX_SOURCE_LEN: usize = 64;
 
-/// An entity with an id, a status under a [`Lifecycle`], a version and an update time.
-pub(crate) trait Versioned: EntityTrait {
+/// An entity with an id, a status under a [`Lifecycle`], a version and an update time, whose changes the event
+/// stream may carry.
+pub(crate) trait Versioned: EntityTrait + Evented {
     type Status: Lifecycle;
     const KIND: EntityKind;
     const ID: Self::Column;
@@ -222,7 +224,9 @@ where
             jobs::enqueue_on(&txn, job).await?;
         }
         let row = require::<E, _>(&txn, id).await?;
+        let event = outbox::append::<E>(&txn, None, &row).await?;
         txn.commit().await?;
+        event.committed();
         Ok(Inserted::Created(row))
     } else {
         let existing = find::<E, _>(&txn, request_col, request_id)
@@ -311,6 +315,8 @@ where
         jobs::enqueue_on(&txn, job).await?;
     }
     let row = require::<E, _>(&txn, id).await?;
+    let event = outbox::append::<E>(&txn, Some(&current), &row).await?;
     txn.commit().await?;
+    event.committed();
     Ok(row)
 }

@@ -6,6 +6,7 @@ mod capture;
 mod cashier;
 mod concurrency;
 mod crash_recovery;
+mod events;
 mod fault;
 mod harness;
 mod in_store;
