@@ -553,3 +553,48 @@ pub async fn age_all_events(db: &TestDb) {
     .expect("age events");
     store.close().await.expect("close");
 }
+
+/// `value` minor units of PHP.
+pub fn php(value: i64) -> Option<pb::Amount> {
+    Some(pb::Amount {
+        currency: "PHP".into(),
+        value,
+    })
+}
+
+/// A GCASH cashier payment returning to the merchant's page.
+pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
+    let mut request = agreement_pay(id, "", value);
+    request.source = Some(pb::pay_request::Source::Cashier(pb::CashierPaymentSource {
+        wallet: pb::Wallet::Gcash as i32,
+        payment_redirect_url: "https://merchant.example/paid".into(),
+        env: Some(pb::Env {
+            terminal_type: pb::TerminalType::Web as i32,
+            ..Default::default()
+        }),
+    }));
+    request
+}
+
+/// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
+pub fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
+    let mut request = agreement_pay(id, "", value);
+    request.source = Some(pb::pay_request::Source::InStore(pb::InStorePaymentSource {
+        payment_code: code.into(),
+    }));
+    if let Some(order) = request.order.as_mut() {
+        order.merchant = Some(pb::Merchant {
+            reference_merchant_id: "merchant-1".into(),
+            merchant_mcc: "5812".into(),
+            merchant_name: "Test Cafe".into(),
+            store: Some(pb::Store {
+                reference_store_id: "store-1".into(),
+                store_name: "Test Cafe Makati".into(),
+                store_mcc: "5812".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    request
+}

@@ -94,7 +94,9 @@ impl Engine {
                 // An authCode is single-use (the contract, and Alipay's own answer to a reused code): a repeat learns
                 // that it was spent, whoever sends it and with whatever content, and finds the binding the first
                 // attempt made with ListBindings.
-                Begin::Completed(_) | Begin::Mismatch => return Err(spent_code(USED_MESSAGE.as_bytes())),
+                Begin::Completed(_) | Begin::Mismatch => {
+                    return Err(spent_code(USED_MESSAGE.as_bytes()));
+                }
                 Begin::Failed(message) => return Err(spent_code(&message)),
                 Begin::InProgress { .. } if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(self.config().duplicate_poll).await;
@@ -588,7 +590,8 @@ const SPENT_MESSAGE: &str = "the authCode was spent by an earlier attempt whose 
                              tokens are revoked; authorize again";
 
 /// What a repeat of an applyToken that succeeded is told.
-const USED_MESSAGE: &str = "the authCode was already exchanged for a binding; find it with ListBindings(customer_id)";
+const USED_MESSAGE: &str =
+    "the authCode was already exchanged for a binding; find it with ListBindings(customer_id)";
 
 /// The replayed answer of a failed applyToken: the authCode is spent, as Alipay would say (`INVALID_CODE`).
 fn spent_code(message: &[u8]) -> EngineError {

@@ -459,7 +459,11 @@ impl Engine {
                     let update = PaymentUpdate {
                         alipay_payment_id: reply.body.payment_id.clone(),
                         result: Some(result_info(&reply.body.result)),
-                        cancel_time: reply.body.cancel_time.as_deref().and_then(parse_alipay_time),
+                        cancel_time: reply
+                            .body
+                            .cancel_time
+                            .as_deref()
+                            .and_then(parse_alipay_time),
                         ..PaymentUpdate::default()
                     };
                     let moved = self
