@@ -458,51 +458,57 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
                 .await
                 .expect("bindings")
                 .items;
-            match &retry {
+            // An authCode is single-use: the retry either makes the exchange itself (the first attempt failed before
+            // Alipay issued anything) or learns INVALID_CODE; the store then tells whether the tokens were recorded.
+            let recorded = match &retry {
                 Ok(binding) => {
-                    // Recorded: the one binding of the code, and its token works at Alipay.
-                    assert_eq!(stored.len(), 1, "{what}");
-                    assert_eq!(stored[0].id, binding.id, "{what}");
-                    let pay_id = new_id("pay-bound");
-                    let paid = restarted
-                        .pay(agreement_pay(&pay_id, &binding.id, 1000))
-                        .await
-                        .expect("the recorded binding pays");
-                    assert_eq!(paid.status, PaymentStatus::Success, "{what}");
-                    assert_eq!(env.stats().endpoint_calls("authorizations/revoke"), revokes, "{what}");
+                    assert_eq!(stored.first().map(|b| &b.id), Some(&binding.id), "{what}");
+                    true
                 }
-                Err(EngineError::Declined { code, .. }) if code == "INVALID_CODE" => {
-                    // Not recorded: revoked at Alipay, by the job or at once.
-                    assert!(stored.is_empty(), "{what}: {stored:?}");
-                    eventually(RECOVERY_BOUND, "the unstored tokens revoked", || async {
-                        (env.stats().endpoint_calls("authorizations/revoke") == revokes + 1).then_some(())
-                    })
-                    .await;
-                    let jobs = revoke_jobs(&env).await;
-                    for (_, sealed) in &jobs[jobs_before..] {
-                        let token = config().token_cipher.decrypt(sealed).expect("sealed token");
-                        let reply = client(&env.sandbox)
-                            .inquiry_user_info(&InquiryUserInfoRequest::new(token.expose().to_owned()))
-                            .await
-                            .expect("inquiryUserInfo");
-                        assert!(
-                            matches!(&reply.outcome, Outcome::Failed { code, .. } if *code == ResultCode::InvalidAccessToken),
-                            "{what}: {:?}",
-                            reply.outcome
-                        );
-                    }
-                    eventually(RECOVERY_BOUND, "the revoke job done", || async {
-                        revoke_jobs(&env).await.iter().all(|(status, _)| status == "DONE").then_some(())
-                    })
-                    .await;
-                }
+                Err(EngineError::Declined { code, .. }) if code == "INVALID_CODE" => !stored.is_empty(),
                 other => panic!("{what}: retry answered {other:?}"),
+            };
+            if recorded {
+                // Recorded: the one binding of the code, and its token works at Alipay.
+                assert_eq!(stored.len(), 1, "{what}");
+                let pay_id = new_id("pay-bound");
+                let paid = restarted
+                    .pay(agreement_pay(&pay_id, &stored[0].id, 1000))
+                    .await
+                    .expect("the recorded binding pays");
+                assert_eq!(paid.status, PaymentStatus::Success, "{what}");
+                assert_eq!(env.stats().endpoint_calls("authorizations/revoke"), revokes, "{what}");
+            } else {
+                    // Not recorded: revoked at Alipay, by the job or at once.
+                assert!(stored.is_empty(), "{what}: {stored:?}");
+                eventually(RECOVERY_BOUND, "the unstored tokens revoked", || async {
+                    (env.stats().endpoint_calls("authorizations/revoke") == revokes + 1).then_some(())
+                })
+                .await;
+                let jobs = revoke_jobs(&env).await;
+                for (_, sealed) in &jobs[jobs_before..] {
+                    let token = config().token_cipher.decrypt(sealed).expect("sealed token");
+                    let reply = client(&env.sandbox)
+                        .inquiry_user_info(&InquiryUserInfoRequest::new(token.expose().to_owned()))
+                        .await
+                        .expect("inquiryUserInfo");
+                    assert!(
+                        matches!(&reply.outcome, Outcome::Failed { code, .. } if *code == ResultCode::InvalidAccessToken),
+                        "{what}: {:?}",
+                        reply.outcome
+                    );
+                }
+                eventually(RECOVERY_BOUND, "the revoke job done", || async {
+                    revoke_jobs(&env).await.iter().all(|(status, _)| status == "DONE").then_some(())
+                })
+                .await;
             }
             reconciler.stop().await;
-            // The answer is definite: a second retry gets the same one.
+            // The answer is definite: a second retry gets the same one (INVALID_CODE once a binding exists).
             let again = answered(restarted.apply_token(cmd())).await;
             match (&retry, &again) {
-                (Ok(a), Ok(b)) => assert_eq!(a.id, b.id, "{what}"),
+                // A code that made a binding is spent: repeating it says so.
+                (Ok(_), Err(EngineError::Declined { code, .. })) => assert_eq!(code, "INVALID_CODE", "{what}"),
                 (Err(EngineError::Declined { code: a, .. }), Err(EngineError::Declined { code: b, .. })) => {
                     assert_eq!(a, b, "{what}")
                 }
