@@ -155,6 +155,9 @@ pub struct ServeArgs {
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,engine=debug`).
     #[arg(long, value_name = "FILTER", env = "ALIPAY_GATEWAY_LOG")]
     pub log_level: Option<String>,
+    /// OTLP/gRPC collector for traces and metrics (e.g. `http://otel-collector:4317`); telemetry is off without it.
+    #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The TOML file: the same settings as [`ServeArgs`], unknown keys rejected (a typo must not be ignored).
@@ -188,6 +191,7 @@ struct FileSettings {
     health_probe_interval: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
+    otlp_endpoint: Option<String>,
 }
 
 /// A configuration problem, reported at start-up with the setting's name.
@@ -282,6 +286,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
+    /// OTLP/gRPC collector URL; `None`: telemetry off.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -301,6 +307,7 @@ impl std::fmt::Debug for Settings {
             .field("health_probe_interval", &self.health_probe_interval)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
+            .field("otlp_endpoint", &self.otlp_endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -545,6 +552,17 @@ impl Settings {
         let log_level = pick(&args.log_level, &file.log_level).unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log_level)
             .map_err(|e| invalid("log_level", e.to_string()))?;
+        let otlp_endpoint = match pick(&args.otlp_endpoint, &file.otlp_endpoint) {
+            Some(url) if url.trim().is_empty() => None,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
+            Some(other) => {
+                return Err(invalid(
+                    "otlp_endpoint",
+                    format!("{other:?} is not an http(s) URL"),
+                ));
+            }
+            None => None,
+        };
 
         Ok(Settings {
             listen,
@@ -564,6 +582,7 @@ impl Settings {
             health_probe_interval,
             log_format,
             log_level,
+            otlp_endpoint,
         })
     }
 }

@@ -33,6 +33,7 @@ mod recorder;
 mod refund;
 mod retry;
 mod settle;
+mod telemetry;
 mod validate;
 
 pub use commands::{
@@ -73,6 +74,7 @@ struct Inner {
     config: EngineConfig,
     locks: KeyedLocks,
     recorder: Recorder,
+    reconciler_metrics: telemetry::ReconcilerMetrics,
     /// Identifies this engine instance as a job-lease owner (unique per process start).
     owner: String,
 }
@@ -100,6 +102,7 @@ impl Engine {
                 config,
                 locks: KeyedLocks::default(),
                 recorder,
+                reconciler_metrics: telemetry::ReconcilerMetrics::new(),
                 owner,
             }),
         }

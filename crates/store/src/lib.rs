@@ -27,6 +27,7 @@ mod operations;
 mod page;
 pub mod payments;
 pub mod refunds;
+pub mod statements;
 pub mod status;
 mod store;
 mod transition;
