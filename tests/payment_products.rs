@@ -34,29 +34,6 @@ fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
     request
 }
 
-/// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
-fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
-    let mut request = agreement_pay(id, "", value);
-    request.source = Some(pb::pay_request::Source::InStore(pb::InStorePaymentSource {
-        payment_code: code.into(),
-    }));
-    if let Some(order) = request.order.as_mut() {
-        order.merchant = Some(pb::Merchant {
-            reference_merchant_id: "merchant-1".into(),
-            merchant_mcc: "5812".into(),
-            merchant_name: "Test Cafe".into(),
-            store: Some(pb::Store {
-                reference_store_id: "store-1".into(),
-                store_name: "Test Cafe Makati".into(),
-                store_mcc: "5812".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
-    request
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
     for_each_backend(|db| async move {

@@ -219,6 +219,16 @@ impl GatewayProcess {
         sandbox: &sandbox::RunningSandbox,
         options: &GatewayOptions,
     ) -> GatewayProcess {
+        Self::start_with_env(db, sandbox, options, &[])
+    }
+
+    /// [`Self::start`] with extra environment variables (telemetry, log format).
+    pub fn start_with_env(
+        db: &TestDb,
+        sandbox: &sandbox::RunningSandbox,
+        options: &GatewayOptions,
+        env: &[(&str, &str)],
+    ) -> GatewayProcess {
         let key_file = db.dir.path().join("alipay-public.pem");
         std::fs::write(&key_file, sandbox.alipay_public_key_pem()).expect("write sandbox key");
         let log = db
@@ -257,6 +267,7 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -472,6 +483,29 @@ pub fn agreement_pay(payment_request_id: &str, binding_id: &str, value: i64) -> 
         )),
         ..Default::default()
     }
+}
+
+/// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
+pub fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
+    let mut request = agreement_pay(id, "", value);
+    request.source = Some(pb::pay_request::Source::InStore(pb::InStorePaymentSource {
+        payment_code: code.into(),
+    }));
+    if let Some(order) = request.order.as_mut() {
+        order.merchant = Some(pb::Merchant {
+            reference_merchant_id: "merchant-1".into(),
+            merchant_mcc: "5812".into(),
+            merchant_name: "Test Cafe".into(),
+            store: Some(pb::Store {
+                reference_store_id: "store-1".into(),
+                store_name: "Test Cafe Makati".into(),
+                store_mcc: "5812".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    request
 }
 
 /// The `ErrorInfo` (reason, domain) of a status.

@@ -16,7 +16,7 @@ pub(crate) struct ReconcilerMetrics {
 impl ReconcilerMetrics {
     pub(crate) fn new() -> Self {
         let meter = opentelemetry::global::meter("engine");
-        Self {
+        let metrics = Self {
             jobs: meter
                 .u64_counter("alipay_gateway.reconciler.jobs")
                 .with_unit("{job}")
@@ -29,7 +29,15 @@ impl ReconcilerMetrics {
                     "Job runs that found their lease taken over by another replica when recording the result",
                 )
                 .build(),
+        };
+        // Takeovers are rare: report an explicit zero per kind so the series exist (and alerts on an increase work)
+        // before the first one.
+        for kind in KINDS {
+            metrics
+                .lease_takeovers
+                .add(0, &[KeyValue::new("kind", kind_name(kind))]);
         }
+        metrics
     }
 
     /// Counts one finished run; `outcome` is `done`, `retry`, `escalated`, `lease_lost` or `not_recorded`.
@@ -60,6 +68,15 @@ pub(crate) fn job_span(job: &Job) -> tracing::Span {
         "alipay_gateway.job.outcome" = tracing::field::Empty,
     )
 }
+
+const KINDS: [JobKind; 6] = [
+    JobKind::InquirePayment,
+    JobKind::CancelPayment,
+    JobKind::RefundPayment,
+    JobKind::InquireRefund,
+    JobKind::InquireCapture,
+    JobKind::RefreshToken,
+];
 
 fn kind_name(kind: JobKind) -> &'static str {
     match kind {
