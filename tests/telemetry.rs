@@ -278,8 +278,7 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
         // Graceful stop flushes the last spans and metric points.
         let log = gateway.log();
         assert!(gateway.terminate().success(), "graceful exit");
-        let received = collector.received.clone();
-        let received = received.lock().expect("collector lock");
+        let received = std::mem::take(&mut *collector.received.lock().expect("collector lock"));
         let spans = &received.spans;
 
         assert!(
