@@ -158,6 +158,9 @@ pub struct ServeArgs {
     /// OTLP/gRPC collector for traces and metrics (e.g. `http://otel-collector:4317`); telemetry is off without it.
     #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// Serve the metrics for Prometheus at `GET /metrics` on this address (conventionally `0.0.0.0:9464`).
+    #[arg(long, value_name = "ADDR", env = "ALIPAY_GATEWAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The TOML file: the same settings as [`ServeArgs`], unknown keys rejected (a typo must not be ignored).
@@ -192,6 +195,7 @@ struct FileSettings {
     log_format: Option<String>,
     log_level: Option<String>,
     otlp_endpoint: Option<String>,
+    metrics_listen: Option<String>,
 }
 
 /// A configuration problem, reported at start-up with the setting's name.
@@ -286,8 +290,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
-    /// OTLP/gRPC collector URL; `None`: telemetry off.
+    /// OTLP/gRPC collector URL; `None`: no traces and no pushed metrics.
     pub otlp_endpoint: Option<String>,
+    /// Prometheus scrape address; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -308,6 +314,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -563,6 +570,14 @@ impl Settings {
             }
             None => None,
         };
+        let metrics_listen = match (&args.metrics_listen, &file.metrics_listen) {
+            (Some(addr), _) => Some(*addr),
+            (None, Some(text)) => Some(
+                text.parse()
+                    .map_err(|e| invalid("metrics_listen", format!("{text:?}: {e}")))?,
+            ),
+            (None, None) => None,
+        };
 
         Ok(Settings {
             listen,
@@ -583,6 +598,7 @@ impl Settings {
             log_format,
             log_level,
             otlp_endpoint,
+            metrics_listen,
         })
     }
 }
@@ -802,6 +818,13 @@ mod tests {
                 ..ServeArgs::default()
             },
             "write_ahead_grace",
+        );
+        bad(
+            ServeArgs {
+                otlp_endpoint: Some("otel-collector:4317".into()),
+                ..ServeArgs::default()
+            },
+            "otlp_endpoint",
         );
     }
 }

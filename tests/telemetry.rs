@@ -187,7 +187,12 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
     for_each_backend(|db| async move {
         let (collector, endpoint) = Collector::start().await;
         let sandbox = start_sandbox(Duration::from_secs(10)).await;
-        let gateway = start_gateway(&db, &sandbox, &telemetry_env(&endpoint));
+        let metrics_listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let mut env = telemetry_env(&endpoint);
+        env.push(("ALIPAY_GATEWAY_METRICS_LISTEN", metrics_listen.to_string()));
+        let gateway = start_gateway(&db, &sandbox, &env);
 
         // The wallet flow: consult, authorise, applyToken, pay, refund, plus an in-store payment code.
         let mut auth = gateway.auth().await;
@@ -274,6 +279,21 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
             .await
             .expect_err("no payment request id");
         assert_eq!(rejected.code(), tonic::Code::InvalidArgument);
+
+        // The same metrics for Prometheus to scrape.
+        let scraped = reqwest::get(format!("http://{metrics_listen}/metrics"))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("scrape body");
+        for name in [
+            "alipay_gateway_alipay_calls",
+            "rpc_server_call_duration",
+            "alipay_gateway_reconciler_due_jobs",
+        ] {
+            assert!(scraped.contains(name), "{name} scraped:\n{scraped}");
+        }
 
         // Graceful stop flushes the last spans and metric points.
         let log = gateway.log();
@@ -463,7 +483,7 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
         ));
 
         // No secret of the flow in anything exported: spans, events, attributes, labels, resource.
-        let raw = String::from_utf8_lossy(&received.raw);
+        let raw = String::from_utf8_lossy(&received.raw) + scraped.as_str();
         for (what, secret) in [
             ("auth code", auth_code.as_str()),
             ("access token", access_token.as_str()),

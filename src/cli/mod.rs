@@ -127,6 +127,6 @@ pub fn install_logging(
     // A second initialisation (only possible in tests) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(output)
-        .with(telemetry.map(crate::telemetry::Telemetry::layer))
+        .with(telemetry.and_then(crate::telemetry::Telemetry::layer))
         .try_init();
 }

@@ -24,15 +24,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let telemetry = {
+    let started = {
         let _runtime = runtime.enter();
-        match settings.otlp_endpoint.as_deref().map(Telemetry::start) {
-            None => None,
-            Some(Ok(telemetry)) => Some(telemetry),
-            Some(Err(error)) => {
-                eprintln!("alipay-gateway: telemetry: {error}");
-                return ExitCode::from(2);
-            }
+        Telemetry::start(settings.otlp_endpoint.as_deref(), settings.metrics_listen)
+    };
+    let telemetry = match started {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("alipay-gateway: telemetry: {error}");
+            return ExitCode::from(2);
         }
     };
     super::install_logging(&settings.log_level, settings.log_format, telemetry.as_ref());

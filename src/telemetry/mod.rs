@@ -1,6 +1,6 @@
-//! OpenTelemetry traces and metrics, exported over OTLP/gRPC. Off unless `otlp_endpoint` (or the standard
-//! `OTEL_EXPORTER_OTLP_ENDPOINT`) is set: then nothing is built, nothing is exported and nothing about exporting is
-//! logged. When on, the SDK also reads the standard `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! OpenTelemetry traces and metrics, exported over OTLP/gRPC, and optionally the metrics for Prometheus to scrape.
+//! Off unless `otlp_endpoint` (or the standard `OTEL_EXPORTER_OTLP_ENDPOINT`) or `metrics_listen` is set: otherwise
+//! nothing is built, nothing is exported and nothing about exporting is logged. When on, the SDK also reads the standard `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_BSP_*` and `OTEL_METRIC_EXPORT_INTERVAL` variables. Export runs on the SDK's
 //! own threads, never on a request's path: a slow or dead collector costs dropped telemetry, not latency.
 //!
@@ -12,13 +12,17 @@
 //!
 //! Parts: [`rpc`] (the tower layer that spans and times every gateway RPC), [`calls`] (the Alipay call metrics, fed
 //! by the client's `CallObserver` hook), [`store`] (statement spans and the reconciler backlog gauges),
-//! [`webhook`] (span and counter for the notification ingress), [`logs`] (trace ids in JSON logs).
+//! [`webhook`] (span and counter for the notification ingress), [`logs`] (trace ids in JSON logs), and the
+//! Prometheus scrape endpoint.
 
 pub mod calls;
 pub mod logs;
+mod prometheus;
 pub mod rpc;
 pub mod store;
 pub mod webhook;
+
+use std::net::SocketAddr;
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
@@ -50,50 +54,93 @@ pub enum TelemetryError {
     /// The OTLP exporter rejected its configuration (e.g. the endpoint).
     #[error("OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The Prometheus reader could not be built.
+    #[error("Prometheus exporter: {0}")]
+    Prometheus(opentelemetry_sdk::error::OTelSdkError),
+    /// `metrics_listen` could not be bound.
+    #[error("cannot listen on {addr} for metrics: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
-/// The installed trace and meter providers. Keep it for the life of the process and call
-/// [`Telemetry::shutdown`] on the way out, so the last spans and metric points are flushed.
+/// The installed providers. Keep it for the life of the process and call [`Telemetry::shutdown`] on the way out,
+/// so the last spans and metric points are flushed.
 #[derive(Debug)]
 pub struct Telemetry {
-    traces: SdkTracerProvider,
+    /// Present with an OTLP endpoint (traces are only pushed).
+    traces: Option<SdkTracerProvider>,
     metrics: SdkMeterProvider,
+    /// The Prometheus scrape endpoint, with `metrics_listen`.
+    scrape: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Telemetry {
-    /// Builds the OTLP/gRPC exporters for `endpoint` and installs the global tracer provider, meter provider and
-    /// W3C trace-context propagator. Must run inside the Tokio runtime (the gRPC channel lives on it).
-    pub fn start(endpoint: &str) -> Result<Self, TelemetryError> {
+    /// With an OTLP `endpoint`: the OTLP/gRPC span and metric exporters and the W3C trace-context propagator; with
+    /// `metrics_listen`: the Prometheus endpoint. Installs them globally; `None` when neither is configured. Must
+    /// run inside the Tokio runtime (the gRPC channel and the scrape endpoint live on it).
+    pub fn start(
+        endpoint: Option<&str>,
+        metrics_listen: Option<SocketAddr>,
+    ) -> Result<Option<Self>, TelemetryError> {
         use opentelemetry_otlp::{MetricExporter, SpanExporter, WithExportConfig as _};
+        if endpoint.is_none() && metrics_listen.is_none() {
+            return Ok(None);
+        }
         let resource = resource();
-        let spans = SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()?;
-        let traces = SdkTracerProvider::builder()
-            .with_batch_exporter(spans)
-            .with_resource(resource.clone())
-            .build();
-        let points = MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()?;
-        let metrics = SdkMeterProvider::builder()
-            .with_periodic_exporter(points)
-            .with_resource(resource)
-            .build();
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        opentelemetry::global::set_tracer_provider(traces.clone());
+        let mut metrics = SdkMeterProvider::builder().with_resource(resource.clone());
+        let mut traces = None;
+        if let Some(endpoint) = endpoint {
+            let spans = SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()?;
+            traces = Some(
+                SdkTracerProvider::builder()
+                    .with_batch_exporter(spans)
+                    .with_resource(resource)
+                    .build(),
+            );
+            let points = MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()?;
+            metrics = metrics.with_periodic_exporter(points);
+        }
+        let mut scrape = None;
+        if let Some(addr) = metrics_listen {
+            let (reader, served) = prometheus::start(addr)?;
+            metrics = metrics.with_reader(reader);
+            scrape = Some(served);
+        }
+        let metrics = metrics.build();
+        if let Some(traces) = &traces {
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+            opentelemetry::global::set_tracer_provider(traces.clone());
+        }
         opentelemetry::global::set_meter_provider(metrics.clone());
-        Ok(Self { traces, metrics })
+        Ok(Some(Self {
+            traces,
+            metrics,
+            scrape,
+        }))
     }
 
-    /// The tracing layer that turns [`TARGET`] spans into OpenTelemetry spans. Its filter is the allow-list: the
-    /// gateway's spans only, with the transport and the SDK turned off by name as well.
-    pub fn layer<S>(&self) -> impl Layer<S> + Send + Sync + 'static
+    /// Whether spans are exported (an OTLP endpoint is configured).
+    pub fn traces(&self) -> bool {
+        self.traces.is_some()
+    }
+
+    /// The tracing layer that turns [`TARGET`] spans into OpenTelemetry spans, when traces are exported. Its
+    /// filter is the allow-list: the gateway's spans only, with the transport and the SDK turned off by name too.
+    pub fn layer<S>(&self) -> Option<impl Layer<S> + Send + Sync + 'static>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
+        let traces = self.traces.as_ref()?;
         let filter = Targets::new()
             .with_default(LevelFilter::OFF)
             .with_target(TARGET, LevelFilter::INFO)
@@ -101,20 +148,24 @@ impl Telemetry {
                 ["tonic", "h2", "hyper", "tower", "opentelemetry"]
                     .map(|target| (target, LevelFilter::OFF)),
             );
-        tracing_opentelemetry::layer()
-            .with_tracer(self.traces.tracer(SCOPE))
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(traces.tracer(SCOPE))
             .with_location(false)
             .with_threads(false)
             .with_target(false)
             .with_tracked_inactivity(false)
-            .with_filter(filter)
+            .with_filter(filter);
+        Some(layer)
     }
 
     /// Flushes and stops both providers. A dead collector delays this by at most the exporter timeout
     /// (`OTEL_EXPORTER_OTLP_TIMEOUT`); the providers block, so they run on a blocking thread.
     pub async fn shutdown(self) {
+        if let Some(scrape) = self.scrape {
+            scrape.abort();
+        }
         let stopped = tokio::task::spawn_blocking(move || {
-            if let Err(error) = self.traces.shutdown() {
+            if let Some(Err(error)) = self.traces.map(|traces| traces.shutdown()) {
                 tracing::warn!(%error, "flushing the last spans failed");
             }
             if let Err(error) = self.metrics.shutdown() {
