@@ -198,15 +198,7 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
         let mut auth = gateway.auth().await;
         let state = request_id("state");
         let consult = auth
-            .consult(traced(pb::ConsultRequest {
-                wallet: pb::Wallet::Gcash as i32,
-                auth_redirect_url: "https://merchant.example/wallet/return".into(),
-                auth_state: state.clone(),
-                scopes: DEFAULT_SCOPES.iter().map(|s| *s as i32).collect(),
-                terminal_type: pb::TerminalType::Web as i32,
-                merchant_region: BINDING_REGION.into(),
-                ..Default::default()
-            }))
+            .consult(traced(consult_request(&state, DEFAULT_SCOPES)))
             .await
             .expect("consult")
             .into_inner();

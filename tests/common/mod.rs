@@ -388,15 +388,7 @@ pub async fn bind_wallet_with(
     let mut auth = gateway.auth().await;
     let state = request_id("state");
     let consult = auth
-        .consult(pb::ConsultRequest {
-            wallet: pb::Wallet::Gcash as i32,
-            auth_redirect_url: "https://merchant.example/wallet/return".into(),
-            auth_state: state.clone(),
-            scopes: as_ints(consult_scopes),
-            terminal_type: pb::TerminalType::Web as i32,
-            merchant_region: BINDING_REGION.into(),
-            ..Default::default()
-        })
+        .consult(consult_request(&state, consult_scopes))
         .await
         .expect("consult")
         .into_inner();
@@ -414,6 +406,19 @@ pub async fn bind_wallet_with(
     .into_inner()
     .binding
     .expect("binding")
+}
+
+/// A GCASH web Consult for `scopes` in [`BINDING_REGION`], returning to the merchant's page with `state`.
+pub fn consult_request(state: &str, scopes: &[pb::AuthScope]) -> pb::ConsultRequest {
+    pb::ConsultRequest {
+        wallet: pb::Wallet::Gcash as i32,
+        auth_redirect_url: "https://merchant.example/wallet/return".into(),
+        auth_state: state.into(),
+        scopes: scopes.iter().map(|s| *s as i32).collect(),
+        terminal_type: pb::TerminalType::Web as i32,
+        merchant_region: BINDING_REGION.into(),
+        ..Default::default()
+    }
 }
 
 /// What a browser does on the sandbox's H5 authorization page: open it, submit 4 digits, read the 303.
