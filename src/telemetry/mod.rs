@@ -129,11 +129,6 @@ impl Telemetry {
         }))
     }
 
-    /// Whether spans are exported (an OTLP endpoint is configured).
-    pub fn traces(&self) -> bool {
-        self.traces.is_some()
-    }
-
     /// The tracing layer that turns [`TARGET`] spans into OpenTelemetry spans, when traces are exported. Its
     /// filter is the allow-list: the gateway's spans only, with the transport and the SDK turned off by name too.
     pub fn layer<S>(&self) -> Option<impl Layer<S> + Send + Sync + 'static>

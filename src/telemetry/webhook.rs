@@ -108,3 +108,17 @@ impl Default for WebhookMetrics {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_notification_types_become_labels() {
+        assert_eq!(notify_type_label("PAYMENT_RESULT"), "PAYMENT_RESULT");
+        assert_eq!(notify_type_label("TOKEN_CANCELED"), "TOKEN_CANCELED");
+        assert_eq!(notify_type_label("payment_result"), "_OTHER");
+        assert_eq!(notify_type_label("{\"authCode\":\"x\"}"), "_OTHER");
+        assert_eq!(WebhookOutcome::Unauthenticated.as_str(), "unauthenticated");
+    }
+}
