@@ -139,6 +139,9 @@ pub struct ServeArgs {
     /// File holding the token-encryption key (base64 of 32 bytes), instead of `--token-key`.
     #[arg(long, value_name = "FILE", env = "ALIPAY_GATEWAY_TOKEN_KEY_FILE")]
     pub token_key_file: Option<PathBuf>,
+    /// How long payment events stay streamable (at least 168h, the contract's 7 days).
+    #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_EVENT_RETENTION")]
+    pub event_retention: Option<String>,
     /// How long shutdown waits for in-flight calls.
     #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -149,6 +152,14 @@ pub struct ServeArgs {
         env = "ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL"
     )]
     pub health_probe_interval: Option<String>,
+    /// Close each client connection after this long (clients reconnect), so new replicas get a share of
+    /// long-lived HTTP/2 connections. Unlimited when unset.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_GRPC_MAX_CONNECTION_AGE"
+    )]
+    pub grpc_max_connection_age: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, value_name = "text|json", env = "ALIPAY_GATEWAY_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -190,8 +201,10 @@ struct FileSettings {
     job_lease: Option<String>,
     token_key: Option<String>,
     token_key_file: Option<PathBuf>,
+    event_retention: Option<String>,
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
+    grpc_max_connection_age: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
     otlp_endpoint: Option<String>,
@@ -286,6 +299,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Interval of the store probe behind the health service (also its timeout).
     pub health_probe_interval: Duration,
+    /// Maximum age of a client connection (tonic's `max_connection_age`); `None`: unlimited.
+    pub grpc_max_connection_age: Option<Duration>,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -311,6 +326,7 @@ impl std::fmt::Debug for Settings {
             .field("engine", &self.engine)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("health_probe_interval", &self.health_probe_interval)
+            .field("grpc_max_connection_age", &self.grpc_max_connection_age)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("otlp_endpoint", &self.otlp_endpoint)
@@ -520,6 +536,18 @@ impl Settings {
                 ),
             ));
         }
+        let event_retention = duration(
+            "event_retention",
+            &args.event_retention,
+            &file.event_retention,
+            defaults.event_retention,
+        )?;
+        if event_retention < defaults.event_retention {
+            return Err(invalid(
+                "event_retention",
+                "must be at least 168h: StreamPaymentEvents promises 7 days of resumable history",
+            ));
+        }
         let engine = engine::EngineConfig {
             call_attempts,
             retry_backoff,
@@ -531,6 +559,7 @@ impl Settings {
             write_ahead_grace,
             job_lease,
             poll_interval,
+            event_retention,
             ..defaults
         };
 
@@ -546,6 +575,17 @@ impl Settings {
             &file.health_probe_interval,
             Duration::from_secs(5),
         )?;
+        let grpc_max_connection_age =
+            pick(&args.grpc_max_connection_age, &file.grpc_max_connection_age)
+                .map(|_| {
+                    positive(
+                        "grpc_max_connection_age",
+                        &args.grpc_max_connection_age,
+                        &file.grpc_max_connection_age,
+                        Duration::ZERO,
+                    )
+                })
+                .transpose()?;
         let log_format = match pick(&args.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -595,6 +635,7 @@ impl Settings {
             development_token_key: token_key == DEVELOPMENT_TOKEN_KEY,
             shutdown_grace,
             health_probe_interval,
+            grpc_max_connection_age,
             log_format,
             log_level,
             otlp_endpoint,
@@ -825,6 +866,47 @@ mod tests {
                 ..ServeArgs::default()
             },
             "otlp_endpoint",
+        );
+        bad(
+            ServeArgs {
+                event_retention: Some("167h".into()),
+                ..ServeArgs::default()
+            },
+            "event_retention: must be at least 168h",
+        );
+    }
+
+    #[test]
+    fn event_retention_defaults_to_seven_days_and_may_be_longer() {
+        let resolve = |event_retention: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                event_retention: event_retention.map(str::to_owned),
+                ..ServeArgs::default()
+            })
+            .expect("valid")
+            .engine
+            .event_retention
+        };
+        assert_eq!(resolve(None), Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(resolve(Some("720h")), Duration::from_secs(30 * 24 * 3600));
+    }
+
+    #[test]
+    fn grpc_max_connection_age_is_unlimited_unless_set() {
+        let age = |value: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                grpc_max_connection_age: value.map(Into::into),
+                ..ServeArgs::default()
+            })
+            .map(|s| s.grpc_max_connection_age)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(age(None), Ok(None));
+        assert_eq!(age(Some("5m")), Ok(Some(Duration::from_secs(300))));
+        let err = age(Some("0s")).unwrap_err();
+        assert!(
+            err.contains("grpc_max_connection_age: must be more than zero"),
+            "{err}"
         );
     }
 }

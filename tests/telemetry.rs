@@ -178,8 +178,11 @@ fn start_gateway(
     sandbox: &sandbox::RunningSandbox,
     env: &[(&'static str, String)],
 ) -> GatewayProcess {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    GatewayProcess::start_with_env(db, sandbox, &GatewayOptions::default(), &env)
+    let options = GatewayOptions {
+        extra_env: env.to_vec(),
+        ..GatewayOptions::default()
+    };
+    GatewayProcess::start(db, sandbox, &options)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

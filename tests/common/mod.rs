@@ -179,6 +179,8 @@ pub struct GatewayOptions {
     pub inquiry_interval: &'static str,
     pub max_inquiries: u32,
     pub write_ahead_grace: &'static str,
+    /// More environment for the process, applied last (so it can override the settings above, e.g. the upstream).
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for GatewayOptions {
@@ -190,6 +192,7 @@ impl Default for GatewayOptions {
             inquiry_interval: "100ms",
             max_inquiries: 5,
             write_ahead_grace: "16s",
+            extra_env: Vec::new(),
         }
     }
 }
@@ -218,16 +221,6 @@ impl GatewayProcess {
         db: &TestDb,
         sandbox: &sandbox::RunningSandbox,
         options: &GatewayOptions,
-    ) -> GatewayProcess {
-        Self::start_with_env(db, sandbox, options, &[])
-    }
-
-    /// [`Self::start`] with extra environment variables (telemetry, log format).
-    pub fn start_with_env(
-        db: &TestDb,
-        sandbox: &sandbox::RunningSandbox,
-        options: &GatewayOptions,
-        env: &[(&str, &str)],
     ) -> GatewayProcess {
         let key_file = db.dir.path().join("alipay-public.pem");
         std::fs::write(&key_file, sandbox.alipay_public_key_pem()).expect("write sandbox key");
@@ -267,7 +260,7 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
-            .envs(env.iter().copied())
+            .envs(options.extra_env.iter().map(|(name, value)| (name, value)))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -567,4 +560,24 @@ pub async fn wait_for_status(
         },
     )
     .await
+}
+
+/// Moves every stored event eight days into the past, beyond the 7-day retention.
+pub async fn age_all_events(db: &TestDb) {
+    let store = db.store().await;
+    let conn = store.connection();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => "UPDATE payment_events SET created_at = ?1",
+        _ => "UPDATE payment_events SET created_at = $1",
+    };
+    let old = chrono::Utc::now() - chrono::Duration::days(8);
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [old.into()],
+    ))
+    .await
+    .expect("age events");
+    store.close().await.expect("close");
 }

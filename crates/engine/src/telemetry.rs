@@ -69,13 +69,14 @@ pub(crate) fn job_span(job: &Job) -> tracing::Span {
     )
 }
 
-const KINDS: [JobKind; 6] = [
+const KINDS: [JobKind; 7] = [
     JobKind::InquirePayment,
     JobKind::CancelPayment,
     JobKind::RefundPayment,
     JobKind::InquireRefund,
     JobKind::InquireCapture,
     JobKind::RefreshToken,
+    JobKind::RevokeTokens,
 ];
 
 fn kind_name(kind: JobKind) -> &'static str {
@@ -86,5 +87,6 @@ fn kind_name(kind: JobKind) -> &'static str {
         JobKind::InquireRefund => "INQUIRE_REFUND",
         JobKind::InquireCapture => "INQUIRE_CAPTURE",
         JobKind::RefreshToken => "REFRESH_TOKEN",
+        JobKind::RevokeTokens => "REVOKE_TOKENS",
     }
 }
