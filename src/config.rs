@@ -166,6 +166,12 @@ pub struct ServeArgs {
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,engine=debug`).
     #[arg(long, value_name = "FILTER", env = "ALIPAY_GATEWAY_LOG")]
     pub log_level: Option<String>,
+    /// OTLP/gRPC collector for traces and metrics (e.g. `http://otel-collector:4317`); telemetry is off without it.
+    #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Serve the metrics for Prometheus at `GET /metrics` on this address (conventionally `0.0.0.0:9464`).
+    #[arg(long, value_name = "ADDR", env = "ALIPAY_GATEWAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The TOML file: the same settings as [`ServeArgs`], unknown keys rejected (a typo must not be ignored).
@@ -201,6 +207,8 @@ struct FileSettings {
     grpc_max_connection_age: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
+    otlp_endpoint: Option<String>,
+    metrics_listen: Option<String>,
 }
 
 /// A configuration problem, reported at start-up with the setting's name.
@@ -297,6 +305,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
+    /// OTLP/gRPC collector URL; `None`: no traces and no pushed metrics.
+    pub otlp_endpoint: Option<String>,
+    /// Prometheus scrape address; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -317,6 +329,8 @@ impl std::fmt::Debug for Settings {
             .field("grpc_max_connection_age", &self.grpc_max_connection_age)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
+            .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -585,6 +599,25 @@ impl Settings {
         let log_level = pick(&args.log_level, &file.log_level).unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log_level)
             .map_err(|e| invalid("log_level", e.to_string()))?;
+        let otlp_endpoint = match pick(&args.otlp_endpoint, &file.otlp_endpoint) {
+            Some(url) if url.trim().is_empty() => None,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
+            Some(other) => {
+                return Err(invalid(
+                    "otlp_endpoint",
+                    format!("{other:?} is not an http(s) URL"),
+                ));
+            }
+            None => None,
+        };
+        let metrics_listen = match (&args.metrics_listen, &file.metrics_listen) {
+            (Some(addr), _) => Some(*addr),
+            (None, Some(text)) => Some(
+                text.parse()
+                    .map_err(|e| invalid("metrics_listen", format!("{text:?}: {e}")))?,
+            ),
+            (None, None) => None,
+        };
 
         Ok(Settings {
             listen,
@@ -605,6 +638,8 @@ impl Settings {
             grpc_max_connection_age,
             log_format,
             log_level,
+            otlp_endpoint,
+            metrics_listen,
         })
     }
 }
@@ -824,6 +859,13 @@ mod tests {
                 ..ServeArgs::default()
             },
             "write_ahead_grace",
+        );
+        bad(
+            ServeArgs {
+                otlp_endpoint: Some("otel-collector:4317".into()),
+                ..ServeArgs::default()
+            },
+            "otlp_endpoint",
         );
         bad(
             ServeArgs {

@@ -14,12 +14,14 @@
 //! The gateway itself (the `alipay-gateway` binary) is built from the other
 //! modules: [`config`] (settings from flags, environment and a TOML file),
 //! [`grpc`] (the service implementations and the one error mapping),
-//! [`server`] (assembly, health, reflection, graceful shutdown) and [`cli`].
+//! [`server`] (assembly, health, reflection, graceful shutdown), [`telemetry`] (OpenTelemetry traces and
+//! metrics) and [`cli`].
 
 pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod server;
+pub mod telemetry;
 
 /// Generated protobuf code, one module per protobuf package.
 pub mod pb {

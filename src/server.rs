@@ -68,11 +68,16 @@ pub struct Gateway;
 impl Gateway {
     /// Starts everything and returns once gRPC is listening and health says SERVING.
     pub async fn start(settings: Settings) -> Result<RunningGateway, ServerError> {
-        let store = open_store(&settings).await?;
+        let mut store = open_store(&settings).await?;
+        if settings.otlp_endpoint.is_some() {
+            crate::telemetry::store::trace_statements(&mut store);
+        }
         store.ping().await?;
 
         let (sandbox, client_config) = upstream(&settings).await?;
-        let client = alipay::AlipayClient::new(client_config)?;
+        let call_metrics = crate::telemetry::calls::CallMetrics::new(&client_config.base_url);
+        let client = alipay::AlipayClient::new(client_config)?
+            .with_observer(std::sync::Arc::new(call_metrics));
         let engine = engine::Engine::new(store.clone(), client, settings.engine.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -122,6 +127,7 @@ impl Gateway {
             builder = builder.max_connection_age(age);
         }
         let router = builder
+            .layer(crate::telemetry::rpc::RpcLayer::new())
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -97,15 +97,40 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 /// Installs the stderr logger. `filter` uses tracing's `EnvFilter` syntax.
 pub fn init_logging(filter: &str, format: crate::config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    install_logging(filter, format, None);
+}
+
+/// Installs the stderr logger and, when telemetry is on, its OpenTelemetry layer. The exported spans (target
+/// `otel`) stay out of the logs; JSON lines inside one carry its `trace_id` and `span_id` instead.
+pub fn install_logging(
+    filter: &str,
+    format: crate::config::LogFormat,
+    telemetry: Option<&crate::telemetry::Telemetry>,
+) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let mut filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    if let Ok(exported_only) = format!("{}=off", crate::telemetry::TARGET).parse() {
+        filter = filter.add_directive(exported_only);
+    }
+    let output = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    // A second initialisation (only possible in tests) keeps the first subscriber.
-    let _ = match format {
-        crate::config::LogFormat::Text => builder.try_init(),
-        crate::config::LogFormat::Json => builder.json().try_init(),
+    let output = match format {
+        crate::config::LogFormat::Text => output.with_filter(filter).boxed(),
+        crate::config::LogFormat::Json => output
+            .json()
+            .event_format(crate::telemetry::logs::WithTraceIds(
+                tracing_subscriber::fmt::format().json(),
+            ))
+            .with_filter(filter)
+            .boxed(),
     };
+    // A second initialisation (only possible in tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(output)
+        .with(telemetry.and_then(crate::telemetry::Telemetry::layer))
+        .try_init();
 }

@@ -381,15 +381,7 @@ pub async fn bind_wallet_with(
     let mut auth = gateway.auth().await;
     let state = request_id("state");
     let consult = auth
-        .consult(pb::ConsultRequest {
-            wallet: pb::Wallet::Gcash as i32,
-            auth_redirect_url: "https://merchant.example/wallet/return".into(),
-            auth_state: state.clone(),
-            scopes: as_ints(consult_scopes),
-            terminal_type: pb::TerminalType::Web as i32,
-            merchant_region: BINDING_REGION.into(),
-            ..Default::default()
-        })
+        .consult(consult_request(&state, consult_scopes))
         .await
         .expect("consult")
         .into_inner();
@@ -407,6 +399,19 @@ pub async fn bind_wallet_with(
     .into_inner()
     .binding
     .expect("binding")
+}
+
+/// A GCASH web Consult for `scopes` in [`BINDING_REGION`], returning to the merchant's page with `state`.
+pub fn consult_request(state: &str, scopes: &[pb::AuthScope]) -> pb::ConsultRequest {
+    pb::ConsultRequest {
+        wallet: pb::Wallet::Gcash as i32,
+        auth_redirect_url: "https://merchant.example/wallet/return".into(),
+        auth_state: state.into(),
+        scopes: scopes.iter().map(|s| *s as i32).collect(),
+        terminal_type: pb::TerminalType::Web as i32,
+        merchant_region: BINDING_REGION.into(),
+        ..Default::default()
+    }
 }
 
 /// What a browser does on the sandbox's H5 authorization page: open it, submit 4 digits, read the 303.
@@ -476,6 +481,29 @@ pub fn agreement_pay(payment_request_id: &str, binding_id: &str, value: i64) -> 
         )),
         ..Default::default()
     }
+}
+
+/// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
+pub fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
+    let mut request = agreement_pay(id, "", value);
+    request.source = Some(pb::pay_request::Source::InStore(pb::InStorePaymentSource {
+        payment_code: code.into(),
+    }));
+    if let Some(order) = request.order.as_mut() {
+        order.merchant = Some(pb::Merchant {
+            reference_merchant_id: "merchant-1".into(),
+            merchant_mcc: "5812".into(),
+            merchant_name: "Test Cafe".into(),
+            store: Some(pb::Store {
+                reference_store_id: "store-1".into(),
+                store_name: "Test Cafe Makati".into(),
+                store_mcc: "5812".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    request
 }
 
 /// The `ErrorInfo` (reason, domain) of a status.
@@ -576,25 +604,3 @@ pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
     request
 }
 
-/// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
-pub fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
-    let mut request = agreement_pay(id, "", value);
-    request.source = Some(pb::pay_request::Source::InStore(pb::InStorePaymentSource {
-        payment_code: code.into(),
-    }));
-    if let Some(order) = request.order.as_mut() {
-        order.merchant = Some(pb::Merchant {
-            reference_merchant_id: "merchant-1".into(),
-            merchant_mcc: "5812".into(),
-            merchant_name: "Test Cafe".into(),
-            store: Some(pb::Store {
-                reference_store_id: "store-1".into(),
-                store_name: "Test Cafe Makati".into(),
-                store_mcc: "5812".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
-    request
-}

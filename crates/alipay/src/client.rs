@@ -111,7 +111,7 @@ pub struct Reply<T> {
 #[derive(Clone)]
 pub struct AlipayClient {
     inner: Arc<Inner>,
-    observer: Option<Arc<dyn CallObserver>>,
+    observers: Vec<Arc<dyn CallObserver>>,
     request_timeout: Duration,
 }
 
@@ -122,6 +122,8 @@ struct Inner {
     client_id: String,
     key_version: u32,
     base_url: String,
+    /// Host and port of `base_url`, for the `server.address` / `server.port` telemetry attributes.
+    server: (String, u16),
     prefix: PathPrefix,
 }
 
@@ -133,7 +135,7 @@ impl fmt::Debug for AlipayClient {
             .field("prefix", &self.inner.prefix)
             .field("key_version", &self.inner.key_version)
             .field("request_timeout", &self.request_timeout)
-            .field("observer", &self.observer.is_some())
+            .field("observers", &self.observers.len())
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +197,10 @@ impl AlipayClient {
         let verifier =
             Verifier::from_text(&config.alipay_public_key).map_err(ConfigError::PublicKey)?;
         let base_url = normalise_base_url(&config.base_url)?;
+        let server = url::Url::parse(&base_url)
+            .ok()
+            .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?)))
+            .ok_or_else(|| ConfigError::InvalidBaseUrl("no host".into()))?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -208,16 +214,17 @@ impl AlipayClient {
                 client_id,
                 key_version: config.key_version,
                 base_url,
+                server,
                 prefix: config.path_prefix,
             }),
-            observer: None,
+            observers: Vec::new(),
             request_timeout: config.request_timeout,
         })
     }
 
-    /// Reports every call to `observer`.
+    /// Also reports every call to `observer` (the call log, metrics: each observer sees every call).
     pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
-        self.observer = Some(observer);
+        self.observers.push(observer);
         self
     }
 
@@ -313,6 +320,7 @@ impl AlipayClient {
     /// Sends any [`ApiRequest`] once: validate, serialise, sign, POST, verify, decode, classify, report.
     pub async fn execute<R: ApiRequest>(&self, req: &R) -> Result<Reply<R::Response>, CallError> {
         let endpoint = R::ENDPOINT;
+        let telemetry = http_client_span(&self.inner, &self.path_for(req));
         let span = tracing::info_span!(
             "alipay.call",
             endpoint = endpoint.name(),
@@ -331,11 +339,15 @@ impl AlipayClient {
             let outcome = match &result {
                 Ok(reply) => {
                     current.record("outcome", reply.outcome.label());
+                    telemetry.record("alipay.result_status", reply.outcome.result_status());
+                    telemetry.record("alipay.result_code", reply.outcome.code_label(endpoint));
                     tracing::info!(latency_ms = latency.as_millis() as u64, "answered");
                     CallOutcome::Answered(reply.outcome.clone())
                 }
                 Err(e) => {
                     current.record("outcome", e.kind());
+                    telemetry.record("error.type", e.kind());
+                    telemetry.record("otel.status_code", "error");
                     tracing::warn!(
                         latency_ms = latency.as_millis() as u64,
                         outcome_unknown = e.outcome_unknown(),
@@ -351,9 +363,10 @@ impl AlipayClient {
             };
             if let Some(status) = exchange.http_status {
                 current.record("http_status", status);
+                telemetry.record("http.response.status_code", status);
             }
-            if let Some(observer) = &self.observer {
-                observer.on_call(&CallRecord {
+            if !self.observers.is_empty() {
+                let record = CallRecord {
                     endpoint,
                     request_id: req.request_id().map(str::to_owned),
                     started_at,
@@ -367,11 +380,15 @@ impl AlipayClient {
                         .map(mask_body)
                         .unwrap_or_default(),
                     response: exchange.response_body.as_deref().map(mask_body),
-                });
+                };
+                for observer in &self.observers {
+                    observer.on_call(&record);
+                }
             }
             result
         }
         .instrument(span)
+        .instrument(telemetry.clone())
         .await
     }
 
@@ -397,9 +414,16 @@ impl AlipayClient {
                 &body,
             )
             .map_err(|e| CallError::Build(e.to_string()))?;
+        // W3C `traceparent`/`tracestate` of the current span (the HTTP client span above), so Alipay-side traces
+        // join ours. Without an installed propagator (telemetry off) nothing is added.
+        let mut trace_headers = HeaderMap::new();
+        opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.inject(&mut opentelemetry_http::HeaderInjector(&mut trace_headers))
+        });
         let response = inner
             .http
             .post(format!("{}{path}", inner.base_url))
+            .headers(trace_headers)
             .header(CONTENT_TYPE, "application/json; charset=UTF-8")
             .header("client-id", &inner.client_id)
             .header("request-time", request_time)
@@ -486,6 +510,27 @@ impl AlipayClient {
             CallError::Transport(error_chain(e))
         }
     }
+}
+
+/// The OpenTelemetry HTTP client span of one call (target `otel`, the exporter's allow-list: every field here is
+/// exported, so only these vetted ones exist; no ids, bodies, headers or messages). Recorded as the call ends.
+fn http_client_span(inner: &Inner, path: &str) -> tracing::Span {
+    let (address, port) = &inner.server;
+    tracing::info_span!(
+        target: "otel",
+        "alipay.http",
+        otel.name = %format_args!("POST {path}"),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        "http.request.method" = "POST",
+        "server.address" = %address,
+        "server.port" = port,
+        "url.template" = %path,
+        "http.response.status_code" = tracing::field::Empty,
+        "alipay.result_status" = tracing::field::Empty,
+        "alipay.result_code" = tracing::field::Empty,
+        "error.type" = tracing::field::Empty,
+    )
 }
 
 /// What was exchanged, kept for the call record even when the call fails half-way.

@@ -132,6 +132,26 @@ impl Outcome {
         }
     }
 
+    /// The `resultStatus` letter (`S`, `F` or `U`), for telemetry.
+    pub fn result_status(&self) -> &'static str {
+        match self {
+            Outcome::Success => "S",
+            Outcome::Failed { .. } => "F",
+            Outcome::InProcess | Outcome::Unknown { .. } => "U",
+        }
+    }
+
+    /// The result code for telemetry attributes ([`ResultCode::telemetry_label`]: unknown codes are `_OTHER`).
+    pub fn code_label(&self, endpoint: Endpoint) -> &'static str {
+        match self {
+            Outcome::Success => ResultCode::Success.telemetry_label(),
+            Outcome::InProcess => endpoint
+                .in_process_code()
+                .map_or("_OTHER", |code| code.telemetry_label()),
+            Outcome::Failed { code, .. } | Outcome::Unknown { code, .. } => code.telemetry_label(),
+        }
+    }
+
     /// A short label for logs and records: `S`, `F`, `IN_PROCESS`, `U`.
     pub fn label(&self) -> &'static str {
         match self {

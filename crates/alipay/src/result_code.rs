@@ -27,6 +27,15 @@ macro_rules! result_codes {
                 }
             }
 
+            /// The code for telemetry attributes: a known code, or `_OTHER` for anything else. Alipay may send any
+            /// text here, and an attribute must neither carry unvetted text nor let one label grow without bound.
+            pub fn telemetry_label(&self) -> &'static str {
+                match self {
+                    $(ResultCode::$variant => $wire,)*
+                    ResultCode::Other(_) => "_OTHER",
+                }
+            }
+
             /// Parses a wire value (case-insensitively for known codes).
             pub fn parse(code: &str) -> Self {
                 let upper = code.to_ascii_uppercase();

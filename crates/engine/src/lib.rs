@@ -35,6 +35,7 @@ mod recorder;
 mod refund;
 mod retry;
 mod settle;
+mod telemetry;
 mod validate;
 
 pub use commands::{
@@ -76,6 +77,7 @@ struct Inner {
     config: EngineConfig,
     locks: KeyedLocks,
     recorder: Recorder,
+    reconciler_metrics: telemetry::ReconcilerMetrics,
     /// Identifies this engine instance as a job-lease owner (unique per process start).
     owner: String,
     /// The event stream head, watched once the first subscription opens.
@@ -107,6 +109,7 @@ impl Engine {
                 config,
                 locks: KeyedLocks::default(),
                 recorder,
+                reconciler_metrics: telemetry::ReconcilerMetrics::new(),
                 owner,
                 heads: std::sync::OnceLock::new(),
                 closing: tokio::sync::watch::Sender::new(false),

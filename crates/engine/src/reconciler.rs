@@ -107,13 +107,19 @@ impl Engine {
         for job in jobs {
             let engine = self.clone();
             let span = tracing::info_span!("job", kind = ?job.kind, subject = %job.subject_id, attempt = job.attempts);
-            running.spawn(async move { engine.run_job(job).await }.instrument(span));
+            let telemetry = crate::telemetry::job_span(&job);
+            let run_span = telemetry.clone();
+            running.spawn(
+                async move { engine.run_job(job, &run_span).await }
+                    .instrument(span)
+                    .instrument(telemetry),
+            );
         }
         while running.join_next().await.is_some() {}
         Ok(count)
     }
 
-    async fn run_job(&self, job: Job) {
+    async fn run_job(&self, job: Job, telemetry: &tracing::Span) {
         let next = match self.dispatch(&job).await {
             Ok(next) => next,
             Err(error)
@@ -140,14 +146,28 @@ impl Engine {
                 jobs.fail(&job.id, owner, note).await
             }
         };
-        match written {
-            Ok(_) => tracing::debug!(?next, "job run recorded"),
-            // The lease expired and another replica owns the job now; its run decides.
-            Err(StoreError::LeaseNotHeld { .. }) => tracing::warn!("job lease lost during the run"),
-            Err(error) => {
-                tracing::error!(%error, "could not record the job run; it resumes after the lease")
+        let outcome = match written {
+            Ok(_) => {
+                tracing::debug!(?next, "job run recorded");
+                match next {
+                    Next::Done => "done",
+                    Next::Retry(..) => "retry",
+                    Next::Escalate(_) => "escalated",
+                }
             }
-        }
+            // The lease expired and another replica owns the job now; its run decides.
+            Err(StoreError::LeaseNotHeld { .. }) => {
+                tracing::warn!("job lease lost during the run");
+                "lease_lost"
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not record the job run; it resumes after the lease");
+                "not_recorded"
+            }
+        };
+        self.inner
+            .reconciler_metrics
+            .finished(telemetry, job.kind, outcome);
     }
 
     async fn dispatch(&self, job: &Job) -> Result<Next, EngineError> {

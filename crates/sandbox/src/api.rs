@@ -109,6 +109,7 @@ fn process(
     app.state().stats.record_call(
         endpoint.name(),
         parsed.as_ref().ok().and_then(|b| endpoint.stats_id(b)),
+        header_str(headers, "traceparent"),
     );
     if method != Method::POST {
         return Reply::failed(codes::METHOD_NOT_SUPPORTED);

@@ -18,6 +18,10 @@ pub struct Stats {
     pub calls_by_request_id: BTreeMap<String, BTreeMap<String, u64>>,
     /// Payment records created per `paymentRequestId` (whatever their outcome). Must never exceed 1.
     pub charges: BTreeMap<String, u64>,
+    /// The W3C `traceparent` headers received per endpoint, in order (the gateway propagates its trace context to
+    /// Alipay; tests check which trace a call belonged to).
+    #[serde(default)]
+    pub trace_parents: BTreeMap<String, Vec<String>>,
 }
 
 impl Stats {
@@ -40,8 +44,24 @@ impl Stats {
         self.charges.get(payment_request_id).copied().unwrap_or(0)
     }
 
-    pub(crate) fn record_call(&mut self, endpoint: &str, request_id: Option<&str>) {
+    /// The `traceparent` headers received for an endpoint such as `payments/pay`.
+    pub fn trace_parents(&self, endpoint: &str) -> &[String] {
+        self.trace_parents.get(endpoint).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn record_call(
+        &mut self,
+        endpoint: &str,
+        request_id: Option<&str>,
+        trace_parent: Option<&str>,
+    ) {
         *self.calls.entry(endpoint.to_owned()).or_default() += 1;
+        if let Some(trace_parent) = trace_parent {
+            self.trace_parents
+                .entry(endpoint.to_owned())
+                .or_default()
+                .push(trace_parent.to_owned());
+        }
         if let Some(id) = request_id {
             *self
                 .calls_by_request_id

@@ -205,6 +205,36 @@ impl<'a> Jobs<'a> {
         find_active_on(self.db, kind, subject_id).await
     }
 
+    /// The reconciler backlog: how many jobs are due now (PENDING past their run time, or RUNNING with an expired
+    /// lease) and the earliest run time among them. Global across replicas (it reads the shared table).
+    pub async fn due_summary(&self) -> Result<(u64, Option<DateTime<Utc>>)> {
+        let at = now();
+        use sea_orm::Condition;
+        let due = Condition::any()
+            .add(
+                Condition::all()
+                    .add(Column::Status.eq(JobStatus::Pending))
+                    .add(Column::NextRunAt.lte(at)),
+            )
+            .add(
+                Condition::all()
+                    .add(Column::Status.eq(JobStatus::Running))
+                    .add(Column::LeaseExpiresAt.lte(at)),
+            );
+        let count = sea_orm::PaginatorTrait::count(
+            reconciliation_job::Entity::find().filter(due.clone()),
+            self.db,
+        )
+        .await?;
+        let oldest = reconciliation_job::Entity::find()
+            .filter(due)
+            .order_by_asc(Column::NextRunAt)
+            .one(self.db)
+            .await?
+            .map(|job| job.next_run_at);
+        Ok((count, oldest))
+    }
+
     /// Every job ever scheduled for a subject, oldest first.
     pub async fn list_for_subject(&self, subject_id: &str) -> Result<Vec<Job>> {
         Ok(reconciliation_job::Entity::find()

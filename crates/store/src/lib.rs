@@ -30,6 +30,7 @@ mod outbox;
 mod page;
 pub mod payments;
 pub mod refunds;
+pub mod statements;
 pub mod status;
 mod store;
 mod transition;

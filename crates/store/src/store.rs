@@ -5,6 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::migration::Migrator;
 use crate::{
     audit, bindings, calls, captures, events, idempotency, jobs, notifications, payments, refunds,
+    statements,
 };
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -109,6 +110,18 @@ impl Store {
     /// Which database this is, for callers that must phrase raw SQL per backend.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Reports every statement to `observer` as a [`statements::StatementInfo`] (telemetry: kind and duration,
+    /// never the SQL). Call it before cloning the store: earlier clones keep no observer.
+    pub fn observe_statements(
+        &mut self,
+        observer: impl Fn(&statements::StatementInfo) + Send + Sync + 'static,
+    ) {
+        let system = statements::system_name(self.backend());
+        self.db.set_metric_callback(move |info| {
+            observer(&statements::StatementInfo::new(system, info));
+        });
     }
 
     /// The underlying sea-orm connection, for read-only reporting queries the repositories do
