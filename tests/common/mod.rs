@@ -603,4 +603,3 @@ pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
     }));
     request
 }
-
