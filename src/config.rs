@@ -149,6 +149,19 @@ pub struct ServeArgs {
         env = "ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL"
     )]
     pub health_probe_interval: Option<String>,
+    /// Notification listener (HTTP/1.1, `POST /alipay/notify`): an address, or `off`.
+    #[arg(long, value_name = "ADDR|off", env = "ALIPAY_GATEWAY_NOTIFY_LISTEN")]
+    pub notify_listen: Option<String>,
+    /// Externally reachable base URL of the notification listener; calls then carry `<base>/alipay/notify`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL"
+    )]
+    pub notify_public_base_url: Option<String>,
+    /// Notifications signed longer ago than this are stored but not believed (an inquiry decides).
+    #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_NOTIFY_MAX_AGE")]
+    pub notify_max_age: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, value_name = "text|json", env = "ALIPAY_GATEWAY_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -186,6 +199,9 @@ struct FileSettings {
     token_key_file: Option<PathBuf>,
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
+    notify_listen: Option<String>,
+    notify_public_base_url: Option<String>,
+    notify_max_age: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
 }
@@ -278,6 +294,12 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Interval of the store probe behind the health service (also its timeout).
     pub health_probe_interval: Duration,
+    /// The notification listener's address; `None` when `off`.
+    pub notify_listen: Option<SocketAddr>,
+    /// The public base URL of the notification listener, without a trailing `/`.
+    pub notify_public_base_url: Option<String>,
+    /// Age beyond which a notification is stored but not applied.
+    pub notify_max_age: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -299,6 +321,8 @@ impl std::fmt::Debug for Settings {
             .field("engine", &self.engine)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("health_probe_interval", &self.health_probe_interval)
+            .field("notify_listen", &self.notify_listen)
+            .field("notify_public_base_url", &self.notify_public_base_url)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()
@@ -532,6 +556,25 @@ impl Settings {
             &file.health_probe_interval,
             Duration::from_secs(5),
         )?;
+        let notify_listen = match pick(&args.notify_listen, &file.notify_listen).as_deref() {
+            Some("off") => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|e| invalid("notify_listen", format!("{text:?}: {e}")))?,
+            ),
+            None => Some(SocketAddr::from(([0, 0, 0, 0], DEFAULT_NOTIFY_PORT))),
+        };
+        let notify_public_base_url =
+            match pick(&args.notify_public_base_url, &file.notify_public_base_url) {
+                Some(url) => Some(public_base_url(&url)?),
+                None => None,
+            };
+        let notify_max_age = positive(
+            "notify_max_age",
+            &args.notify_max_age,
+            &file.notify_max_age,
+            alipay::webhook::AlipayWebhook::DEFAULT_MAX_AGE,
+        )?;
         let log_format = match pick(&args.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -562,10 +605,59 @@ impl Settings {
             development_token_key: token_key == DEVELOPMENT_TOKEN_KEY,
             shutdown_grace,
             health_probe_interval,
+            notify_listen,
+            notify_public_base_url,
+            notify_max_age,
             log_format,
             log_level,
         })
     }
+
+    /// The path Alipay posts notifications to, as the signature covers it: the public base URL's path plus
+    /// `/alipay/notify` (a proxy may forward to another path; the signature is over the public one).
+    pub fn notify_path(&self) -> String {
+        let base_path = self
+            .notify_public_base_url
+            .as_deref()
+            .and_then(|base| url::Url::parse(base).ok())
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        format!("{base_path}{NOTIFY_PATH}")
+    }
+
+    /// The notify URL sent to Alipay: `<public base>/alipay/notify`; with the built-in sandbox and no base, the
+    /// listener's own loopback address (the sandbox runs in this process); otherwise none (the dashboard's URL).
+    pub fn notify_url(&self, bound: Option<SocketAddr>) -> Option<String> {
+        match (&self.notify_public_base_url, bound, &self.upstream) {
+            (Some(base), _, _) => Some(format!("{base}{NOTIFY_PATH}")),
+            (None, Some(addr), Upstream::Sandbox) => Some(format!(
+                "http://{}{NOTIFY_PATH}",
+                SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            )),
+            (None, _, _) => None,
+        }
+    }
+}
+
+/// The notification route, under the public base URL.
+pub const NOTIFY_PATH: &str = "/alipay/notify";
+/// The notification listener's default port (on all interfaces).
+pub const DEFAULT_NOTIFY_PORT: u16 = 8080;
+
+/// Validates `notify_public_base_url`: an absolute http(s) URL without query or fragment, kept without a trailing `/`.
+fn public_base_url(text: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(text)
+        .map_err(|e| invalid("notify_public_base_url", format!("{text:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(invalid(
+            "notify_public_base_url",
+            "must be an http(s) URL without query or fragment",
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// The longest a pay call can stay in flight: every attempt at the full timeout plus the doubling backoffs.

@@ -13,12 +13,13 @@
 //!
 //! The gateway itself (the `alipay-gateway` binary) is built from the other
 //! modules: [`config`] (settings from flags, environment and a TOML file),
-//! [`grpc`] (the service implementations and the one error mapping),
+//! [`grpc`] (the service implementations and the one error mapping), [`notify`] (the notification listener),
 //! [`server`] (assembly, health, reflection, graceful shutdown) and [`cli`].
 
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod notify;
 pub mod server;
 
 /// Generated protobuf code, one module per protobuf package.

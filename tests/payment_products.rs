@@ -20,20 +20,6 @@ fn php(value: i64) -> Option<pb::Amount> {
     })
 }
 
-/// A GCASH cashier payment returning to the merchant's page.
-fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
-    let mut request = agreement_pay(id, "", value);
-    request.source = Some(pb::pay_request::Source::Cashier(pb::CashierPaymentSource {
-        wallet: pb::Wallet::Gcash as i32,
-        payment_redirect_url: "https://merchant.example/paid".into(),
-        env: Some(pb::Env {
-            terminal_type: pb::TerminalType::Web as i32,
-            ..Default::default()
-        }),
-    }));
-    request
-}
-
 /// An in-store payment of the scanned `code`, with the merchant and store Alipay requires.
 fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
     let mut request = agreement_pay(id, "", value);

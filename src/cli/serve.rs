@@ -27,6 +27,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let stop = super::shutdown_signal();
         let running = Gateway::start(settings).await?;
+        if let Some(notify) = running.notify_addr() {
+            println!("alipay-gateway notifications on {notify}");
+        }
         println!("alipay-gateway listening on {}", running.addr());
         let _ = std::io::stdout().flush();
         stop.await;

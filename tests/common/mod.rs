@@ -179,6 +179,8 @@ pub struct GatewayOptions {
     pub inquiry_interval: &'static str,
     pub max_inquiries: u32,
     pub write_ahead_grace: &'static str,
+    /// Further environment variables (settings the fields above do not cover).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for GatewayOptions {
@@ -190,6 +192,7 @@ impl Default for GatewayOptions {
             inquiry_interval: "100ms",
             max_inquiries: 5,
             write_ahead_grace: "16s",
+            env: Vec::new(),
         }
     }
 }
@@ -208,6 +211,8 @@ pub struct GatewayProcess {
     child: Child,
     /// The bound gRPC address.
     pub addr: SocketAddr,
+    /// The bound notification listener address.
+    pub notify_addr: Option<SocketAddr>,
     log: PathBuf,
 }
 
@@ -257,13 +262,24 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
+            .env("ALIPAY_GATEWAY_NOTIFY_LISTEN", "127.0.0.1:0")
+            .envs(options.env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("log file"));
         let mut child = command.spawn().expect("spawn alipay-gateway");
-        let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
-        GatewayProcess { child, addr, log }
+        let (addr, before) = read_until_listening(&mut child, "alipay-gateway listening on ", &log);
+        let notify_addr = before.iter().find_map(|line| {
+            line.strip_prefix("alipay-gateway notifications on ")
+                .and_then(|a| a.trim().parse().ok())
+        });
+        GatewayProcess {
+            child,
+            addr,
+            notify_addr,
+            log,
+        }
     }
 
     /// `http://ADDR` for tonic clients.
@@ -327,8 +343,18 @@ impl Drop for GatewayProcess {
 
 /// Reads the child's stdout until a line starting with `prefix` and parses the address after it.
 pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> SocketAddr {
+    read_until_listening(child, prefix, log).0
+}
+
+/// [`read_listening_line`], also returning the lines printed before it.
+pub fn read_until_listening(
+    child: &mut Child,
+    prefix: &str,
+    log: &Path,
+) -> (SocketAddr, Vec<String>) {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
     loop {
         match lines.next() {
             Some(Ok(line)) => {
@@ -336,8 +362,9 @@ pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> Socke
                     let addr = rest.trim().trim_start_matches("http://");
                     // Keep draining stdout in the background so the child never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines.by_ref() {});
-                    return addr.parse().expect("bound address");
+                    return (addr.parse().expect("bound address"), before);
                 }
+                before.push(line);
             }
             _ => panic!(
                 "the process exited before listening; log:\n{}",
@@ -472,6 +499,20 @@ pub fn agreement_pay(payment_request_id: &str, binding_id: &str, value: i64) -> 
         )),
         ..Default::default()
     }
+}
+
+/// A GCASH cashier payment returning to the merchant's page.
+pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
+    let mut request = agreement_pay(id, "", value);
+    request.source = Some(pb::pay_request::Source::Cashier(pb::CashierPaymentSource {
+        wallet: pb::Wallet::Gcash as i32,
+        payment_redirect_url: "https://merchant.example/paid".into(),
+        env: Some(pb::Env {
+            terminal_type: pb::TerminalType::Web as i32,
+            ..Default::default()
+        }),
+    }));
+    request
 }
 
 /// The `ErrorInfo` (reason, domain) of a status.

@@ -57,8 +57,11 @@ pub struct EngineConfig {
     /// Age after which a non-final payment without an active job is re-enqueued by the reconciler's sweep (covers
     /// a crash between the intent and its job).
     pub stale_after: Duration,
-    /// Seals and opens wallet tokens at rest.
+    /// Seals and opens wallet tokens at rest (and stored notification bodies).
     pub token_cipher: TokenCipher,
+    /// `<public base>/alipay/notify`: sent as paymentNotifyUrl / refundNotifyUrl / authNotifyUrl on every call that
+    /// takes one (never part of a fingerprint); `None` leaves the dashboard's URL in charge.
+    pub notify_url: Option<String>,
 }
 
 impl EngineConfig {
@@ -84,6 +87,7 @@ impl EngineConfig {
             call_record_buffer: 1024,
             stale_after: Duration::from_secs(300),
             token_cipher,
+            notify_url: None,
         }
     }
 }
@@ -105,6 +109,7 @@ impl fmt::Debug for EngineConfig {
             .field("job_lease", &self.job_lease)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("token_cipher", &"[redacted]")
+            .field("notify_url", &self.notify_url)
             .finish_non_exhaustive()
     }
 }

@@ -16,6 +16,7 @@ mod m20261122_000009_create_notifications;
 mod m20261122_000010_add_payment_metadata;
 mod m20261122_000011_add_payment_expiry;
 mod m20261122_000012_add_binding_region;
+mod m20261201_300001_notification_ingress;
 
 /// Every migration of the store, in order.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_add_payment_metadata::Migration),
             Box::new(m20261122_000011_add_payment_expiry::Migration),
             Box::new(m20261122_000012_add_binding_region::Migration),
+            Box::new(m20261201_300001_notification_ingress::Migration),
         ]
     }
 }
