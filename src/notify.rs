@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt as _;
 use engine::NotifyIngress;
 use futures::StreamExt as _;
 use tokio::net::TcpListener;
@@ -50,6 +51,12 @@ pub async fn serve(
     let router = axum::Router::new()
         .route(NOTIFY_PATH, post(receive))
         .with_state(state);
+    // Small request, small answer: without TCP_NODELAY the acknowledgement waits for the sender's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a notification connection");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -49,7 +49,9 @@ async fn a_notification_signed_by_the_official_python_sdk_is_accepted() {
             let output = tokio::task::spawn_blocking(move || {
                 Command::new(&python)
                     .arg(format!("{root}/tests/python/sign_notification.py"))
-                    .arg(format!("{root}/keys/dev/alipay-sandbox-private.TEST-ONLY.pem"))
+                    .arg(format!(
+                        "{root}/keys/dev/alipay-sandbox-private.TEST-ONLY.pem"
+                    ))
                     .arg(sandbox::dev::CLIENT_ID)
                     .arg("/alipay/notify")
                     .arg(payment_request_id)
