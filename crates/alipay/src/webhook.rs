@@ -280,7 +280,7 @@ impl IncomingWebhook for AlipayWebhook {
         if let Some(version) = header("signature")
             .and_then(|v| SignatureHeader::parse(v).ok())
             .and_then(|h| h.key_version)
-            && !self.key_versions.iter().any(|k| *k == version)
+            && !self.key_versions.contains(&version)
         {
             return Err(NotificationError::UnknownKeyVersion(version));
         }

@@ -324,12 +324,12 @@ fn effect_of(
             Effect::Payment {
                 payment_request_id: payment_request_id.clone(),
                 to,
-                update: PaymentUpdate {
+                update: Box::new(PaymentUpdate {
                     alipay_payment_id: update.alipay_id.clone(),
                     result: update.result.as_ref().map(result_info),
                     payment_time: update.time.as_deref().and_then(parse_alipay_time),
                     ..PaymentUpdate::default()
-                },
+                }),
             }
         }
         ObjectReference::Refund { refund_request_id } => match operation(update.settlement) {

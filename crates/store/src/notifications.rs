@@ -43,7 +43,8 @@ pub enum Effect {
     Payment {
         payment_request_id: String,
         to: PaymentStatus,
-        update: PaymentUpdate,
+        /// Boxed: the card columns make it by far the largest variant.
+        update: Box<PaymentUpdate>,
     },
     /// Move the refund with this refundRequestId.
     Refund {
@@ -362,7 +363,7 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
                 return Ok(Applied::Missing);
             };
             let reason = update.result.as_ref().map(|r| r.code.clone());
-            let changes = crate::payments::changes(*to, update.clone())?;
+            let changes = crate::payments::changes(*to, PaymentUpdate::clone(update))?;
             settle::<payment::Entity>(txn, &row.id, &row, *to, reason, changes).await
         }
         Effect::Refund {
