@@ -469,3 +469,119 @@ fn wire<T: serde::Serialize>(value: T) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::Signer;
+
+    const PRIVATE: &str = include_str!("../tests/vectors/vector-private.TEST-ONLY.pem");
+    const PUBLIC: &str = include_str!("../tests/vectors/vector-public.TEST-ONLY.pem");
+
+    fn webhook() -> AlipayWebhook {
+        AlipayWebhook::new(
+            Verifier::from_text(PUBLIC).unwrap(),
+            "M1",
+            "/hooks/alipay/notify",
+            vec!["1".into()],
+            AlipayWebhook::DEFAULT_MAX_AGE,
+        )
+    }
+
+    fn signed(time: &str, version: u32, body: &[u8]) -> HeaderMap {
+        let signer = Signer::from_text(PRIVATE).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("client-id", "M1".parse().unwrap());
+        h.insert("request-time", time.parse().unwrap());
+        let sig = signer
+            .header_value(version, "POST", "/hooks/alipay/notify", "M1", time, body)
+            .unwrap();
+        h.insert("signature", sig.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn request_time_is_iso_or_epoch_millis() {
+        let iso = parse_request_time("2019-01-01T01:01:01Z").unwrap();
+        assert_eq!(parse_request_time("1546304461000"), Some(iso));
+        assert_eq!(parse_request_time("2019-01-01T09:01:01+08:00"), Some(iso));
+        assert_eq!(parse_request_time("2019-01-01T09:01:01+0800"), Some(iso));
+        assert_eq!(parse_request_time("yesterday"), None);
+    }
+
+    #[test]
+    fn age_holds_but_never_rejects_and_key_versions_are_checked() {
+        let w = webhook();
+        let body = br#"{"notifyType":"PAYMENT_RESULT"}"#;
+        let now = Utc::now();
+        let fresh = now.timestamp_millis().to_string();
+        let old = (now - chrono::Duration::hours(49)).to_rfc3339();
+        let future = (now + chrono::Duration::minutes(11)).to_rfc3339();
+        let skewed = (now + chrono::Duration::minutes(9)).to_rfc3339();
+        let check = |time: &str, version| {
+            w.verify_source(&WebhookRequest {
+                headers: &signed(time, version, body),
+                body,
+            })
+        };
+        assert_eq!(check(&fresh, 1), Ok(Freshness::Fresh));
+        assert_eq!(check(&skewed, 1), Ok(Freshness::Fresh));
+        assert_eq!(check(&old, 1), Ok(Freshness::OutOfWindow));
+        assert_eq!(check(&future, 1), Ok(Freshness::OutOfWindow));
+        assert_eq!(
+            check(&fresh, 2),
+            Err(NotificationError::UnknownKeyVersion("2".into()))
+        );
+    }
+
+    #[test]
+    fn dedup_keys_hold_no_credential() {
+        let w = webhook();
+        let hash = |v: &str| format!("h({})", v.len());
+        let key = |body: &[u8]| {
+            let event = w.parse_event(body).unwrap();
+            w.dedup_key(&event, body, &hash)
+        };
+        assert_eq!(
+            key(br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"paymentRequestId":"p1","cardInfo":{"cardToken":"CT-SECRET"}}"#),
+            "PAY:p1:PAYMENT_RESULT:S:SUCCESS"
+        );
+        assert_eq!(
+            key(br#"{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"captureRequestId":"c1","paymentId":"x"}"#),
+            "CAP:c1:S"
+        );
+        assert_eq!(
+            key(br#"{"notifyType":"REFUND_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"refundStatus":"SUCCESS","refundRequestId":"r1"}"#),
+            "REF:r1:SUCCESS"
+        );
+        let auth =
+            key(br#"{"authorizationNotifyType":"TOKEN_CANCELED","accessToken":"AT-SECRET"}"#);
+        assert_eq!(auth, "AUTH:TOKEN_CANCELED:h(9)");
+        let other = key(br#"{"notifyType":"DISPUTE","accessToken":"AT-SECRET"}"#);
+        assert!(other.starts_with("BODY:") && !other.contains("SECRET"));
+    }
+
+    #[test]
+    fn pending_is_never_final_and_token_canceled_revokes() {
+        let w = webhook();
+        let kind = |body: &[u8]| w.event_kind(&w.parse_event(body).unwrap());
+        assert_eq!(
+            kind(br#"{"notifyType":"PAYMENT_PENDING","result":{"resultCode":"PAYMENT_IN_PROCESS","resultStatus":"S"},"paymentRequestId":"p"}"#),
+            EventKind::PaymentPending
+        );
+        assert_eq!(
+            kind(br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"X","resultStatus":"F"},"paymentRequestId":"p"}"#),
+            EventKind::PaymentFailed
+        );
+        let event = w
+            .parse_event(br#"{"authorizationNotifyType":"TOKEN_CANCELED","accessToken":"t"}"#)
+            .unwrap();
+        assert_eq!(w.resource_update(&event).settlement, Settlement::Revoked);
+        assert_eq!(
+            w.object_reference(&event),
+            ObjectReference::AccessToken(Secret::from("t"))
+        );
+        assert_eq!(w.ack(Ack::Accepted).body, ACK_SUCCESS);
+        assert_eq!(w.ack(Ack::Retry).status, 503);
+    }
+}

@@ -5,12 +5,12 @@ use sea_orm::EntityTrait;
 use store::bindings::{BindingFilter, NewBinding, TokenSet};
 use store::{BindingStatus, CryptoError, PageRequest, Secret, StoreError, TokenCipher, Transition};
 
-fn cipher(byte: u8) -> TokenCipher {
+pub(crate) fn cipher(byte: u8) -> TokenCipher {
     let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
     TokenCipher::from_base64_key(&key).expect("key")
 }
 
-fn tokens(tag: &str) -> TokenSet {
+pub(crate) fn tokens(tag: &str) -> TokenSet {
     TokenSet {
         access_token: Secret::new(format!("access-{tag}")),
         access_token_expires_at: (Utc::now() + Duration::days(30)).trunc_micros(),
@@ -29,7 +29,7 @@ impl TruncMicros for chrono::DateTime<Utc> {
     }
 }
 
-fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
+pub(crate) fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
     NewBinding {
         customer_id: customer.into(),
         wallet: wallet.into(),

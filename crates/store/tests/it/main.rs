@@ -4,6 +4,7 @@
 mod bindings;
 mod common;
 mod idempotency;
+mod ingest;
 mod jobs;
 mod operations;
 mod payments;
