@@ -67,9 +67,10 @@ fn main() -> Result<(), BenchError> {
     }
 
     println!(
-        "## notify_ingest ({} notifications over {payments} payments, {SENDERS} concurrent senders; {} CPUs visible)\n",
+        "## notify_ingest ({} notifications over {payments} payments, {SENDERS} concurrent senders; {} CPUs visible{})\n",
         payments * PER_PAYMENT,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        bench::report::load_average()
     );
     println!(
         "| store | notifications/s | p50 ms | p99 ms | CPU cores busy |\n|---|---:|---:|---:|---:|"
