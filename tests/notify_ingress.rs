@@ -93,20 +93,6 @@ async fn notifications(db: &TestDb) -> Vec<notification::Model> {
         .expect("list notifications")
 }
 
-/// A cashier payment, PROCESSING while the buyer is (not) on Alipay's page.
-async fn processing_payment(gateway: &GatewayProcess, id: &str) {
-    let answer = gateway
-        .payments()
-        .await
-        .pay(cashier_pay(id, 1000))
-        .await
-        .expect("pay")
-        .into_inner()
-        .payment
-        .expect("payment");
-    assert_eq!(answer.status, pb::PaymentStatus::Processing as i32);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_limits_and_unknown_kinds() {
     for_each_backend(|db| async move {

@@ -515,6 +515,35 @@ pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
     request
 }
 
+/// Pays [`cashier_pay`] of 10.00 and checks the payment is PROCESSING (the buyer has not paid on Alipay's page).
+pub async fn processing_payment(gateway: &GatewayProcess, id: &str) {
+    let answer = gateway
+        .payments()
+        .await
+        .pay(cashier_pay(id, 1000))
+        .await
+        .expect("pay")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(answer.status, pb::PaymentStatus::Processing as i32);
+}
+
+/// The Python interpreter of the cross-language checks (`ALIPAY_GATEWAY_PYTHON`, a venv from
+/// tests/python/requirements.txt). `None` skips the check locally; under CI a missing one fails.
+pub fn python_interpreter(check: &str) -> Option<String> {
+    match std::env::var("ALIPAY_GATEWAY_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but ALIPAY_GATEWAY_PYTHON is not")
+        }
+        _ => {
+            eprintln!("ALIPAY_GATEWAY_PYTHON is unset: skipping the {check}");
+            None
+        }
+    }
+}
+
 /// The `ErrorInfo` (reason, domain) of a status.
 pub fn error_info(status: &tonic::Status) -> (String, String) {
     use tonic_types::StatusExt;

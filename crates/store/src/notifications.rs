@@ -139,42 +139,7 @@ impl<'a> Notifications<'a> {
 
     /// Stores a notification once per dedup key.
     pub async fn receive(&self, new: NewNotification) -> Result<Inserted<Notification>> {
-        check_len("notify_type", &new.notify_type, 64)?;
-        check_len("dedup_key", &new.dedup_key, 256)?;
-        let id = new_id();
-        let at = now();
-        let row = notification::ActiveModel {
-            id: Set(id.clone()),
-            notify_type: Set(new.notify_type),
-            dedup_key: Set(new.dedup_key.clone()),
-            raw_body: Set(new.raw_body),
-            headers: Set(new.headers),
-            verified: Set(new.verified),
-            state: Set(NotificationState::Received),
-            processing_error: Set(None),
-            received_at: Set(at),
-            processed_at: Set(None),
-            updated_at: Set(at),
-            subject: Set(None),
-            flag: Set(None),
-        };
-        let inserted = notification::Entity::insert(row)
-            .on_conflict(OnConflict::column(Column::DedupKey).do_nothing().to_owned())
-            .exec_without_returning(self.db)
-            .await?;
-        let (col, value) = if inserted == 1 {
-            (Column::Id, id.as_str())
-        } else {
-            (Column::DedupKey, new.dedup_key.as_str())
-        };
-        let row = transition::find::<notification::Entity, _>(self.db, col, value)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(format!("notification {value}")))?;
-        Ok(if inserted == 1 {
-            Inserted::Created(row)
-        } else {
-            Inserted::Existing(row)
-        })
+        insert_once(self.db, new, None).await
     }
 
     /// Records that the notification was applied (or could not be: pass the error).
@@ -230,44 +195,16 @@ impl<'a> Notifications<'a> {
     /// row and the state change commit together or not at all, so acknowledging after this returns never loses an
     /// event, and a redelivery ([`Ingested::Duplicate`]) is never applied twice, on any number of replicas.
     pub async fn ingest(&self, new: NewNotification, effect: &Effect) -> Result<Ingested> {
-        check_len("notify_type", &new.notify_type, 64)?;
-        check_len("dedup_key", &new.dedup_key, 256)?;
-        let subject = effect.subject();
-        check_opt_len("subject", subject.as_deref(), 160)?;
-        let id = new_id();
-        let at = now();
-        let row = notification::ActiveModel {
-            id: Set(id.clone()),
-            notify_type: Set(new.notify_type),
-            dedup_key: Set(new.dedup_key.clone()),
-            raw_body: Set(new.raw_body),
-            headers: Set(new.headers),
-            verified: Set(new.verified),
-            state: Set(NotificationState::Received),
-            processing_error: Set(None),
-            received_at: Set(at),
-            processed_at: Set(None),
-            updated_at: Set(at),
-            subject: Set(subject),
-            flag: Set(None),
-        };
         let txn = begin_write(self.db).await?;
-        let inserted = notification::Entity::insert(row)
-            .on_conflict(OnConflict::column(Column::DedupKey).do_nothing().to_owned())
-            .exec_without_returning(&txn)
-            .await?;
-        if inserted != 1 {
-            let existing =
-                transition::find::<notification::Entity, _>(&txn, Column::DedupKey, &new.dedup_key)
-                    .await?
-                    .ok_or_else(|| {
-                        DbErr::RecordNotFound(format!("notification {}", new.dedup_key))
-                    })?;
-            txn.commit().await?;
-            return Ok(Ingested::Duplicate(existing));
-        }
+        let row = match insert_once(&txn, new, effect.subject()).await? {
+            Inserted::Existing(row) => {
+                txn.commit().await?;
+                return Ok(Ingested::Duplicate(row));
+            }
+            Inserted::Created(row) => row,
+        };
         let applied = apply_effect(&txn, effect).await?;
-        let notification = record(&txn, &id, applied).await?;
+        let notification = record(&txn, &row.id, applied).await?;
         txn.commit().await?;
         Ok(Ingested::New {
             notification,
@@ -300,6 +237,52 @@ impl<'a> Notifications<'a> {
         flag(self.db, id, FLAG_SUBJECT_MISSING).await?;
         self.mark(id, NotificationState::Failed, Some(note)).await
     }
+}
+
+/// Inserts the row unless one with its dedup key exists (the unique index decides, never check-then-insert) and
+/// reads back whichever row holds the key.
+async fn insert_once<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    new: NewNotification,
+    subject: Option<String>,
+) -> Result<Inserted<Notification>> {
+    check_len("notify_type", &new.notify_type, 64)?;
+    check_len("dedup_key", &new.dedup_key, 256)?;
+    check_opt_len("subject", subject.as_deref(), 160)?;
+    let id = new_id();
+    let at = now();
+    let row = notification::ActiveModel {
+        id: Set(id.clone()),
+        notify_type: Set(new.notify_type),
+        dedup_key: Set(new.dedup_key.clone()),
+        raw_body: Set(new.raw_body),
+        headers: Set(new.headers),
+        verified: Set(new.verified),
+        state: Set(NotificationState::Received),
+        processing_error: Set(None),
+        received_at: Set(at),
+        processed_at: Set(None),
+        updated_at: Set(at),
+        subject: Set(subject),
+        flag: Set(None),
+    };
+    let inserted = notification::Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::DedupKey).do_nothing().to_owned())
+        .exec_without_returning(conn)
+        .await?;
+    let (col, value) = if inserted == 1 {
+        (Column::Id, id.as_str())
+    } else {
+        (Column::DedupKey, new.dedup_key.as_str())
+    };
+    let row = transition::find::<notification::Entity, _>(conn, col, value)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("notification {value}")))?;
+    Ok(if inserted == 1 {
+        Inserted::Created(row)
+    } else {
+        Inserted::Existing(row)
+    })
 }
 
 /// Sets a row's flag.
@@ -370,54 +353,44 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
             refund_request_id,
             to,
             update,
-        } => {
-            let Some(row) = transition::find::<refund::Entity, _>(
-                txn,
-                refund::Column::RefundRequestId,
-                refund_request_id,
-            )
+        } => Ok(
+            apply_operation::<refund::Entity>(txn, refund_request_id, *to, update, |r| {
+                r.id.clone()
+            })
             .await?
-            else {
-                return Ok(Applied::Missing);
-            };
-            let changes = operation_changes::<refund::Entity>(update)?;
-            let reason = update.result.as_ref().map(|r| r.code.clone());
-            settle::<refund::Entity>(txn, &row.id, &row, *to, reason, changes).await
-        }
+            .unwrap_or(Applied::Missing),
+        ),
         Effect::Capture {
             capture_request_id,
             alipay_payment_id,
             to,
             update,
         } => {
-            let Some(row) = transition::find::<capture::Entity, _>(
-                txn,
-                capture::Column::CaptureRequestId,
-                capture_request_id,
-            )
-            .await?
-            else {
-                // AUTOMATIC capture: Alipay chose the captureRequestId; its payment is what the gateway knows.
-                let payment = match alipay_payment_id {
-                    Some(id) => {
-                        transition::find::<payment::Entity, _>(
-                            txn,
-                            payment::Column::AlipayPaymentId,
-                            id,
-                        )
-                        .await?
-                    }
-                    None => None,
-                };
-                return Ok(if payment.is_some() {
-                    Applied::Unchanged
-                } else {
-                    Applied::Missing
-                });
+            if let Some(applied) =
+                apply_operation::<capture::Entity>(txn, capture_request_id, *to, update, |c| {
+                    c.id.clone()
+                })
+                .await?
+            {
+                return Ok(applied);
+            }
+            // AUTOMATIC capture: Alipay chose the captureRequestId; its payment is what the gateway knows.
+            let payment = match alipay_payment_id {
+                Some(id) => {
+                    transition::find::<payment::Entity, _>(
+                        txn,
+                        payment::Column::AlipayPaymentId,
+                        id,
+                    )
+                    .await?
+                }
+                None => None,
             };
-            let changes = operation_changes::<capture::Entity>(update)?;
-            let reason = update.result.as_ref().map(|r| r.code.clone());
-            settle::<capture::Entity>(txn, &row.id, &row, *to, reason, changes).await
+            Ok(if payment.is_some() {
+                Applied::Unchanged
+            } else {
+                Applied::Missing
+            })
         }
         Effect::RevokeBinding { access_token_hash } => {
             let Some(row) = transition::find::<wallet_binding::Entity, _>(
@@ -445,13 +418,27 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
     }
 }
 
-fn operation_changes<E>(update: &OperationUpdate) -> Result<E::ActiveModel>
+/// Moves the refund or capture with this request id; `None` when it is not recorded.
+async fn apply_operation<E>(
+    txn: &DatabaseTransaction,
+    request_id: &str,
+    to: OperationStatus,
+    update: &OperationUpdate,
+    id_of: fn(&E::Model) -> String,
+) -> Result<Option<Applied>>
 where
-    E: transition::Answered,
-    E::ActiveModel: ActiveModelTrait<Entity = E>,
+    E: crate::operations::Operation,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
+    let Some(row) = transition::find::<E, _>(txn, E::REQUEST_ID, request_id).await? else {
+        return Ok(None);
+    };
     check_opt_len("alipay_id", update.alipay_id.as_deref(), 64)?;
-    transition::answer_changes::<E>(update.alipay_id.clone(), update.result.clone())
+    let changes = transition::answer_changes::<E>(update.alipay_id.clone(), update.result.clone())?;
+    let reason = update.result.as_ref().map(|r| r.code.clone());
+    settle::<E>(txn, &id_of(&row), &row, to, reason, changes)
+        .await
+        .map(Some)
 }
 
 /// Moves `current` to `to` if that is a forward move; a final object in another final status is a contradiction.

@@ -227,3 +227,61 @@ async fn token_canceled_finds_the_binding_by_its_keyed_hash() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn captures_by_request_id_or_automatic_by_payment_id() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(4))
+            .await?
+            .into_inner();
+        let paid = pay("REQ-4", PaymentStatus::Success, "ALI-4");
+        store
+            .notifications()
+            .ingest(arrival("PAY:REQ-4:S"), &paid)
+            .await?;
+        let capture = |request_id: &str, alipay: &str| Effect::Capture {
+            capture_request_id: request_id.into(),
+            alipay_payment_id: Some(alipay.into()),
+            to: store::OperationStatus::Success,
+            update: store::OperationUpdate {
+                alipay_id: Some(format!("CAPID-{request_id}")),
+                result: None,
+            },
+        };
+        let automatic = store
+            .notifications()
+            .ingest(arrival("CAP:AUTO:S"), &capture("AUTO", "ALI-4"))
+            .await?;
+        assert_eq!(applied(&automatic), Some(Applied::Unchanged));
+        let unknown = store
+            .notifications()
+            .ingest(arrival("CAP:NOPE:S"), &capture("NOPE", "ALI-404"))
+            .await?;
+        assert_eq!(applied(&unknown), Some(Applied::Missing));
+
+        let own = store
+            .captures()
+            .insert_intent(store::captures::NewCapture {
+                capture_request_id: "CAP-4".into(),
+                payment_id: p.id.clone(),
+                amount_value: 100,
+                currency: "PHP".into(),
+                is_last_capture: true,
+                request_fingerprint: "fp".into(),
+            })
+            .await?
+            .into_inner();
+        let r = store
+            .notifications()
+            .ingest(arrival("CAP:CAP-4:S"), &capture("CAP-4", "ALI-4"))
+            .await?;
+        assert_eq!(applied(&r), Some(Applied::Changed));
+        let captured = store.captures().get(&own.id).await?.expect("capture");
+        assert_eq!(captured.status, store::OperationStatus::Success);
+        assert_eq!(captured.alipay_capture_id.as_deref(), Some("CAPID-CAP-4"));
+        Ok(())
+    })
+    .await;
+}
