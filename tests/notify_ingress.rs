@@ -138,6 +138,24 @@ async fn verification_limits_and_unknown_kinds() {
         }
         assert_eq!(notifications(&db).await.len(), 1, "nothing stored for rejected ones");
 
+        // A rejected notification naming a recorded payment makes the gateway ask Alipay (rate-limited), so a real
+        // one that failed verification for a configuration reason is not lost.
+        let known = request_id("rejected");
+        processing_payment(&gateway, &known).await;
+        let claim = payment_result(&known, "S", "PAYMENT_RESULT");
+        let forged = signed(&claim, PATH, "SOMEONE_ELSE");
+        assert_eq!(post(&gateway, &forged, &claim).await.0, 401);
+        eventually("an inquiry of the named payment", Duration::from_secs(10), || {
+            let n = sandbox.stats().request_calls("payments/inquiryPayment", &known);
+            async move { (n >= 1).then_some(()) }
+        })
+        .await;
+        assert_eq!(
+            get_payment(&gateway, &known).await.status,
+            pb::PaymentStatus::Processing as i32,
+            "the forged result itself changed nothing"
+        );
+
         // Limits: GET 405, not JSON 415, over 64 KiB 413.
         let url = format!("http://{}{PATH}", gateway.notify_addr.expect("listener"));
         let http = reqwest::Client::new();
