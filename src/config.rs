@@ -769,6 +769,60 @@ mod tests {
     }
 
     #[test]
+    fn notify_listener_and_url() {
+        let s = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(s.notify_listen, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(s.notify_max_age, Duration::from_secs(48 * 3600));
+        assert_eq!(s.notify_path(), "/alipay/notify");
+        // Built-in sandbox, no public base: the listener's own loopback address.
+        assert_eq!(
+            s.notify_url(Some("0.0.0.0:9999".parse().unwrap()))
+                .as_deref(),
+            Some("http://127.0.0.1:9999/alipay/notify")
+        );
+        assert_eq!(s.notify_url(None), None);
+        let public = Settings::resolve(&ServeArgs {
+            notify_listen: Some("off".into()),
+            notify_public_base_url: Some("https://gw.example/hooks/".into()),
+            notify_max_age: Some("1h".into()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(public.notify_listen, None);
+        assert_eq!(public.notify_path(), "/hooks/alipay/notify");
+        assert_eq!(
+            public.notify_url(None).as_deref(),
+            Some("https://gw.example/hooks/alipay/notify")
+        );
+        for (setting, args) in [
+            (
+                "notify_public_base_url",
+                ServeArgs {
+                    notify_public_base_url: Some("gw.example".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+            (
+                "notify_listen",
+                ServeArgs {
+                    notify_listen: Some("everywhere".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+            (
+                "notify_max_age",
+                ServeArgs {
+                    notify_max_age: Some("0s".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+        ] {
+            let error = Settings::resolve(&args).unwrap_err().to_string();
+            assert!(error.contains(setting), "{error}");
+        }
+    }
+
+    #[test]
     fn real_upstream_requires_keys_and_token_key() {
         let args = ServeArgs {
             upstream: Some("https://open-na-global.alipay.com".into()),

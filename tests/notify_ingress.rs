@@ -536,3 +536,46 @@ async fn token_canceled_revokes_the_binding_and_no_credential_is_kept() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_path_is_sent_and_verified_not_the_forwarded_one() {
+    for_each_backend(|db| async move {
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        let mut options = quiet();
+        options.env.push((
+            "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL",
+            "https://gw.example/hooks".to_owned(),
+        ));
+        let gateway = GatewayProcess::start(&db, &sandbox, &options);
+        let id = request_id("public");
+        processing_payment(&gateway, &id).await;
+        let store = db.store().await;
+        let calls = store::entity::alipay_call::Entity::find()
+            .all(store.connection())
+            .await
+            .expect("calls");
+        let pay = calls
+            .iter()
+            .find(|c| c.request_id.as_deref() == Some(id.as_str()))
+            .and_then(|c| c.request_json.clone())
+            .expect("the pay call is recorded");
+        assert!(
+            pay.contains(r#""paymentNotifyUrl":"https://gw.example/hooks/alipay/notify""#),
+            "{pay}"
+        );
+
+        // A proxy forwards https://gw.example/hooks/alipay/notify to the listener's /alipay/notify.
+        let body = payment_result(&id, "S", "PAYMENT_RESULT");
+        let forwarded = alipay_signed(&body);
+        assert_eq!(post(&gateway, &forwarded, &body).await.0, 401);
+        let public = signed(&body, "/hooks/alipay/notify", sandbox::dev::CLIENT_ID);
+        assert_eq!(post(&gateway, &public, &body).await, (200, ACK.to_owned()));
+        assert_eq!(
+            get_payment(&gateway, &id).await.status,
+            pb::PaymentStatus::Success as i32
+        );
+        drop(gateway);
+        sandbox.shutdown().await;
+    })
+    .await;
+}
