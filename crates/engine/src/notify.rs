@@ -20,6 +20,8 @@ use store::notifications::{Applied, Effect, Ingested, NewNotification};
 use store::payments::PaymentUpdate;
 use store::{OperationStatus, OperationUpdate, PaymentStatus};
 
+use tracing::Instrument as _;
+
 use crate::pay::result_info;
 use crate::{Engine, parse_alipay_time};
 
@@ -73,14 +75,20 @@ impl NotifyIngress {
     /// Verifies, stores and applies one notification; see the module documentation.
     pub async fn receive(&self, request: WebhookRequest<'_>) -> Receipt {
         let started = Instant::now();
-        let receipt = self.receive_inner(request).await;
-        tracing::info!(
-            kind = receipt.kind.as_str(),
-            outcome = receipt.outcome,
-            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "notification"
-        );
-        receipt
+        // The object's ids (never a credential) are recorded on the span once known.
+        let span = tracing::info_span!("notification", subject = tracing::field::Empty);
+        async {
+            let receipt = self.receive_inner(request).await;
+            tracing::info!(
+                kind = receipt.kind.as_str(),
+                outcome = receipt.outcome,
+                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "notification"
+            );
+            receipt
+        }
+        .instrument(span)
+        .await
     }
 
     async fn receive_inner(&self, request: WebhookRequest<'_>) -> Receipt {
@@ -103,6 +111,9 @@ impl NotifyIngress {
                         flag: FLAG_OUT_OF_WINDOW,
                     },
                 };
+                if let Some(subject) = reference_key(&reference) {
+                    tracing::Span::current().record("subject", subject.as_str());
+                }
                 let key = webhook.dedup_key(&event, request.body, &keyed);
                 (kind, key, effect, reference)
             }
