@@ -3,6 +3,7 @@
 
 use crate::bindings::{cipher, new_binding, tokens};
 use crate::common::{each_backend, new_payment};
+use crate::operations::capture as capture_intent;
 use store::notifications::{Applied, Effect, Ingested, NewNotification, NotificationState};
 use store::payments::PaymentUpdate;
 use store::{BindingStatus, EntityKind, PaymentStatus, ResultInfo, StoreError};
@@ -263,14 +264,7 @@ async fn captures_by_request_id_or_automatic_by_payment_id() {
 
         let own = store
             .captures()
-            .insert_intent(store::captures::NewCapture {
-                capture_request_id: "CAP-4".into(),
-                payment_id: p.id.clone(),
-                amount_value: 100,
-                currency: "PHP".into(),
-                is_last_capture: true,
-                request_fingerprint: "fp".into(),
-            })
+            .insert_intent(capture_intent(4, &p.id, 100))
             .await?
             .into_inner();
         let r = store
