@@ -139,6 +139,9 @@ pub struct ServeArgs {
     /// File holding the token-encryption key (base64 of 32 bytes), instead of `--token-key`.
     #[arg(long, value_name = "FILE", env = "ALIPAY_GATEWAY_TOKEN_KEY_FILE")]
     pub token_key_file: Option<PathBuf>,
+    /// How long payment events stay streamable (at least 168h, the contract's 7 days).
+    #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_EVENT_RETENTION")]
+    pub event_retention: Option<String>,
     /// How long shutdown waits for in-flight calls.
     #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -149,6 +152,14 @@ pub struct ServeArgs {
         env = "ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL"
     )]
     pub health_probe_interval: Option<String>,
+    /// Close each client connection after this long (clients reconnect), so new replicas get a share of
+    /// long-lived HTTP/2 connections. Unlimited when unset.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ALIPAY_GATEWAY_GRPC_MAX_CONNECTION_AGE"
+    )]
+    pub grpc_max_connection_age: Option<String>,
     /// Notification listener (HTTP/1.1, `POST /alipay/notify`): an address, or `off`.
     #[arg(long, value_name = "ADDR|off", env = "ALIPAY_GATEWAY_NOTIFY_LISTEN")]
     pub notify_listen: Option<String>,
@@ -197,8 +208,10 @@ struct FileSettings {
     job_lease: Option<String>,
     token_key: Option<String>,
     token_key_file: Option<PathBuf>,
+    event_retention: Option<String>,
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
+    grpc_max_connection_age: Option<String>,
     notify_listen: Option<String>,
     notify_public_base_url: Option<String>,
     notify_max_age: Option<String>,
@@ -294,6 +307,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Interval of the store probe behind the health service (also its timeout).
     pub health_probe_interval: Duration,
+    /// Maximum age of a client connection (tonic's `max_connection_age`); `None`: unlimited.
+    pub grpc_max_connection_age: Option<Duration>,
     /// The notification listener's address; `None` when `off`.
     pub notify_listen: Option<SocketAddr>,
     /// The public base URL of the notification listener, without a trailing `/`.
@@ -321,6 +336,7 @@ impl std::fmt::Debug for Settings {
             .field("engine", &self.engine)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("health_probe_interval", &self.health_probe_interval)
+            .field("grpc_max_connection_age", &self.grpc_max_connection_age)
             .field("notify_listen", &self.notify_listen)
             .field("notify_public_base_url", &self.notify_public_base_url)
             .field("log_format", &self.log_format)
@@ -530,6 +546,18 @@ impl Settings {
                 ),
             ));
         }
+        let event_retention = duration(
+            "event_retention",
+            &args.event_retention,
+            &file.event_retention,
+            defaults.event_retention,
+        )?;
+        if event_retention < defaults.event_retention {
+            return Err(invalid(
+                "event_retention",
+                "must be at least 168h: StreamPaymentEvents promises 7 days of resumable history",
+            ));
+        }
         let engine = engine::EngineConfig {
             call_attempts,
             retry_backoff,
@@ -541,6 +569,7 @@ impl Settings {
             write_ahead_grace,
             job_lease,
             poll_interval,
+            event_retention,
             ..defaults
         };
 
@@ -556,6 +585,17 @@ impl Settings {
             &file.health_probe_interval,
             Duration::from_secs(5),
         )?;
+        let grpc_max_connection_age =
+            pick(&args.grpc_max_connection_age, &file.grpc_max_connection_age)
+                .map(|_| {
+                    positive(
+                        "grpc_max_connection_age",
+                        &args.grpc_max_connection_age,
+                        &file.grpc_max_connection_age,
+                        Duration::ZERO,
+                    )
+                })
+                .transpose()?;
         let notify_listen = match pick(&args.notify_listen, &file.notify_listen).as_deref() {
             Some("off") => None,
             Some(text) => Some(
@@ -605,6 +645,7 @@ impl Settings {
             development_token_key: token_key == DEVELOPMENT_TOKEN_KEY,
             shutdown_grace,
             health_probe_interval,
+            grpc_max_connection_age,
             notify_listen,
             notify_public_base_url,
             notify_max_age,
@@ -929,6 +970,47 @@ mod tests {
                 ..ServeArgs::default()
             },
             "write_ahead_grace",
+        );
+        bad(
+            ServeArgs {
+                event_retention: Some("167h".into()),
+                ..ServeArgs::default()
+            },
+            "event_retention: must be at least 168h",
+        );
+    }
+
+    #[test]
+    fn event_retention_defaults_to_seven_days_and_may_be_longer() {
+        let resolve = |event_retention: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                event_retention: event_retention.map(str::to_owned),
+                ..ServeArgs::default()
+            })
+            .expect("valid")
+            .engine
+            .event_retention
+        };
+        assert_eq!(resolve(None), Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(resolve(Some("720h")), Duration::from_secs(30 * 24 * 3600));
+    }
+
+    #[test]
+    fn grpc_max_connection_age_is_unlimited_unless_set() {
+        let age = |value: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                grpc_max_connection_age: value.map(Into::into),
+                ..ServeArgs::default()
+            })
+            .map(|s| s.grpc_max_connection_age)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(age(None), Ok(None));
+        assert_eq!(age(Some("5m")), Ok(Some(Duration::from_secs(300))));
+        let err = age(Some("0s")).unwrap_err();
+        assert!(
+            err.contains("grpc_max_connection_age: must be more than zero"),
+            "{err}"
         );
     }
 }

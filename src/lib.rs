@@ -31,6 +31,10 @@ pub mod pb {
     #[allow(clippy::large_enum_variant)]
     pub mod v1 {
         tonic::include_proto!("alipay.gateway.v1");
+        // `Debug` of every message holding a credential or card data (payment and auth codes, card number,
+        // CVV, cardholder name, billing address, card token, CAVV) prints those fields as `[REDACTED]`; see
+        // SECRET_FIELDS in build.rs.
+        include!(concat!(env!("OUT_DIR"), "/alipay_gateway_debug.rs"));
     }
 }
 

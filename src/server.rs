@@ -2,8 +2,9 @@
 //! and the gRPC server with health and reflection.
 //!
 //! [`Gateway::start`] returns once the server is listening (tests start it in-process with `127.0.0.1:0`);
-//! [`RunningGateway::shutdown`] stops it gracefully: health goes NOT_SERVING, the listener closes, in-flight
-//! calls finish (up to the configured grace), the reconciler stops between jobs (unfinished jobs stay in the
+//! [`RunningGateway::shutdown`] stops it gracefully: health goes NOT_SERVING, open event streams end with
+//! UNAVAILABLE (`SHUTTING_DOWN`: reconnect with the last cursor), the listener closes, in-flight calls finish (up
+//! to the configured grace), the reconciler stops between jobs (unfinished jobs stay in the
 //! store and resume on the next start), and the call log is flushed.
 
 use std::future::Future;
@@ -120,7 +121,12 @@ impl Gateway {
             })
         };
 
-        let router = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(age) = settings.grpc_max_connection_age {
+            // Clients reconnect after `age`, so a scaled-up Deployment gets its share of long-lived connections.
+            builder = builder.max_connection_age(age);
+        }
+        let router = builder
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -162,6 +168,9 @@ impl Gateway {
             })
         };
         set_all(&health, ServingStatus::Serving).await;
+        health
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+            .await;
         let prober = tokio::spawn(probe_store(
             store.clone(),
             health.clone(),
@@ -258,6 +267,11 @@ async fn upstream(
     Ok((sandbox, config))
 }
 
+/// The health service name for liveness probes. Unlike readiness (the `""` service, which follows the store), it
+/// stays SERVING from start until shutdown: a database outage is not cured by restarting the gateway.
+pub const LIVENESS_SERVICE: &str = "liveness";
+
+/// Sets every readiness service (the overall `""` and each API); the liveness service is left alone.
 async fn set_all(health: &HealthReporter, status: ServingStatus) {
     for service in [
         "",
@@ -339,6 +353,12 @@ impl RunningGateway {
         self.prober.abort();
         let _ = self.prober.await;
         set_all(&self.health, ServingStatus::NotServing).await;
+        self.health
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::NotServing)
+            .await;
+        // Event streams never finish by themselves: end them (UNAVAILABLE, reconnect elsewhere) so that the
+        // server's graceful stop does not wait for them until the grace runs out.
+        self.engine.close_event_streams();
         let _ = self.stop.send(true);
         let mut server = self.server;
         let served = match tokio::time::timeout(self.shutdown_grace, &mut server).await {

@@ -20,7 +20,7 @@ const PATH: &str = "/alipay/notify";
 fn quiet() -> GatewayOptions {
     GatewayOptions {
         inquiry_interval: "10m",
-        env: vec![(
+        extra_env: vec![(
             "ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL",
             "10m".to_owned(),
         )],
@@ -205,6 +205,20 @@ async fn twenty_deliveries_to_two_gateways_apply_once_and_contradictions_inquire
             pb::PaymentStatus::Processing as i32
         );
 
+        let events_of = |id: String| {
+            let db = &db;
+            async move {
+                use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+                let store = db.store().await;
+                store::entity::payment_event::Entity::find()
+                    .filter(store::entity::payment_event::Column::PaymentRequestId.eq(id))
+                    .count(store.connection())
+                    .await
+                    .expect("count events")
+            }
+        };
+        let events_before = events_of(id.clone()).await;
+
         // The same notification 20 times: 10 at once across both gateways, then 10 one after another.
         let body = payment_result(&id, "S", "PAYMENT_RESULT");
         let headers = alipay_signed(&body);
@@ -242,6 +256,11 @@ async fn twenty_deliveries_to_two_gateways_apply_once_and_contradictions_inquire
             .collect();
         assert_eq!(to_success.len(), 1, "{history:?}");
         assert_eq!(to_success[0].source, "notification");
+        assert_eq!(
+            events_of(id.clone()).await,
+            events_before + 1,
+            "one event for the one transition"
+        );
         assert_eq!(
             sandbox
                 .stats()
@@ -542,7 +561,7 @@ async fn the_public_path_is_sent_and_verified_not_the_forwarded_one() {
     for_each_backend(|db| async move {
         let sandbox = start_sandbox(Duration::from_secs(10)).await;
         let mut options = quiet();
-        options.env.push((
+        options.extra_env.push((
             "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL",
             "https://gw.example/hooks".to_owned(),
         ));

@@ -292,6 +292,16 @@ async fn health_follows_the_store() {
             },
         )
         .await;
+        // Liveness does not follow the store: a restart would not bring the database back.
+        let liveness = HealthClient::new(channel(&gateway).await)
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: alipay_gateway::server::LIVENESS_SERVICE.into(),
+            })
+            .await
+            .expect("liveness check")
+            .into_inner()
+            .status();
+        assert_eq!(liveness, ServingStatus::Serving);
 
         admin
             .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))

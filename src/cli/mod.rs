@@ -1,6 +1,7 @@
-//! The `alipay-gateway` command line: `serve` (the gateway), `migrate`, `sandbox` (the Alipay simulator on its
-//! own) and `signature` (sign / verify / diagnose Alipay signatures).
+//! The `alipay-gateway` command line: `serve` (the gateway), `migrate`, `healthcheck`, `sandbox` (the Alipay
+//! simulator on its own) and `signature` (sign / verify / diagnose Alipay signatures).
 
+pub mod healthcheck;
 pub mod migrate;
 pub mod sandbox;
 pub mod serve;
@@ -31,6 +32,8 @@ pub enum Command {
     Serve(Box<crate::config::ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(migrate::MigrateArgs),
+    /// Ask a running gateway's health service; exit 0 only if SERVING (for images without a shell).
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// Run the Alipay simulator on its own until SIGTERM/SIGINT.
     Sandbox(sandbox::SandboxArgs),
     /// Sign, verify and diagnose Alipay request/response signatures.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Migrate(args) => migrate::run(&args),
+        Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Signature(cmd) => signature::run(cmd),
     }

@@ -27,6 +27,36 @@ pub struct SandboxArgs {
     /// Base URL advertised in authorization and cashier links (when reached through another host name).
     #[arg(long, value_name = "URL")]
     pub public_base_url: Option<String>,
+    /// Where notifications go when an API call carries no notify URL (Alipay's dashboard setting).
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Multiplies Alipay's redelivery intervals (2 min ... 15 h); e.g. 0.001 turns 2 min into 120 ms.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub notify_time_scale: f64,
+    /// Send each notification once, like Alipay's remote sandbox (default: redeliver until acknowledged).
+    #[arg(long)]
+    pub no_notify_redelivery: bool,
+    /// Also send notifyPayment for AGREEMENT_PAYMENT (auto debit) payments.
+    #[arg(long)]
+    pub notify_agreement_payments: bool,
+}
+
+/// The sandbox configuration the flags describe (key files are read and checked here).
+fn config(args: &SandboxArgs) -> Result<sandbox::SandboxConfig, sandbox::SandboxError> {
+    let mut config = sandbox::config_from_files(args.signing_key.as_deref(), &args.merchant)?;
+    if let Some(slow) = args.slow_response {
+        config = config.with_slow_response(slow);
+    }
+    if let Some(url) = &args.public_base_url {
+        config = config.with_public_base_url(url.clone());
+    }
+    if let Some(url) = &args.notify_url {
+        config = config.with_notify_url(url.clone());
+    }
+    Ok(config
+        .with_notify_time_scale(args.notify_time_scale)
+        .with_notify_redelivery(!args.no_notify_redelivery)
+        .with_notify_agreement_payments(args.notify_agreement_payments))
 }
 
 /// Starts the simulator, prints its address and the location of its public key, and runs until SIGTERM/SIGINT.
@@ -35,19 +65,13 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
         &std::env::var("ALIPAY_GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
         crate::config::LogFormat::Text,
     );
-    let mut config = match sandbox::config_from_files(args.signing_key.as_deref(), &args.merchant) {
+    let config = match config(args) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("alipay-gateway sandbox: {error}");
             return ExitCode::from(2);
         }
     };
-    if let Some(slow) = args.slow_response {
-        config = config.with_slow_response(slow);
-    }
-    if let Some(url) = &args.public_base_url {
-        config = config.with_public_base_url(url.clone());
-    }
     let runtime = match super::runtime() {
         Ok(rt) => rt,
         Err(error) => {
@@ -82,5 +106,49 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
             eprintln!("alipay-gateway sandbox: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    fn config_of(flags: &[&str]) -> sandbox::SandboxConfig {
+        let cli = Cli::try_parse_from(std::iter::once("sandbox").chain(flags.iter().copied()))
+            .expect("flags parse");
+        config(&cli.args).expect("config")
+    }
+
+    #[test]
+    fn notification_flags_reach_the_sandbox_config() {
+        let defaults = config_of(&[]);
+        assert_eq!(defaults.notify_url, None);
+        assert!((defaults.notify_time_scale - 1.0).abs() < f64::EPSILON);
+        assert!(defaults.notify_redelivery);
+        assert!(!defaults.notify_agreement_payments);
+
+        let set = config_of(&[
+            "--notify-url",
+            "http://127.0.0.1:8080/alipay/notify",
+            "--notify-time-scale",
+            "0.001",
+            "--no-notify-redelivery",
+            "--notify-agreement-payments",
+        ]);
+        assert_eq!(
+            set.notify_url.as_deref(),
+            Some("http://127.0.0.1:8080/alipay/notify")
+        );
+        assert!((set.notify_time_scale - 0.001).abs() < f64::EPSILON);
+        assert!(!set.notify_redelivery);
+        assert!(set.notify_agreement_payments);
     }
 }

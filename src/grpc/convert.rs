@@ -387,6 +387,18 @@ pub fn capture(r: &pb::CaptureRequest) -> engine::CaptureCommand {
     }
 }
 
+/// Alipay's spelling of a proto product code (`AGREEMENT_PAYMENT`, ...); UNSPECIFIED (no filter) is `None`.
+fn product_code_name(code: i32) -> Option<String> {
+    match pb::ProductCode::try_from(code).unwrap_or_default() {
+        pb::ProductCode::Unspecified => None,
+        p => Some(
+            p.as_str_name()
+                .trim_start_matches("PRODUCT_CODE_")
+                .to_owned(),
+        ),
+    }
+}
+
 /// `ListPayments` filters; `None` when no stored payment can match. The gateway never stores PENDING (Alipay's
 /// PENDING is kept as PROCESSING), so a status list naming only PENDING matches nothing, whereas the store reads
 /// an empty list as "any status".
@@ -401,19 +413,59 @@ pub fn payment_filter(r: &pb::ListPaymentsRequest) -> Option<engine::PaymentFilt
     }
     Some(engine::PaymentFilter {
         statuses,
-        product_code: match pb::ProductCode::try_from(r.product_code).unwrap_or_default() {
-            pb::ProductCode::Unspecified => None,
-            p => Some(
-                p.as_str_name()
-                    .trim_start_matches("PRODUCT_CODE_")
-                    .to_owned(),
-            ),
-        },
+        product_code: product_code_name(r.product_code),
         customer_id: opt(&r.customer_id),
         binding_id: opt(&r.binding_id),
         created_from: r.create_time_start.as_ref().and_then(time_from),
         created_to: r.create_time_end.as_ref().and_then(time_from),
     })
+}
+
+/// `StreamPaymentEvents` filters (validated: known product code and event types).
+pub fn event_filter(r: &pb::StreamPaymentEventsRequest) -> engine::EventFilter {
+    engine::EventFilter {
+        customer_id: opt(&r.customer_id),
+        product_code: product_code_name(r.product_code),
+        types: r
+            .event_types
+            .iter()
+            .filter_map(|t| match pb::PaymentEventType::try_from(*t).ok()? {
+                pb::PaymentEventType::Unspecified => None,
+                pb::PaymentEventType::PaymentUpdated => Some(engine::EventType::Payment),
+                pb::PaymentEventType::RefundUpdated => Some(engine::EventType::Refund),
+                pb::PaymentEventType::CaptureUpdated => Some(engine::EventType::Capture),
+            })
+            .collect(),
+    }
+}
+
+/// A committed event → proto, the subject rendered as it was at that event. A payment event's refunded and
+/// captured totals are zero: refunds and captures only follow a SUCCESS payment, after which no payment event
+/// comes.
+pub fn payment_event(e: &engine::PaymentEvent) -> pb::PaymentEvent {
+    use pb::payment_event::Subject;
+    let (event_type, subject) = match &e.subject {
+        engine::EventSubject::Payment { payment: p } => (
+            pb::PaymentEventType::PaymentUpdated,
+            Subject::Payment(payment(p, engine::PaymentTotals::default())),
+        ),
+        engine::EventSubject::Refund { refund, payment } => (
+            pb::PaymentEventType::RefundUpdated,
+            Subject::Refund(refund_record(refund, payment)),
+        ),
+        engine::EventSubject::Capture { capture, payment } => (
+            pb::PaymentEventType::CaptureUpdated,
+            Subject::Capture(capture_record(capture, payment)),
+        ),
+    };
+    pb::PaymentEvent {
+        event_id: e.event_id.clone(),
+        cursor: e.cursor.clone(),
+        event_type: event_type as i32,
+        event_time: Some(timestamp(e.at)),
+        payment_request_id: e.payment_request_id.clone(),
+        subject: Some(subject),
+    }
 }
 
 fn payment_status_to_store(s: pb::PaymentStatus) -> Option<engine::PaymentStatus> {

@@ -4,6 +4,7 @@
 
 mod authorization;
 mod card;
+pub mod codec;
 pub mod convert;
 mod payment;
 pub mod status;

@@ -231,12 +231,32 @@ impl PaymentService for PaymentApi {
         Box<dyn Stream<Item = Result<pb::StreamPaymentEventsResponse, Status>> + Send + 'static>,
     >;
 
+    /// Subscribes through the engine; the response stream ends with UNAVAILABLE (`SHUTTING_DOWN`) on graceful
+    /// shutdown and with OUT_OF_RANGE if the subscriber fell behind retention. Dropping the call ends the
+    /// subscription.
     async fn stream_payment_events(
         &self,
-        _request: Request<pb::StreamPaymentEventsRequest>,
+        request: Request<pb::StreamPaymentEventsRequest>,
     ) -> Result<Response<Self::StreamPaymentEventsStream>, Status> {
-        Err(Status::unimplemented(
-            "payment event streaming is not available in this version of the gateway",
-        ))
+        let r = request.into_inner();
+        validate::stream_payment_events(&r).map_err(|e| to_status(e, None))?;
+        let cursor = (!r.cursor.is_empty()).then_some(r.cursor.as_str());
+        let events = self
+            .engine
+            .stream_payment_events(cursor, convert::event_filter(&r))
+            .await
+            .map_err(|e| to_status(e, None))?;
+        let stream = futures::stream::unfold(events, |mut events| async move {
+            let item = events.next().await?.map_or_else(
+                |e| Err(to_status(e, None)),
+                |event| {
+                    Ok(pb::StreamPaymentEventsResponse {
+                        event: Some(convert::payment_event(&event)),
+                    })
+                },
+            );
+            Some((item, events))
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }

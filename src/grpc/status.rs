@@ -19,10 +19,21 @@ pub const GATEWAY_DOMAIN: &str = "gateway.alipay-gateway";
 /// Suggested retry delay when the store or Alipay is unreachable and the engine gave no better hint.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 
+/// C-core gRPC clients (Python, Ruby, PHP, C++) refuse trailers over 8 KiB and report RESOURCE_EXHAUSTED instead
+/// of the real error, so every part of an error answer is bounded. The message travels percent-encoded (up to
+/// 3x) and the details base64-encoded (4/3x): 512 + 4,096 bytes stay well under the limit.
+const MAX_MESSAGE_BYTES: usize = 512;
+/// Byte budget of the encoded `BadRequest` field violations.
+const MAX_VIOLATION_BYTES: usize = 4096;
+/// Most field violations reported; the rest are counted in one closing entry.
+const MAX_VIOLATIONS: usize = 20;
+/// Longest field path, description or metadata value kept.
+const MAX_DETAIL_BYTES: usize = 160;
+
 /// The status for `error`. `request_id` (the payment, refund or capture request id the RPC acted on, if any) is
 /// echoed in the `ErrorInfo` metadata so a caller handling errors generically can tie the error to its record.
 pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
-    let message = error.to_string();
+    let message = clip(&error.to_string(), MAX_MESSAGE_BYTES);
     let mut metadata = HashMap::new();
     if let Some(id) = request_id.filter(|id| !id.is_empty()) {
         metadata.insert("payment_request_id".to_owned(), id.to_owned());
@@ -31,12 +42,7 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
         EngineError::InvalidArgument(violations) => Status::with_error_details(
             Code::InvalidArgument,
             message,
-            ErrorDetails::with_bad_request(
-                violations
-                    .into_iter()
-                    .map(|v| FieldViolation::new(v.field, v.description))
-                    .collect::<Vec<_>>(),
-            ),
+            ErrorDetails::with_bad_request(bounded_violations(violations)),
         ),
         EngineError::NotFound { what, id } => {
             metadata.insert("id".to_owned(), id);
@@ -66,7 +72,7 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
             Status::with_error_details(
                 status_code,
                 message,
-                ErrorDetails::with_error_info(code, ALIPAY_DOMAIN, metadata),
+                ErrorDetails::with_error_info(code, ALIPAY_DOMAIN, bounded(metadata)),
             )
         }
         EngineError::BindingInactive { status } => {
@@ -84,6 +90,7 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
         EngineError::Unavailable { retry_after } => {
             unavailable(message, retry_after, "OUTCOME_PENDING", metadata)
         }
+        EngineError::Closing => unavailable(message, DEFAULT_RETRY, "SHUTTING_DOWN", metadata),
         EngineError::Store(error) => store_status(error, message, metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
     }
@@ -193,10 +200,19 @@ fn store_status(
                 "not a token issued for this list",
             ),
         ),
+        StoreError::InvalidCursor => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(
+                "cursor",
+                "not a cursor issued by this stream",
+            ),
+        ),
+        StoreError::CursorExpired => gateway(Code::OutOfRange, message, "CURSOR_EXPIRED", metadata),
         StoreError::Invalid { field, reason } => Status::with_error_details(
             Code::InvalidArgument,
             message,
-            ErrorDetails::with_bad_request_violation(field, reason),
+            ErrorDetails::with_bad_request_violation(field, clip(&reason, MAX_DETAIL_BYTES)),
         ),
         StoreError::VersionConflict { .. } | StoreError::LeaseNotHeld { .. } => {
             gateway(Code::Aborted, message, "CONCURRENT_UPDATE", metadata)
@@ -222,8 +238,56 @@ fn gateway(code: Code, message: String, reason: &str, metadata: HashMap<String, 
     Status::with_error_details(
         code,
         message,
-        ErrorDetails::with_error_info(reason, GATEWAY_DOMAIN, metadata),
+        ErrorDetails::with_error_info(reason, GATEWAY_DOMAIN, bounded(metadata)),
     )
+}
+
+/// The first violations that fit [`MAX_VIOLATIONS`] and [`MAX_VIOLATION_BYTES`], each clipped, and one closing
+/// entry counting the ones left out, so the caller knows the list is partial.
+fn bounded_violations(violations: Vec<engine::FieldViolation>) -> Vec<FieldViolation> {
+    let total = violations.len();
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for v in violations {
+        let field = clip(&v.field, MAX_DETAIL_BYTES);
+        let description = clip(&v.description, MAX_DETAIL_BYTES);
+        // Protobuf framing of one violation: two tagged strings inside a tagged message, a few bytes each.
+        let size = field.len() + description.len() + 8;
+        if kept.len() == MAX_VIOLATIONS || bytes + size > MAX_VIOLATION_BYTES {
+            break;
+        }
+        bytes += size;
+        kept.push(FieldViolation::new(field, description));
+    }
+    if kept.len() < total {
+        let more = total - kept.len();
+        kept.push(FieldViolation::new(
+            "",
+            format!("{more} more violation(s) not shown; fix the ones above and retry"),
+        ));
+    }
+    kept
+}
+
+/// `metadata` with every value clipped to [`MAX_DETAIL_BYTES`] (request ids echoed from an invalid request can be
+/// arbitrarily long, Alipay's messages are not bounded by its docs).
+fn bounded(metadata: HashMap<String, String>) -> HashMap<String, String> {
+    metadata
+        .into_iter()
+        .map(|(k, v)| (k, clip(&v, MAX_DETAIL_BYTES)))
+        .collect()
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 fn unavailable(
@@ -233,7 +297,7 @@ fn unavailable(
     metadata: HashMap<String, String>,
 ) -> Status {
     let mut details = ErrorDetails::with_retry_info(Some(retry_after));
-    details.set_error_info(reason, GATEWAY_DOMAIN, metadata);
+    details.set_error_info(reason, GATEWAY_DOMAIN, bounded(metadata));
     Status::with_error_details(Code::Unavailable, message, details)
 }
 
@@ -394,5 +458,24 @@ mod tests {
             code(engine::reasons::UPSTREAM_INCOMPLETE_ANSWER),
             Code::Internal
         );
+    }
+
+    #[test]
+    fn event_stream_errors() {
+        let s = to_status(StoreError::CursorExpired.into(), None);
+        assert_eq!(s.code(), Code::OutOfRange);
+        assert_eq!(info(&s).0, "CURSOR_EXPIRED");
+        let s = to_status(StoreError::InvalidCursor.into(), None);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let violations = s
+            .get_error_details()
+            .bad_request()
+            .cloned()
+            .expect("BadRequest");
+        assert_eq!(violations.field_violations[0].field, "cursor");
+        let s = to_status(EngineError::Closing, None);
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(info(&s).0, "SHUTTING_DOWN");
+        assert!(s.get_error_details().retry_info().is_some(), "{s:?}");
     }
 }

@@ -189,7 +189,9 @@ pub fn pay(r: &pb::PayRequest, now: Timestamp) -> Checked {
     }
 
     v.max_len("customer_id", &r.customer_id, limits::MAX_CUSTOMER_ID_LEN);
-    if let Some(expiry) = &r.payment_expiry_time {
+    if let Some(expiry) = &r.payment_expiry_time
+        && timestamp(&mut v, "payment_expiry_time", expiry)
+    {
         if product != Some(pb::ProductCode::CashierPayment) {
             v.push("payment_expiry_time", "only allowed for cashier payments");
         } else if expiry.seconds <= now.seconds {
@@ -258,12 +260,54 @@ pub fn list_payments(r: &pb::ListPaymentsRequest) -> Checked {
     }
     v.max_len("customer_id", &r.customer_id, limits::MAX_CUSTOMER_ID_LEN);
     v.max_len("binding_id", &r.binding_id, limits::MAX_CUSTOMER_ID_LEN);
-    if let (Some(start), Some(end)) = (&r.create_time_start, &r.create_time_end)
+    let start = r.create_time_start.as_ref();
+    let end = r.create_time_end.as_ref();
+    let start_ok = start.is_none_or(|t| timestamp(&mut v, "create_time_start", t));
+    let end_ok = end.is_none_or(|t| timestamp(&mut v, "create_time_end", t));
+    if let (Some(start), Some(end), true, true) = (start, end, start_ok, end_ok)
         && (start.seconds, start.nanos) >= (end.seconds, end.nanos)
     {
         v.push("create_time_end", "must be after create_time_start");
     }
     page_size(&mut v, r.page_size);
+    v.into_result()
+}
+
+/// A `google.protobuf.Timestamp` as its definition allows: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, `nanos`
+/// in 0..=999,999,999. Anything else is not a time, and would otherwise be silently read as "no bound".
+fn timestamp(v: &mut Violations, field: &str, t: &Timestamp) -> bool {
+    const MIN_SECONDS: i64 = -62_135_596_800;
+    const MAX_SECONDS: i64 = 253_402_300_799;
+    let ok =
+        (MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) && (0..1_000_000_000).contains(&t.nanos);
+    if !ok {
+        v.push(
+            field,
+            "must be a valid timestamp (years 1 to 9999, nanos 0 to 999999999)",
+        );
+    }
+    ok
+}
+
+/// Longest `StreamPaymentEvents.cursor` worth decoding (the gateway's own are about 30 characters).
+const MAX_EVENT_CURSOR_LEN: usize = 128;
+
+/// `StreamPaymentEvents` (the cursor's content is checked by the store, which issued it).
+pub fn stream_payment_events(r: &pb::StreamPaymentEventsRequest) -> Checked {
+    let mut v = Violations::new();
+    v.max_len("cursor", &r.cursor, MAX_EVENT_CURSOR_LEN);
+    v.max_len("customer_id", &r.customer_id, limits::MAX_CUSTOMER_ID_LEN);
+    if pb::ProductCode::try_from(r.product_code).is_err() {
+        v.push("product_code", "unknown product code");
+    }
+    for (i, event_type) in r.event_types.iter().enumerate() {
+        match pb::PaymentEventType::try_from(*event_type) {
+            Ok(pb::PaymentEventType::Unspecified) | Err(_) => {
+                v.push(format!("event_types[{i}]"), "unknown event type")
+            }
+            Ok(_) => {}
+        }
+    }
     v.into_result()
 }
 

@@ -179,8 +179,8 @@ pub struct GatewayOptions {
     pub inquiry_interval: &'static str,
     pub max_inquiries: u32,
     pub write_ahead_grace: &'static str,
-    /// Further environment variables (settings the fields above do not cover).
-    pub env: Vec<(&'static str, String)>,
+    /// More environment for the process, applied last (so it can override the settings above, e.g. the upstream).
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for GatewayOptions {
@@ -192,7 +192,7 @@ impl Default for GatewayOptions {
             inquiry_interval: "100ms",
             max_inquiries: 5,
             write_ahead_grace: "16s",
-            env: Vec::new(),
+            extra_env: Vec::new(),
         }
     }
 }
@@ -263,7 +263,7 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
             .env("ALIPAY_GATEWAY_NOTIFY_LISTEN", "127.0.0.1:0")
-            .envs(options.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(options.extra_env.iter().map(|(name, value)| (name, value)))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -598,4 +598,24 @@ pub async fn wait_for_status(
         },
     )
     .await
+}
+
+/// Moves every stored event eight days into the past, beyond the 7-day retention.
+pub async fn age_all_events(db: &TestDb) {
+    let store = db.store().await;
+    let conn = store.connection();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => "UPDATE payment_events SET created_at = ?1",
+        _ => "UPDATE payment_events SET created_at = $1",
+    };
+    let old = chrono::Utc::now() - chrono::Duration::days(8);
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [old.into()],
+    ))
+    .await
+    .expect("age events");
+    store.close().await.expect("close");
 }

@@ -1,5 +1,5 @@
 """A client in another language: the auto-debit journey against a running alipay-gateway, with stubs generated
-from proto/ at run time (grpcio-tools), and the error model's BadRequest details decoded.
+from proto/ at run time (grpcio-tools) and the error model decoded with grpcio-status, as docs/clients.md shows.
 
 Usage: python wallet_flow.py GATEWAY_ADDR PROTO_DIR
 Exits non-zero (with an assertion message) on any deviation.
@@ -14,45 +14,20 @@ import urllib.parse
 import urllib.request
 import uuid
 
-# google.rpc.Status and BadRequest, wire-compatible subsets of googleapis' definitions, so the check needs no
-# package beyond grpcio-tools.
-RPC_PROTOS = {
-    "google/rpc/status.proto": """
-syntax = "proto3";
-package google.rpc;
-import "google/protobuf/any.proto";
-message Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
-""",
-    "google/rpc/error_details.proto": """
-syntax = "proto3";
-package google.rpc;
-message BadRequest {
-  message FieldViolation { string field = 1; string description = 2; }
-  repeated FieldViolation field_violations = 1;
-}
-message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-""",
-}
-
-
 def generate(proto_dir, out_dir):
-    rpc_dir = os.path.join(out_dir, "rpc_protos")
-    for name, text in RPC_PROTOS.items():
-        path = os.path.join(rpc_dir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
+    """Stubs from proto/, exactly as docs/clients.md tells a Python team: grpcio-tools for the gateway's files;
+    google.rpc's Status and error details come ready-made from googleapis-common-protos (pulled in by
+    grpcio-status)."""
     gateway_protos = []
     for root, _, files in os.walk(os.path.join(proto_dir, "alipay")):
         gateway_protos += [os.path.relpath(os.path.join(root, f), proto_dir) for f in files if f.endswith(".proto")]
     import grpc_tools
     well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    for include, files in ((proto_dir, gateway_protos), (rpc_dir, list(RPC_PROTOS))):
-        subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", "-I", include, "-I", well_known,
-             "--python_out", out_dir, "--grpc_python_out", out_dir, *sorted(files)],
-            check=True,
-        )
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir, "-I", well_known,
+         "--python_out", out_dir, "--grpc_python_out", out_dir, *sorted(gateway_protos)],
+        check=True,
+    )
     sys.path.insert(0, out_dir)
 
 
@@ -80,7 +55,8 @@ def main():
         from alipay.gateway.v1 import authorization_pb2 as auth_pb, authorization_pb2_grpc as auth_grpc
         from alipay.gateway.v1 import common_pb2 as common
         from alipay.gateway.v1 import payment_pb2 as pay_pb, payment_pb2_grpc as pay_grpc
-        from google.rpc import error_details_pb2, status_pb2
+        from google.rpc import error_details_pb2
+        from grpc_status import rpc_status
 
         channel = grpc.insecure_channel(target)
         auth = auth_grpc.AuthorizationServiceStub(channel)
@@ -118,19 +94,51 @@ def main():
         assert refund.status in (common.REFUND_STATUS_SUCCESS, common.REFUND_STATUS_PROCESSING), refund
         assert refund.payment_request_id == pay_id
 
+        def details_of(error, kind):
+            """The first detail of type `kind` in the error's google.rpc.Status (docs/clients.md)."""
+            status = rpc_status.from_call(error)
+            assert status is not None, "no grpc-status-details-bin trailer"
+            for detail in status.details:
+                found = kind()
+                if detail.Unpack(found):
+                    return found
+            raise AssertionError(f"no {kind.DESCRIPTOR.full_name} in {status}")
+
         try:
             payments.Pay(pay_pb.PayRequest(payment_request_id="bad id with spaces"), timeout=10)
             raise AssertionError("an invalid Pay was accepted")
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
-            details = dict(error.trailing_metadata()).get("grpc-status-details-bin")
-            assert details, "no grpc-status-details-bin trailer"
-            status = status_pb2.Status.FromString(details)
-            bad = error_details_pb2.BadRequest()
-            assert any(d.Unpack(bad) for d in status.details), status
+            bad = details_of(error, error_details_pb2.BadRequest)
             fields = {v.field for v in bad.field_violations}
             for expected in ("payment_request_id", "payment_amount", "order", "source"):
                 assert expected in fields, fields
+
+        # A decline: FAILED_PRECONDITION whose ErrorInfo reason is Alipay's result code (amount 91001 in the
+        # sandbox's scenario table).
+        try:
+            payments.Pay(pay_pb.PayRequest(
+                payment_request_id="py-d-" + uuid.uuid4().hex,
+                payment_amount=common.Amount(currency="PHP", value=91001),
+                order=common.Order(reference_order_id="py-order", order_description="Python order"),
+                agreement=pay_pb.AgreementPaymentSource(binding_id=binding.binding_id),
+            ), timeout=30)
+            raise AssertionError("the decline scenario was charged")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error
+            info = details_of(error, error_details_pb2.ErrorInfo)
+            assert (info.reason, info.domain) == ("USER_BALANCE_NOT_ENOUGH", "alipay.com"), info
+            assert info.metadata["result_status"] == "F", info
+
+        # A C-core client reads the whole error even when the request breaks every rule at once: the answer is
+        # INVALID_ARGUMENT (not RESOURCE_EXHAUSTED from over-size trailers), with a bounded violation list.
+        try:
+            payments.ListPayments(pay_pb.ListPaymentsRequest(statuses=[99] * 100), timeout=10)
+            raise AssertionError("100 unknown statuses were accepted")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+            bad = details_of(error, error_details_pb2.BadRequest)
+            assert 1 < len(bad.field_violations) <= 21, len(bad.field_violations)
         print("python wallet flow: OK")
 
 

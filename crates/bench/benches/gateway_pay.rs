@@ -18,8 +18,9 @@ use alipay_gateway::server::{Gateway, RunningGateway};
 use bench::fixtures::{CLIENT_ID, MERCHANT_PRIVATE_KEY_PEM};
 use bench::harness::{BenchError, Case, Ratio, Round, Settings as BenchSettings, measure};
 use bench::load::{closed_loop, signed_pays};
+use bench::postgres::{Database, server_url};
 use bench::report;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tonic::transport::Channel;
 
 /// Payments in flight at once: a busy gateway.
@@ -136,54 +137,23 @@ fn main() -> Result<(), BenchError> {
     Ok(())
 }
 
-/// The PostgreSQL server to measure on, if any.
-fn server_url() -> Option<String> {
-    ["BENCH_DATABASE_URL", "TEST_DATABASE_URL"]
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|url| !url.is_empty())
-}
-
 /// A gateway on its own fresh PostgreSQL database, dropped afterwards.
 struct PostgresGateway {
     gateway: RunningGateway,
-    admin_url: String,
-    database: String,
+    database: Database,
 }
 
 impl PostgresGateway {
     async fn start(admin_url: &str) -> Result<Self, BenchError> {
-        let database = format!("gw_bench_{}", std::process::id());
-        let admin = sea_orm::Database::connect(admin_url).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {database}"))
-            .await?;
-        admin.close().await?;
-        let (base, _) = admin_url
-            .rsplit_once('/')
-            .ok_or("the PostgreSQL URL has no database path")?;
-        let gateway = start_gateway(&format!("{base}/{database}")).await?;
-        Ok(Self {
-            gateway,
-            admin_url: admin_url.to_owned(),
-            database,
-        })
+        let database =
+            Database::create(admin_url, &format!("gw_bench_{}", std::process::id())).await?;
+        let gateway = start_gateway(&database.url).await?;
+        Ok(Self { gateway, database })
     }
 
     async fn stop(self) -> Result<(), BenchError> {
         self.gateway.shutdown().await?;
-        let admin = sea_orm::Database::connect(&self.admin_url).await?;
-        admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database
-            ))
-            .await?;
-        admin.close().await?;
-        Ok(())
+        self.database.drop().await
     }
 }
 

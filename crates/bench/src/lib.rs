@@ -10,9 +10,11 @@
 //! - [`fixtures`]: the committed dev keys and a realistic ~1 KB pay request.
 //! - [`report`]: the Markdown tables the benches print.
 //! - [`load`]: closed-loop concurrent callers for the call-path and gateway benches.
+//! - [`postgres`]: a throwaway PostgreSQL database for the benches that measure on PostgreSQL.
 
 pub mod fixtures;
 pub mod harness;
 pub mod load;
+pub mod postgres;
 pub mod report;
 pub mod rustcrypto;

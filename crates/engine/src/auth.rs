@@ -14,7 +14,7 @@ use alipay::{Outcome, Reply, ResultCode};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use store::bindings::{Binding, BindingFilter, NewBinding, TokenSet};
-use store::idempotency::{self, Begin};
+use store::idempotency::{self, Begin, Claim};
 use store::jobs::{JobKind, NewJob};
 use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, StoreError, Transition};
 use tokio::sync::OwnedMutexGuard;
@@ -95,6 +95,7 @@ impl Engine {
                     let binding_id = String::from_utf8_lossy(&binding_id).into_owned();
                     return self.get_binding(&binding_id).await;
                 }
+                Begin::Failed(message) => return Err(spent_code(&message)),
                 Begin::Mismatch => {
                     return Err(EngineError::RequestMismatch {
                         request_id: "auth_code".into(),
@@ -131,29 +132,153 @@ impl Engine {
                 return Err(error);
             }
         };
-        let tokens = token_set(&reply.body)?;
-        let binding = self
-            .bindings()
-            .insert(NewBinding {
-                customer_id: cmd.customer_id.clone(),
-                wallet: cmd.wallet.clone(),
-                scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
-                tokens,
-                user_login_id: reply.body.user_login_id.clone(),
-                alipay_user_id: reply
-                    .body
-                    .psp_customer_info
-                    .as_ref()
-                    .and_then(|p| p.psp_customer_id.clone()),
-                merchant_region: cmd.merchant_region.clone(),
-            })
-            .await?;
-        self.schedule_refresh(&binding).await?;
-        records
-            .complete(&key, &owner, binding.id.as_bytes())
-            .await?;
+        let claim = Claim {
+            key: &key,
+            owner: &owner,
+        };
+        let binding = match self.store_binding(&cmd, &reply.body, claim).await {
+            Ok(binding) => binding,
+            Err(error) => {
+                self.abandon_tokens(&reply.body, claim, &error).await;
+                return Err(error);
+            }
+        };
         tracing::info!(binding_id = %binding.id, "wallet binding stored");
         Ok(binding)
+    }
+
+    /// Stores the binding Alipay's applyToken answer describes, with its refresh job and the completion of the
+    /// idempotency record, in one transaction.
+    async fn store_binding(
+        &self,
+        cmd: &ApplyTokenCommand,
+        body: &ApplyTokenResponse,
+        claim: Claim<'_>,
+    ) -> Result<Binding, EngineError> {
+        let tokens = token_set(body)?;
+        let refresh_at = tokens
+            .refresh_token
+            .is_some()
+            .then(|| self.refresh_due(tokens.access_token_expires_at));
+        let new = NewBinding {
+            customer_id: cmd.customer_id.clone(),
+            wallet: cmd.wallet.clone(),
+            scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
+            tokens,
+            user_login_id: body.user_login_id.clone(),
+            alipay_user_id: body
+                .psp_customer_info
+                .as_ref()
+                .and_then(|p| p.psp_customer_id.clone()),
+            merchant_region: cmd.merchant_region.clone(),
+        };
+        Ok(self
+            .bindings()
+            .insert_with(new, refresh_at, Some(claim))
+            .await?)
+    }
+
+    /// Alipay issued tokens the binding could not be stored with (`error`): whatever was issued is revoked at
+    /// Alipay by a REVOKE_TOKENS job, and the idempotency record is marked failed in the same transaction, so a
+    /// retry with this authCode gets a definite answer (the code is spent) instead of waiting on IN_PROGRESS.
+    /// Should even that write fail, the tokens are revoked directly (best effort) and the record released: a
+    /// retry then asks Alipay, which answers that the code was used.
+    async fn abandon_tokens(
+        &self,
+        body: &ApplyTokenResponse,
+        claim: Claim<'_>,
+        error: &EngineError,
+    ) {
+        tracing::error!(%error, "tokens issued but the binding could not be stored; revoking them");
+        let access_token = body.access_token.as_ref().map(|t| t.expose().to_owned());
+        let job = match access_token
+            .as_deref()
+            .map(|t| self.config().token_cipher.encrypt(t))
+        {
+            Some(Ok(sealed)) => Some(
+                NewJob::new(
+                    JobKind::RevokeTokens,
+                    uuid::Uuid::now_v7().to_string(),
+                    Utc::now(),
+                )
+                .with_payload(serde_json::json!({ SEALED_ACCESS_TOKEN: sealed })),
+            ),
+            Some(Err(seal_error)) => {
+                tracing::error!(%seal_error, "could not seal the token for the revoke job");
+                None
+            }
+            None => None,
+        };
+        let failed = self
+            .store()
+            .idempotency()
+            .fail(
+                claim.key,
+                claim.owner,
+                SPENT_MESSAGE.as_bytes(),
+                job.as_ref(),
+            )
+            .await;
+        if job.is_some() && failed.is_ok() {
+            return;
+        }
+        if let Err(store_error) = &failed {
+            tracing::error!(%store_error, "could not record the failed applyToken; revoking directly");
+            if let Err(release_error) = self
+                .store()
+                .idempotency()
+                .release(claim.key, claim.owner)
+                .await
+            {
+                tracing::error!(%release_error, "could not release the applyToken record; it frees when its lease ends");
+            }
+        }
+        if let Some(token) = access_token {
+            match self.revoke_token(&token).await {
+                Ok(()) => tracing::info!("unstored tokens revoked"),
+                Err(revoke_error) => {
+                    tracing::error!(%revoke_error, "could not revoke the unstored tokens")
+                }
+            }
+        }
+    }
+
+    /// Revokes an access token (and with it its refresh token) at Alipay; a token Alipay no longer knows counts as
+    /// revoked.
+    pub(crate) async fn revoke_token(&self, access_token: &str) -> Result<(), EngineError> {
+        let request = RevokeRequest::new(access_token.to_owned());
+        match self
+            .call_idempotent(|| self.client().revoke(&request))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(EngineError::Declined { code, .. })
+                if code == ResultCode::InvalidAccessToken.as_str() =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// REVOKE_TOKENS: revokes tokens that were issued but never stored (see `abandon_tokens`).
+    pub(crate) async fn revoke_unstored(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let sealed = payload
+            .get(SEALED_ACCESS_TOKEN)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| StoreError::Invalid {
+                field: "payload",
+                reason: format!("a revoke job carries {SEALED_ACCESS_TOKEN}"),
+            })?;
+        let token = self
+            .config()
+            .token_cipher
+            .decrypt(sealed)
+            .map_err(|e| EngineError::Store(StoreError::from(e)))?;
+        self.revoke_token(token.expose()).await
     }
 
     /// Refreshes a binding's access token now with its refresh token.
@@ -234,9 +359,14 @@ impl Engine {
 
     /// When the access token should be refreshed.
     pub(crate) fn refresh_due_at(&self, binding: &Binding) -> DateTime<Utc> {
+        self.refresh_due(binding.tokens.access_token_expires_at)
+    }
+
+    /// When an access token expiring at `expires_at` should be refreshed.
+    fn refresh_due(&self, expires_at: DateTime<Utc>) -> DateTime<Utc> {
         let margin =
             chrono::Duration::from_std(self.config().token_refresh_margin).unwrap_or_default();
-        binding.tokens.access_token_expires_at - margin
+        expires_at - margin
     }
 
     /// Revokes a binding at Alipay and marks it REVOKED (idempotent: a revoked binding is returned as is).
@@ -247,17 +377,9 @@ impl Engine {
             if binding.status == BindingStatus::Revoked {
                 return Ok(binding);
             }
-            let request = RevokeRequest::new(binding.tokens.access_token.expose().to_owned());
-            match self
-                .call_idempotent(|| self.client().revoke(&request))
-                .await
-            {
-                Ok(_) => {}
-                // The token is already dead at Alipay: the agreement is gone either way.
-                Err(EngineError::Declined { code, .. })
-                    if code == ResultCode::InvalidAccessToken.as_str() => {}
-                Err(other) => return Err(other),
-            }
+            // A token already dead at Alipay counts: the agreement is gone either way.
+            self.revoke_token(binding.tokens.access_token.expose())
+                .await?;
             self.set_binding_status(binding, BindingStatus::Revoked, "revoke")
                 .await
         }
@@ -460,6 +582,21 @@ impl Engine {
             }
             Attempted::Rejected(error) => Err(EngineError::Alipay(error)),
         }
+    }
+}
+
+/// The payload key of a REVOKE_TOKENS job: the access token, sealed with the token cipher like a binding's.
+const SEALED_ACCESS_TOKEN: &str = "sealed_access_token";
+
+/// What a retry of an applyToken whose tokens could not be stored is told: Alipay's own answer to a reused code.
+const SPENT_MESSAGE: &str = "the authCode was spent by an earlier attempt whose binding could not be stored; its \
+                             tokens are revoked; authorize again";
+
+/// The replayed answer of a failed applyToken: the authCode is spent, as Alipay would say (`INVALID_CODE`).
+fn spent_code(message: &[u8]) -> EngineError {
+    EngineError::Declined {
+        code: ResultCode::InvalidCode.as_str().to_owned(),
+        message: String::from_utf8_lossy(message).into_owned(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use alipay::Outcome;
 use alipay::model::{
-    CaptureRequest, InquiryPaymentRequest, PaymentStatus as AlipayStatus, Transaction,
+    Amount, CaptureRequest, InquiryPaymentRequest, PaymentStatus as AlipayStatus, Transaction,
     TransactionType,
 };
 use store::captures::{Capture, NewCapture};
@@ -149,6 +149,11 @@ impl Engine {
             .await
         {
             Ok(transaction) => transaction,
+            // Written ahead and never answered: the call may never have left (its process died first). Alipay keys a
+            // capture by its captureRequestId, so sending it again with the same id cannot capture twice.
+            Err(_) if capture.status == OperationStatus::Created => {
+                return self.resend_capture(capture, &payment).await;
+            }
             Err(note) => return Ok(Progress::Pending(note)),
         };
         let to = match transaction.transaction_status {
@@ -162,5 +167,36 @@ impl Engine {
         };
         self.move_operation(capture, to, "inquiry", update).await?;
         Ok(Progress::Final)
+    }
+
+    /// Sends a stored capture again with its own captureRequestId (same content as the first attempt).
+    async fn resend_capture(
+        &self,
+        capture: Capture,
+        payment: &Payment,
+    ) -> Result<Progress, EngineError> {
+        let Some(alipay_payment_id) = payment.alipay_payment_id.clone() else {
+            return Ok(Progress::Pending(
+                "the payment has no Alipay paymentId".into(),
+            ));
+        };
+        let request = CaptureRequest {
+            capture_request_id: capture.capture_request_id.clone(),
+            payment_id: alipay_payment_id,
+            capture_amount: Amount::new(
+                capture.currency.clone(),
+                u64::try_from(capture.amount_value).unwrap_or_default(),
+            ),
+            is_last_capture: Some(capture.is_last_capture),
+        };
+        tracing::info!(capture_request_id = %capture.capture_request_id, "capture never answered; sending it again");
+        let moved = self
+            .send_operation(capture, || self.client().capture(&request))
+            .await?;
+        Ok(if moved.status.is_final() {
+            Progress::Final
+        } else {
+            Progress::Pending("capture re-sent".into())
+        })
     }
 }

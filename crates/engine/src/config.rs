@@ -45,7 +45,10 @@ pub struct EngineConfig {
     pub claim_batch: u64,
     /// Refresh an access token this long before it expires (background job and synchronous refresh in pay).
     pub token_refresh_margin: Duration,
-    /// How long a duplicate request waits for the in-flight original before answering `Unavailable`.
+    /// How long a duplicate request waits for the in-flight original (on this replica's per-key lock, then on the
+    /// store row) before answering `Unavailable` (`OUTCOME_PENDING`, retry after `inquiry_interval`). Keep it at or
+    /// below `inquiry_interval`, so a retry is answered within the hint it was given, never blocked for the length
+    /// of an original that may be slow or dead.
     pub duplicate_wait: Duration,
     /// Poll interval of a duplicate waiting on another replica's in-flight original.
     pub duplicate_poll: Duration,
@@ -54,9 +57,19 @@ pub struct EngineConfig {
     /// Capacity of the call-record queue between the Alipay client and the store writer. When full, the caller
     /// waits (in a spawned task) rather than dropping a record.
     pub call_record_buffer: usize,
-    /// Age after which a non-final payment without an active job is re-enqueued by the reconciler's sweep (covers
-    /// a crash between the intent and its job).
+    /// Age after which a non-final payment, refund or capture without an active job is re-enqueued by the
+    /// reconciler's sweep: a safety net only, since every intent commits with its job.
     pub stale_after: Duration,
+    /// How long payment events stay streamable; a cursor older than this gets `CursorExpired`. The contract
+    /// promises at least 7 days.
+    pub event_retention: Duration,
+    /// How often the event stream head is re-read: the bound on how late an event committed by another replica
+    /// reaches this replica's streams (this replica's own events are seen at once).
+    pub event_poll_interval: Duration,
+    /// How often the reconciler deletes events past retention.
+    pub event_prune_interval: Duration,
+    /// Events buffered per stream for a consumer that reads slower than events arrive.
+    pub event_buffer: usize,
     /// Seals and opens wallet tokens at rest (and stored notification bodies).
     pub token_cipher: TokenCipher,
     /// `<public base>/alipay/notify`: sent as paymentNotifyUrl / refundNotifyUrl / authNotifyUrl on every call that
@@ -81,11 +94,15 @@ impl EngineConfig {
             poll_interval: Duration::from_millis(500),
             claim_batch: 16,
             token_refresh_margin: Duration::from_secs(300),
-            duplicate_wait: Duration::from_secs(30),
+            duplicate_wait: Duration::from_secs(3),
             duplicate_poll: Duration::from_millis(100),
             max_job_attempts: 10,
             call_record_buffer: 1024,
             stale_after: Duration::from_secs(300),
+            event_retention: Duration::from_secs(7 * 24 * 3600),
+            event_poll_interval: Duration::from_millis(250),
+            event_prune_interval: Duration::from_secs(600),
+            event_buffer: 256,
             token_cipher,
             notify_url: None,
         }
@@ -108,6 +125,7 @@ impl fmt::Debug for EngineConfig {
             .field("write_ahead_grace", &self.write_ahead_grace)
             .field("job_lease", &self.job_lease)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("event_retention", &self.event_retention)
             .field("token_cipher", &"[redacted]")
             .field("notify_url", &self.notify_url)
             .finish_non_exhaustive()

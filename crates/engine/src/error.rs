@@ -62,6 +62,9 @@ pub enum EngineError {
         /// A hint for when asking again is useful.
         retry_after: Duration,
     },
+    /// The gateway is shutting down; an event stream ends with this so its caller reconnects with its last cursor.
+    #[error("the gateway is shutting down; reconnect with the last cursor")]
+    Closing,
     /// Persistence failed.
     #[error("store: {0}")]
     Store(#[from] store::StoreError),

@@ -11,7 +11,8 @@
 //!   [`Engine::inquire_refund`];
 //! - errors: [`EngineError`]; the machine-readable codes of [`EngineError::IllegalState`] are in [`reasons`], the
 //!   documented input limits in [`limits`];
-//! - background: [`Engine::run_reconciler`], [`Engine::flush_call_records`].
+//! - events: [`Engine::stream_payment_events`] (commit-ordered, resumable), [`Engine::close_event_streams`];
+//! - background: [`Engine::run_reconciler`] (also prunes events past retention), [`Engine::flush_call_records`].
 //!
 //! Payment request ids are the idempotency keys end to end. Within a process, duplicates queue on a per-key lock;
 //! across replicas the store's unique request-id row decides, and a CREATED row means "the first call is in flight".
@@ -21,6 +22,7 @@ mod capture;
 mod commands;
 mod config;
 mod error;
+mod events;
 mod fingerprint;
 mod inquiry;
 pub mod limits;
@@ -42,6 +44,7 @@ pub use commands::{
 };
 pub use config::EngineConfig;
 pub use error::{EngineError, FieldViolation};
+pub use events::{EventFilter, EventStream, EventSubject, EventType, PaymentEvent};
 pub use fingerprint::fingerprint;
 pub use notify::{NotifyIngress, Receipt, UNMATCHED_AFTER};
 pub use pay::PaymentTotals;
@@ -77,6 +80,10 @@ struct Inner {
     recorder: Recorder,
     /// Identifies this engine instance as a job-lease owner (unique per process start).
     owner: String,
+    /// The event stream head, watched once the first subscription opens.
+    heads: std::sync::OnceLock<tokio::sync::watch::Receiver<store::events::Head>>,
+    /// Set when event subscriptions must end (graceful shutdown).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl fmt::Debug for Inner {
@@ -103,6 +110,8 @@ impl Engine {
                 locks: KeyedLocks::default(),
                 recorder,
                 owner,
+                heads: std::sync::OnceLock::new(),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }

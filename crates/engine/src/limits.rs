@@ -194,7 +194,10 @@ impl Violations {
         true
     }
 
-    /// `value` must be at most `max` characters (Alipay counts characters, not bytes).
+    /// `value` must be at most `max` characters (Alipay counts characters, not bytes) and hold no control
+    /// characters: a NUL cannot be stored in PostgreSQL text (the store would answer "unavailable" for a request
+    /// that can never succeed), and no Alipay field takes control characters. Every text field passes here, so
+    /// both stores see the same rule.
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
         let len = value.chars().count();
         if len > max {
@@ -202,6 +205,9 @@ impl Violations {
                 field,
                 format!("must be at most {max} characters (got {len})"),
             );
+        }
+        if value.chars().any(char::is_control) {
+            self.push(field, "must not contain control characters");
         }
     }
 
@@ -245,6 +251,11 @@ impl Violations {
             let key_len = key.chars().count();
             if key.trim().is_empty() {
                 self.push(field, "keys must not be blank");
+            } else if key.chars().chain(value.chars()).any(char::is_control) {
+                self.push(
+                    format!("{field}[{}]", shown.escape_debug()),
+                    "keys and values must not contain control characters",
+                );
             } else if key_len > MAX_METADATA_KEY_LEN {
                 self.push(
                     field,

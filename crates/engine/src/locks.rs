@@ -31,6 +31,16 @@ impl KeyedLocks {
         };
         mutex.lock_owned().await
     }
+
+    /// [`KeyedLocks::lock`], giving up after `within`: a duplicate must answer within its retry hint rather than
+    /// queue behind an original whose Alipay call may take many seconds. `None` when the key is still held.
+    pub(crate) async fn lock_within(
+        &self,
+        key: &str,
+        within: std::time::Duration,
+    ) -> Option<OwnedMutexGuard<()>> {
+        tokio::time::timeout(within, self.lock(key)).await.ok()
+    }
 }
 
 #[cfg(test)]

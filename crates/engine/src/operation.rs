@@ -5,9 +5,11 @@
 //! [`crate::capture`] add only what differs: their checks, their request, and how their inquiry reads Alipay.
 
 use std::future::Future;
+use std::time::Duration;
 
 use alipay::model::{CaptureResponse, RefundResponse};
 use alipay::{CallError, Outcome, Reply, ResultCode};
+use chrono::{DateTime, Utc};
 use store::captures::{Capture, NewCapture};
 use store::jobs::{JobKind, NewJob};
 use store::payments::Payment;
@@ -58,9 +60,11 @@ pub(crate) trait Operation:
     /// What Alipay's answer adds to the row.
     fn answered(body: &Self::Response) -> OperationUpdate;
 
+    /// The write-ahead intent with its inquiry job due at `inquire_at`, in one transaction.
     fn insert_intent(
         store: &Store,
         new: Self::New,
+        inquire_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Inserted<Self>, StoreError>> + Send;
     fn get(
         store: &Store,
@@ -122,8 +126,12 @@ macro_rules! operation_row {
                 }
             }
 
-            async fn insert_intent(store: &Store, new: $new) -> Result<Inserted<Self>, StoreError> {
-                store.$repo().insert_intent(new).await
+            async fn insert_intent(
+                store: &Store,
+                new: $new,
+                inquire_at: DateTime<Utc>,
+            ) -> Result<Inserted<Self>, StoreError> {
+                store.$repo().insert_intent(new, inquire_at).await
             }
             async fn get(store: &Store, id: &str) -> Result<Option<Self>, StoreError> {
                 store.$repo().get(id).await
@@ -180,44 +188,54 @@ impl Engine {
         S: FnOnce(T, C) -> SF,
         SF: Future<Output = Result<T, EngineError>>,
     {
-        let _guard = self.inner.locks.lock(&T::lock_key(request_id)).await;
+        let Some(_guard) = self
+            .inner
+            .locks
+            .lock_within(&T::lock_key(request_id), self.config().duplicate_wait)
+            .await
+        else {
+            // The original is still running in this process: answer from what it has recorded so far.
+            return match T::get_by_request_id(self.store(), request_id).await? {
+                // The wait for the lock used up the duplicate's patience: answer from the row as it stands.
+                Some(existing) => self.replay_operation(existing, print, Duration::ZERO).await,
+                None => Err(self.pending()),
+            };
+        };
         if let Some(existing) = T::get_by_request_id(self.store(), request_id).await? {
-            return self.replay_operation(existing, print).await;
+            return self
+                .replay_operation(existing, print, self.config().duplicate_wait)
+                .await;
         }
         let (new, context) = prepare.await?;
         let row = match self.operation_intent::<T>(new).await? {
             Inserted::Created(row) => row,
-            Inserted::Existing(row) => return self.replay_operation(row, print).await,
+            Inserted::Existing(row) => {
+                return self
+                    .replay_operation(row, print, self.config().duplicate_wait)
+                    .await;
+            }
         };
         let row = send(row, context).await?;
         self.operation_answer(row)
     }
 
-    /// Write-ahead: the CREATED row and its inquiry job exist before Alipay hears of the operation.
+    /// Write-ahead: the CREATED row and its inquiry job commit together before Alipay hears of the operation. The
+    /// job's first run is after the longest possible in-flight call, so it never races the call.
     pub(crate) async fn operation_intent<T: Operation>(
         &self,
         new: T::New,
     ) -> Result<Inserted<T>, EngineError> {
-        let inserted = T::insert_intent(self.store(), new).await?;
-        if let Inserted::Created(row) = &inserted {
-            self.store()
-                .jobs()
-                .enqueue(NewJob::new(
-                    T::INQUIRY,
-                    row.row_id(),
-                    after(self.config().write_ahead_grace),
-                ))
-                .await?;
-        }
-        Ok(inserted)
+        let inquire_at = after(self.config().write_ahead_grace);
+        Ok(T::insert_intent(self.store(), new, inquire_at).await?)
     }
 
-    /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
-    /// then answer from the stored row exactly as the original call did.
+    /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another
+    /// replica, then answer from the stored row exactly as the original call did.
     async fn replay_operation<T: Operation>(
         &self,
         existing: T,
         print: &str,
+        wait: Duration,
     ) -> Result<T, EngineError> {
         if existing.request_fingerprint() != print {
             return Err(EngineError::RequestMismatch {
@@ -226,12 +244,9 @@ impl Engine {
         }
         let config = self.config();
         let store = self.store();
-        let current = await_original(
-            existing,
-            config.duplicate_wait,
-            config.duplicate_poll,
-            |id| async move { T::get(store, &id).await },
-        )
+        let current = await_original(existing, wait, config.duplicate_poll, |id| async move {
+            T::get(store, &id).await
+        })
         .await?;
         self.operation_answer(current)
     }
@@ -249,11 +264,7 @@ impl Engine {
                 code: row.last_result_code().unwrap_or("PROCESS_FAIL").to_owned(),
                 message: row.last_result_message().unwrap_or_default().to_owned(),
             }),
-            OperationStatus::Processing | OperationStatus::Created => {
-                Err(EngineError::Unavailable {
-                    retry_after: self.config().inquiry_interval,
-                })
-            }
+            OperationStatus::Processing | OperationStatus::Created => Err(self.pending()),
         }
     }
 
@@ -297,7 +308,7 @@ impl Engine {
         };
         let row = self.move_operation(row, to, source, update).await?;
         if row.row_status() == OperationStatus::Processing {
-            self.pull_forward(T::INQUIRY, row.row_id()).await?;
+            self.pull_forward(T::INQUIRY, row.row_id()).await;
         }
         match rejected {
             Some(error) => Err(EngineError::Alipay(error)),

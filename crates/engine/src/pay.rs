@@ -1,12 +1,14 @@
 //! Paying: write-ahead intent, the pay call with bounded same-id retries, and the mapping of Alipay's answer to the
 //! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
 
+use std::time::Duration;
+
 use alipay::model::{
     CancelRequest, CaptureMode, PayRequest, PayResponse, PaymentFactor, PaymentMethod, ProductCode,
 };
 use alipay::{Outcome, ResultCode};
 use serde_json::{Map, Value};
-use store::jobs::{JobKind, NewJob};
+use store::jobs::JobKind;
 use store::payments::{NewPayment, Payment, PaymentFilter, PaymentUpdate};
 use store::{Inserted, OperationStatus, Page, PageRequest, PaymentStatus, ResultInfo, Transition};
 use tracing::Instrument;
@@ -23,6 +25,12 @@ use crate::{Engine, after, parse_alipay_time, reasons, validate};
 pub(crate) const IN_STORE: &str = "IN_STORE_PAYMENT";
 /// Stored `capture_mode` of an authorization the merchant captures with [`Engine::capture`].
 pub(crate) const MANUAL_CAPTURE: &str = "MANUAL";
+
+/// The in-process lock key of a payment request id, shared by pay, cancel and the reconciler's payment jobs so they
+/// never work on the same payment at once.
+pub(crate) fn pay_lock_key(payment_request_id: &str) -> String {
+    format!("pay:{payment_request_id}")
+}
 
 /// An authorization whose funds move only when captured: what can be refunded is what was captured.
 pub(crate) fn is_manual_authorization(payment: &Payment) -> bool {
@@ -44,14 +52,27 @@ impl Engine {
 
     async fn pay_inner(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
         let print = fingerprint(&cmd);
-        let _guard = self
+        let payments = self.store().payments();
+        let Some(_guard) = self
             .inner
             .locks
-            .lock(&format!("pay:{}", cmd.payment_request_id))
-            .await;
-        let payments = self.store().payments();
+            .lock_within(
+                &pay_lock_key(&cmd.payment_request_id),
+                self.config().duplicate_wait,
+            )
+            .await
+        else {
+            // The original is still running in this process: answer from what it has recorded so far.
+            return match payments.get_by_request_id(&cmd.payment_request_id).await? {
+                // The wait for the lock used up the duplicate's patience: answer from the row as it stands.
+                Some(existing) => self.replay_payment(existing, &print, Duration::ZERO).await,
+                None => Err(self.pending()),
+            };
+        };
         if let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await? {
-            return self.replay_payment(existing, &print).await;
+            return self
+                .replay_payment(existing, &print, self.config().duplicate_wait)
+                .await;
         }
         let (method, product, binding) = self.payment_method(&cmd.source).await?;
         // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
@@ -60,39 +81,39 @@ impl Engine {
             .clone()
             .or_else(|| binding.as_ref().and_then(|b| b.merchant_region.clone()));
         let intent = payments
-            .insert_intent(NewPayment {
-                payment_request_id: cmd.payment_request_id.clone(),
-                product_code: product_name(product).to_owned(),
-                amount_value: amount_value("payment_amount", &cmd.amount.value)?,
-                currency: cmd.amount.currency.clone(),
-                order_reference_id: Some(cmd.order.reference_order_id.clone()),
-                order_description: Some(cmd.order.order_description.clone()),
-                payment_method_type: method.payment_method_type.clone(),
-                binding_id: binding.as_ref().map(|b| b.id.clone()),
-                customer_id: binding.as_ref().map(|b| b.customer_id.clone()),
-                request_fingerprint: print.clone(),
-                is_authorization: cmd.is_authorization,
-                capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
-                metadata: cmd.metadata.clone(),
-                merchant_region: merchant_region.clone(),
-                payment_expiry_time: cmd.payment_expiry_time,
-            })
+            .insert_intent(
+                NewPayment {
+                    payment_request_id: cmd.payment_request_id.clone(),
+                    product_code: product_name(product).to_owned(),
+                    amount_value: amount_value("payment_amount", &cmd.amount.value)?,
+                    currency: cmd.amount.currency.clone(),
+                    order_reference_id: Some(cmd.order.reference_order_id.clone()),
+                    order_description: Some(cmd.order.order_description.clone()),
+                    payment_method_type: method.payment_method_type.clone(),
+                    binding_id: binding.as_ref().map(|b| b.id.clone()),
+                    customer_id: binding.as_ref().map(|b| b.customer_id.clone()),
+                    request_fingerprint: print.clone(),
+                    is_authorization: cmd.is_authorization,
+                    capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
+                    metadata: cmd.metadata.clone(),
+                    merchant_region: merchant_region.clone(),
+                    payment_expiry_time: cmd.payment_expiry_time,
+                },
+                // Write-ahead: the poller commits with the payment, before Alipay hears of it. Its first run is after
+                // the longest possible in-flight call, so it never races the call below; if this process dies, it
+                // resolves the payment.
+                after(self.config().write_ahead_grace),
+            )
             .await?;
         let payment = match intent {
             Inserted::Created(p) => p,
             // Another replica wrote the intent between our read and our insert: it owns the call.
-            Inserted::Existing(p) => return self.replay_payment(p, &print).await,
+            Inserted::Existing(p) => {
+                return self
+                    .replay_payment(p, &print, self.config().duplicate_wait)
+                    .await;
+            }
         };
-        // Write-ahead: the poller exists before Alipay hears of the payment. Its first run is after the longest
-        // possible in-flight call, so it never races the call below; if this process dies, it resolves the payment.
-        self.store()
-            .jobs()
-            .enqueue(NewJob::new(
-                JobKind::InquirePayment,
-                &payment.id,
-                after(self.config().write_ahead_grace),
-            ))
-            .await?;
         tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
         let mut request = build_pay_request(&cmd, method, product, merchant_region);
         let config = self.config();
@@ -107,7 +128,7 @@ impl Engine {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
             // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
             self.pull_forward(JobKind::InquirePayment, &payment.id)
-                .await?;
+                .await;
         }
         if let Some(binding) = &binding
             && payment.last_result_code.as_deref() == Some(ResultCode::InvalidAccessToken.as_str())
@@ -222,9 +243,14 @@ impl Engine {
         Ok(moved)
     }
 
-    /// Answers a duplicate: compare fingerprints, wait (bounded) for an in-flight original on another replica,
-    /// then answer from the stored row exactly as the original call did.
-    async fn replay_payment(&self, existing: Payment, print: &str) -> Result<Payment, EngineError> {
+    /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another
+    /// replica, then answer from the stored row exactly as the original call did.
+    async fn replay_payment(
+        &self,
+        existing: Payment,
+        print: &str,
+        wait: Duration,
+    ) -> Result<Payment, EngineError> {
         if existing.request_fingerprint != print {
             return Err(EngineError::RequestMismatch {
                 request_id: existing.payment_request_id,
@@ -232,12 +258,9 @@ impl Engine {
         }
         let config = self.config();
         let payments = self.store().payments();
-        let current = await_original(
-            existing,
-            config.duplicate_wait,
-            config.duplicate_poll,
-            |id| async move { payments.get(&id).await },
-        )
+        let current = await_original(existing, wait, config.duplicate_poll, |id| async move {
+            payments.get(&id).await
+        })
         .await?;
         tracing::debug!(status = ?current.status, "duplicate pay answered from the store");
         self.pay_answer(current)
@@ -259,9 +282,15 @@ impl Engine {
             PaymentStatus::Processing if payment.next_action.is_some() || accepted(&payment) => {
                 Ok(payment)
             }
-            PaymentStatus::Processing | PaymentStatus::Created => Err(EngineError::Unavailable {
-                retry_after: self.config().inquiry_interval,
-            }),
+            PaymentStatus::Processing | PaymentStatus::Created => Err(self.pending()),
+        }
+    }
+
+    /// The answer while an outcome is not known yet (the original call still in flight, or its answer unknown and
+    /// the reconciler resolving it): UNAVAILABLE `OUTCOME_PENDING`, retry with the same request id after the hint.
+    pub(crate) fn pending(&self) -> EngineError {
+        EngineError::Unavailable {
+            retry_after: self.config().inquiry_interval,
         }
     }
 
@@ -329,11 +358,18 @@ impl Engine {
     pub async fn cancel_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("cancel_payment", payment_request_id);
         async {
-            let _guard = self
+            let Some(_guard) = self
                 .inner
                 .locks
-                .lock(&format!("pay:{payment_request_id}"))
-                .await;
+                .lock_within(
+                    &pay_lock_key(payment_request_id),
+                    self.config().duplicate_wait,
+                )
+                .await
+            else {
+                // The pay call (or a reconciler run) of this payment is still in progress here.
+                return Err(self.pending());
+            };
             let payment = self.get_payment(payment_request_id).await?;
             match payment.status {
                 PaymentStatus::Cancelled => return Ok(payment),
@@ -344,9 +380,7 @@ impl Engine {
                     ));
                 }
                 PaymentStatus::Created => {
-                    return Err(EngineError::Unavailable {
-                        retry_after: self.config().inquiry_interval,
-                    });
+                    return Err(self.pending());
                 }
                 PaymentStatus::Success => {
                     return Err(EngineError::illegal_state(
@@ -366,9 +400,7 @@ impl Engine {
                     tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
                     Err(EngineError::Declined { code, message })
                 }
-                CancelResult::Unknown(_) => Err(EngineError::Unavailable {
-                    retry_after: self.config().inquiry_interval,
-                }),
+                CancelResult::Unknown(_) => Err(self.pending()),
             }
         }
         .instrument(span)

@@ -21,7 +21,7 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::inquiry::Verdict;
 use crate::operation::{Operation, Progress};
-use crate::pay::CancelResult;
+use crate::pay::{CancelResult, pay_lock_key};
 use crate::settle::Tracked;
 use crate::{Engine, after, plus};
 
@@ -55,6 +55,7 @@ impl Engine {
         tokio::pin!(shutdown);
         let sweep_every = (self.config().stale_after / 4).max(Duration::from_secs(1));
         let mut next_sweep = tokio::time::Instant::now();
+        let mut next_prune = tokio::time::Instant::now();
         tracing::info!(owner = %self.inner.owner, "reconciler started");
         loop {
             if tokio::time::Instant::now() >= next_sweep {
@@ -62,6 +63,14 @@ impl Engine {
                     tracing::error!(%error, "stale payment sweep failed");
                 }
                 next_sweep = tokio::time::Instant::now() + sweep_every;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                match self.prune_events().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "pruned payment events past retention"),
+                    Err(error) => tracing::error!(%error, "pruning payment events failed"),
+                }
+                next_prune = tokio::time::Instant::now() + self.config().event_prune_interval;
             }
             let claimed = self.run_due_jobs().await;
             let pause = match claimed {
@@ -149,6 +158,10 @@ impl Engine {
             JobKind::InquireRefund => self.job_inquire_refund(job).await,
             JobKind::InquireCapture => self.job_inquire_capture(job).await,
             JobKind::RefreshToken => self.job_refresh_token(job).await,
+            JobKind::RevokeTokens => {
+                self.revoke_unstored(&job.payload).await?;
+                Ok(Next::Done)
+            }
         }
     }
 
@@ -172,7 +185,7 @@ impl Engine {
             let _guard = self
                 .inner
                 .locks
-                .lock(&format!("pay:{}", payment.payment_request_id))
+                .lock(&pay_lock_key(&payment.payment_request_id))
                 .await;
             let (payment, verdict) = self.inquire_and_apply(payment).await?;
             let note = match verdict {
@@ -301,7 +314,7 @@ impl Engine {
         let _guard = self
             .inner
             .locks
-            .lock(&format!("pay:{}", payment.payment_request_id))
+            .lock(&pay_lock_key(&payment.payment_request_id))
             .await;
         match self.cancel(payment).await? {
             CancelStep::Decided(next) => Ok(next),
@@ -366,6 +379,11 @@ impl Engine {
             Ok(capture) => capture,
             Err(next) => return Ok(next),
         };
+        let _guard = self
+            .inner
+            .locks
+            .lock(&Capture::lock_key(&capture.capture_request_id))
+            .await;
         let progress = self.inquire_capture_and_apply(capture).await?;
         Ok(self.after_inquiry::<Capture>(job, progress))
     }
@@ -404,20 +422,21 @@ impl Engine {
     /// Brings the PENDING write-ahead job of `subject_id` forward to one inquiry interval from now, once the call it
     /// guarded has answered without a final result. Its grace only exists so the job cannot race a call still on the
     /// wire; waiting it out after the call returned would delay the first inquiry for nothing. A job a replica holds
-    /// already runs, so there is nothing to move then.
-    pub(crate) async fn pull_forward(
-        &self,
-        kind: JobKind,
-        subject_id: &str,
-    ) -> Result<(), EngineError> {
+    /// already runs, so there is nothing to move then. Best effort: the answer is already recorded, and should the
+    /// store refuse this write the job still runs, only later, so the caller is not told of a failure.
+    pub(crate) async fn pull_forward(&self, kind: JobKind, subject_id: &str) {
         let run_at = after(self.config().inquiry_interval);
-        let moved = self
+        match self
             .store()
             .jobs()
             .reschedule_pending(kind, subject_id, run_at)
-            .await?;
-        tracing::debug!(?kind, moved, "follow-up job pulled forward");
-        Ok(())
+            .await
+        {
+            Ok(moved) => tracing::debug!(?kind, moved, "follow-up job pulled forward"),
+            Err(error) => {
+                tracing::warn!(?kind, %error, "could not pull the follow-up job forward; it runs after the grace")
+            }
+        }
     }
 
     fn job_exhausted(&self, job: &Job) -> bool {
@@ -441,39 +460,77 @@ impl Engine {
         }
     }
 
-    /// Re-enqueues an inquiry for non-final payments that have no active job (e.g. the process died between the
-    /// intent and its job), so nothing is left unresolved forever.
+    /// The safety net under the write-ahead jobs: re-enqueues an inquiry for every non-final payment, refund and
+    /// capture that has gone `stale_after` without an update and has no active job (its job escalated, or the row
+    /// predates intents and jobs committing together), so nothing is left unresolved forever.
     async fn sweep_stale(&self) -> Result<(), EngineError> {
         let older_than = chrono::Utc::now()
             - chrono::Duration::from_std(self.config().stale_after).unwrap_or_default();
-        let stale = self
-            .store()
+        let store = self.store();
+        let payments = store
             .payments()
-            .list_stale_unfinished(older_than, 100)
+            .list_stale_unfinished(older_than, SWEEP_BATCH)
             .await?;
+        let refunds = store
+            .refunds()
+            .list_stale_unfinished(older_than, SWEEP_BATCH)
+            .await?;
+        let captures = store
+            .captures()
+            .list_stale_unfinished(older_than, SWEEP_BATCH)
+            .await?;
+        let stale: [(&str, Vec<String>, &[JobKind]); 3] = [
+            (
+                "payment",
+                payments.into_iter().map(|p| p.id).collect(),
+                &[
+                    JobKind::InquirePayment,
+                    JobKind::CancelPayment,
+                    JobKind::RefundPayment,
+                ],
+            ),
+            (
+                "refund",
+                refunds.into_iter().map(|r| r.id).collect(),
+                &[Refund::INQUIRY],
+            ),
+            (
+                "capture",
+                captures.into_iter().map(|c| c.id).collect(),
+                &[Capture::INQUIRY],
+            ),
+        ];
+        for (what, subjects, kinds) in stale {
+            self.requeue_orphans(what, &subjects, kinds).await?;
+        }
+        Ok(())
+    }
+
+    /// Enqueues `kinds[0]` due now for each subject that has no active job of any of `kinds`.
+    async fn requeue_orphans(
+        &self,
+        what: &str,
+        subjects: &[String],
+        kinds: &[JobKind],
+    ) -> Result<(), EngineError> {
         let jobs = self.store().jobs();
-        for payment in stale {
+        for subject in subjects {
             let mut active = false;
-            for kind in [
-                JobKind::InquirePayment,
-                JobKind::CancelPayment,
-                JobKind::RefundPayment,
-            ] {
-                active |= jobs.find_active(kind, &payment.id).await?.is_some();
+            for kind in kinds {
+                active |= jobs.find_active(*kind, subject).await?.is_some();
             }
             if !active {
-                tracing::warn!(payment_request_id = %payment.payment_request_id, "unfinished payment without a job; re-enqueued");
-                jobs.enqueue(NewJob::new(
-                    JobKind::InquirePayment,
-                    &payment.id,
-                    after(Duration::ZERO),
-                ))
-                .await?;
+                tracing::warn!(what, subject, "unfinished without a job; re-enqueued");
+                jobs.enqueue(NewJob::new(kinds[0], subject, after(Duration::ZERO)))
+                    .await?;
             }
         }
         Ok(())
     }
 }
+
+/// Rows of each kind the stale sweep looks at per round.
+const SWEEP_BATCH: u64 = 100;
 
 /// Next inquiry of a payment waiting for the buyer after its `runs`-th inquiry: `inquiry_interval` doubled per run
 /// up to `buyer_inquiry_max_interval`, and never past the deadline (`remaining`), so the cancel is not late.

@@ -169,6 +169,10 @@ fn region(v: &mut Violations, merchant_region: Option<&str>) {
 fn customer(v: &mut Violations, customer_id: &str) {
     if v.required("customer_id", customer_id) {
         v.max_len("customer_id", customer_id, MAX_CUSTOMER_ID_LEN);
+        // PostgreSQL cannot store a NUL byte in text: refused here, before Alipay spends anything on it.
+        if customer_id.chars().any(char::is_control) {
+            v.push("customer_id", "must not contain control characters");
+        }
     }
 }
 

@@ -62,13 +62,17 @@ fn parse_consult(body: &Value) -> Checked<AuthSession> {
     }
     f.str("osVersion", 16)?;
     f.str("merchantRegion", 2)?;
-    f.str("authNotifyUrl", 2048)?;
+    let notify_url = f.str("authNotifyUrl", 2048)?;
+    if let Some(url) = notify_url {
+        absolute_url("authNotifyUrl", url)?;
+    }
     Ok(AuthSession {
         client_id: String::new(),
         wallet: wallet.to_owned(),
         redirect_url: redirect_url.to_owned(),
         auth_state: auth_state.to_owned(),
         scopes: scopes.into_iter().map(str::to_owned).collect(),
+        notify_url: notify_url.map(str::to_owned),
     })
 }
 
@@ -79,6 +83,7 @@ pub fn consult(app: &App, client_id: &str, body: &Value) -> Reply {
         Err(reply) => return *reply,
     };
     session.client_id = client_id.to_owned();
+    session.notify_url = app.notifier.url_for(session.notify_url.as_deref());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let url = format!("{}/sandbox/auth/{id}", app.base_url);
     app.state().auth_sessions.insert(id, session);
@@ -102,6 +107,7 @@ pub(crate) fn issue_auth_code(app: &App, session_id: &str) -> Option<(String, Au
             scopes: session.scopes.clone(),
             expires_at: plus(now, app.limits.auth_code_ttl),
             used: false,
+            notify_url: session.notify_url.clone(),
         },
     );
     Some((code, session))
@@ -212,6 +218,7 @@ pub fn apply_token(app: &App, client_id: &str, body: &Value) -> Reply {
             access_expires: now,
             refresh_expires: now,
             revoked: false,
+            notify_url: code.notify_url.clone(),
         };
         return issue_token(app, &mut state, template, now);
     }

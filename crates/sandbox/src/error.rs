@@ -36,4 +36,13 @@ pub enum SandboxError {
     /// The configured public base URL is not a valid absolute URL.
     #[error("invalid public base URL {0:?}")]
     BaseUrl(String),
+    /// The configured notify URL is not an absolute http(s) URL.
+    #[error("invalid notify URL {0:?}: expected an absolute http(s) URL")]
+    NotifyUrl(String),
+    /// The notify time scale is negative, infinite or not a number.
+    #[error("invalid notify time scale {0}: expected a finite number >= 0")]
+    NotifyTimeScale(f64),
+    /// The HTTP client that delivers notifications could not be built.
+    #[error("cannot build the notification HTTP client: {0}")]
+    HttpClient(String),
 }

@@ -7,13 +7,14 @@
 use serde_json::{Map, Value, json};
 
 use crate::codes;
+use crate::notices;
 use crate::reply::Reply;
 use crate::scenario::Scenario;
 use crate::server::App;
 use crate::state::{
     Operation, OperationKind, OperationState, Payment, PaymentStatus, State, iso, new_id,
 };
-use crate::validate::{Amount, Checked, Fields};
+use crate::validate::{Amount, Checked, Fields, absolute_url};
 use crate::wallets;
 
 /// The validated common part of refund and capture requests.
@@ -21,6 +22,7 @@ struct OperationRequest<'a> {
     request_id: &'a str,
     payment_id: &'a str,
     amount: Amount,
+    notify_url: Option<&'a str>,
 }
 
 fn parse<'a>(
@@ -34,12 +36,16 @@ fn parse<'a>(
         let payment_id = f.required_str("paymentId", 64)?;
         let amount = f.required_amount(amount_field)?;
         f.str("refundReason", 256)?;
-        f.str("refundNotifyUrl", 2048)?;
+        let notify_url = f.str("refundNotifyUrl", 2048)?;
+        if let Some(url) = notify_url {
+            absolute_url("refundNotifyUrl", url)?;
+        }
         f.bool("isLastCapture")?;
         Ok(OperationRequest {
             request_id,
             payment_id,
             amount,
+            notify_url,
         })
     })();
     parsed.map_err(|reply: Box<Reply>| *reply)
@@ -74,7 +80,7 @@ pub(crate) fn operation_reply(op: &Operation) -> Reply {
     reply.with_fields(operation_fields(op))
 }
 
-fn operation_fields(op: &Operation) -> Map<String, Value> {
+pub(crate) fn operation_fields(op: &Operation) -> Map<String, Value> {
     let (id, request_id, amount, time) = match op.kind {
         OperationKind::Capture => (
             "captureId",
@@ -230,7 +236,9 @@ pub fn refund(app: &App, client_id: &str, body: &Value) -> Reply {
         time: now,
         state: op_state,
         request: body.clone(),
+        notify_url: app.notifier.url_for(request.notify_url),
     };
+    notices::refund_result(app, &op);
     record(&mut state, OperationKind::Refund, client_id, op)
 }
 
@@ -279,6 +287,7 @@ pub fn inquiry_refund(app: &App, client_id: &str, body: &Value) -> Reply {
                 }
             }
         };
+        notices::refund_result(app, op);
     }
     let mut fields = operation_fields(op);
     // Alipay gives `refundTime` here only for a SUCCESS refund.
@@ -340,6 +349,8 @@ pub fn capture(app: &App, client_id: &str, body: &Value) -> Reply {
         time: now,
         state: OperationState::Success,
         request: body.clone(),
+        notify_url: payment.notify_url.clone(),
     };
+    notices::capture_result(app, &op);
     record(&mut state, OperationKind::Capture, client_id, op)
 }

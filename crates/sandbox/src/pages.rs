@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth;
+use crate::notices;
 use crate::payments;
 use crate::server::App;
 use crate::state::PaymentStatus;
@@ -106,6 +107,7 @@ pub(crate) async fn auth_submit(
     let Some((code, session)) = auth::issue_auth_code(&app, &session) else {
         return page(StatusCode::NOT_FOUND, "Unknown authorization session", "");
     };
+    notices::authcode_created(&app, &session, &code);
     // consult validated the URL, so this parse cannot fail; answer 500 rather than panic if it ever did.
     let Ok(mut target) = url::Url::parse(&session.redirect_url) else {
         return page(
@@ -184,6 +186,7 @@ pub(crate) async fn cashier_submit(
             &format!("<p>Status: {}</p>", payment.status.wire()),
         );
     }
+    notices::payment_settled(&app, &payment, now);
     match payment.redirect_url {
         Some(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
         None => page(

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::codes::{self, Code};
+use crate::notices;
 use crate::operations::operation_reply;
 use crate::reply::{Effect, Reply};
 use crate::scenario::Scenario;
@@ -34,6 +35,7 @@ struct PayRequest<'a> {
     method_type: &'a str,
     method_id: Option<&'a str>,
     redirect_url: Option<&'a str>,
+    notify_url: Option<&'a str>,
     /// `Some(manual)` when `isAuthorization` is true.
     authorization: Option<bool>,
 }
@@ -60,6 +62,7 @@ fn parse_pay(body: &Value) -> Checked<PayRequest<'_>> {
         }
     }
     let redirect_url = f.str("paymentRedirectUrl", 2048)?;
+    let notify_url = f.str("paymentNotifyUrl", 2048)?;
     let factor = f.object("paymentFactor", "paymentFactor")?;
     let is_authorization = match factor {
         Some(factor) => factor.bool("isAuthorization")?,
@@ -89,6 +92,7 @@ fn parse_pay(body: &Value) -> Checked<PayRequest<'_>> {
         method_type,
         method_id,
         redirect_url,
+        notify_url,
         authorization: is_authorization.then_some(capture_mode == Some("MANUAL")),
     })
 }
@@ -132,7 +136,9 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
         Scenario::AlwaysUnknown => return Reply::unknown(codes::UNKNOWN_EXCEPTION),
         _ => {}
     }
-    let payment = create_payment(&state, client_id, &request, scenario, now);
+    let mut payment = create_payment(&state, client_id, &request, scenario, now);
+    payment.notify_url = app.notifier.url_for(request.notify_url);
+    notices::payment_created(app, &payment, now);
     let effect = match scenario {
         Scenario::SlowFirstAnswer => Effect::Delay(app.limits.slow_response),
         Scenario::DroppedFirstAnswer => Effect::DropConnection,
@@ -247,6 +253,7 @@ fn create_payment(
             manual_capture: manual,
             expires_at: now + AUTHORIZATION_LIFETIME,
         }),
+        notify_url: None,
         operations: Vec::new(),
     };
     match check_payer(state, client_id, request, now) {
@@ -299,7 +306,7 @@ pub(crate) fn cashier_url(app: &App, payment_id: &str) -> String {
     format!("{}/sandbox/cashier/{payment_id}", app.base_url)
 }
 
-fn psp_customer_info(payment: &Payment) -> Option<Value> {
+pub(crate) fn psp_customer_info(payment: &Payment) -> Option<Value> {
     payment.customer.as_ref().map(|(wallet, user)| {
         json!({"pspName": wallet, "pspCustomerId": user.user_id, "displayCustomerId": user.user_login_id})
     })
@@ -389,27 +396,29 @@ pub fn inquiry(app: &App, client_id: &str, body: &Value) -> Reply {
             Some(false) => settle(payment, Err((codes::USER_BALANCE_NOT_ENOUGH, None)), now),
             None => payment.progress = Progress::AfterInquiries(countdown),
         }
+        if payment.status != PaymentStatus::Processing {
+            notices::payment_settled(app, payment, now);
+        }
     }
     let payment = payment.clone();
     Reply::success(inquiry_fields(&state, &payment))
 }
 
-fn inquiry_fields(state: &State, payment: &Payment) -> Map<String, Value> {
-    let (code, message) = match payment.status {
-        PaymentStatus::Success => ("SUCCESS".to_owned(), "success.".to_owned()),
-        PaymentStatus::Processing => (
-            codes::PAYMENT_IN_PROCESS.name.to_owned(),
-            codes::PAYMENT_IN_PROCESS.message.to_owned(),
-        ),
-        PaymentStatus::Cancelled => (
-            codes::ORDER_IS_CANCELED.name.to_owned(),
-            codes::ORDER_IS_CANCELED.message.to_owned(),
-        ),
-        PaymentStatus::Fail => {
-            let reply = failure_reply(payment);
-            (reply.code.to_owned(), reply.message)
-        }
+/// The outcome of a payment as `resultStatus`, code and message: inquiryPayment's `paymentResultCode` /
+/// `paymentResultMessage` and notifyPayment's `result` (PROCESSING is U `PAYMENT_IN_PROCESS`, CANCELLED is F
+/// `ORDER_IS_CANCELED`).
+pub(crate) fn payment_result(payment: &Payment) -> (&'static str, String, String) {
+    let reply = match payment.status {
+        PaymentStatus::Success => Reply::success(Map::new()),
+        PaymentStatus::Processing => Reply::unknown(codes::PAYMENT_IN_PROCESS),
+        PaymentStatus::Cancelled => Reply::failed(codes::ORDER_IS_CANCELED),
+        PaymentStatus::Fail => failure_reply(payment),
     };
+    (reply.status.wire(), reply.code.to_owned(), reply.message)
+}
+
+fn inquiry_fields(state: &State, payment: &Payment) -> Map<String, Value> {
+    let (_, code, message) = payment_result(payment);
     let mut fields = Map::new();
     fields.insert("paymentId".into(), json!(payment.payment_id));
     fields.insert("paymentRequestId".into(), json!(payment.payment_request_id));
@@ -498,6 +507,7 @@ pub fn cancel(app: &App, client_id: &str, body: &Value) -> Reply {
                 time: now,
                 state: OperationState::Success,
                 request: body.clone(),
+                notify_url: None,
             };
             state.operations.insert(op.id.clone(), op.clone());
             if let Some(p) = state.payments.get_mut(&payment_id) {
@@ -510,6 +520,9 @@ pub fn cancel(app: &App, client_id: &str, body: &Value) -> Reply {
         p.status = PaymentStatus::Cancelled;
         p.progress = Progress::Settled;
         p.cancelled_at = Some(now);
+        if payment.status == PaymentStatus::Processing {
+            notices::payment_settled(app, p, now);
+        }
     }
     cancelled(now)
 }

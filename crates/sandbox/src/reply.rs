@@ -18,6 +18,17 @@ pub enum ResultStatus {
     U,
 }
 
+impl ResultStatus {
+    /// `S`, `F` or `U`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::S => "S",
+            Self::F => "F",
+            Self::U => "U",
+        }
+    }
+}
+
 /// A transport-level misbehaviour requested by a test-data scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Effect {
@@ -100,12 +111,7 @@ impl Reply {
 
     /// The `result` envelope alone; inquiryPayment also shows it per transaction (`transactionResult`).
     pub fn result(&self) -> Value {
-        let status = match self.status {
-            ResultStatus::S => "S",
-            ResultStatus::F => "F",
-            ResultStatus::U => "U",
-        };
-        json!({"resultCode": self.code, "resultStatus": status, "resultMessage": self.message})
+        json!({"resultCode": self.code, "resultStatus": self.status.wire(), "resultMessage": self.message})
     }
 
     /// The JSON body: the fields plus the `result` envelope.

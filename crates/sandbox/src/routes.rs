@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::server::App;
-use crate::{api, pages};
+use crate::{api, control, pages};
 
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -21,6 +21,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/sandbox/cashier/{payment_id}",
             get(pages::cashier_page).post(pages::cashier_submit),
         )
+        .route("/sandbox/notifications", get(control::list))
+        .route("/sandbox/notifications/{id}/resend", post(control::resend))
+        .route("/sandbox/tokens/cancel", post(control::cancel_token))
         .fallback(api::handle)
         .with_state(app)
 }

@@ -18,6 +18,7 @@ use tower::ServiceExt as _;
 
 use crate::clock::Clock;
 use crate::config::SandboxConfig;
+use crate::delivery::{self, Notifier};
 use crate::error::SandboxError;
 use crate::keys;
 use crate::state::State;
@@ -42,6 +43,7 @@ pub(crate) struct App {
     pub clock: Clock,
     pub base_url: String,
     pub state: Mutex<State>,
+    pub notifier: Arc<Notifier>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -112,6 +114,17 @@ impl Sandbox {
             None => format!("http://{local}"),
         };
         let (stop_tx, stop_rx) = watch::channel(false);
+        let notifier = Notifier::start(
+            delivery::Settings {
+                default_url: config.notify_url.clone(),
+                time_scale: config.notify_time_scale,
+                redelivery: config.notify_redelivery,
+                agreement_payments: config.notify_agreement_payments,
+            },
+            signing_key.clone(),
+            config.clock.clone(),
+            stop_rx.clone(),
+        )?;
         let app = Arc::new(App {
             limits: Limits {
                 slow_response: config.slow_response,
@@ -126,6 +139,7 @@ impl Sandbox {
             clock: config.clock.clone(),
             base_url: base_url.clone(),
             state: Mutex::new(State::default()),
+            notifier,
             shutdown: stop_rx.clone(),
         });
         let router = crate::routes::router(app.clone());
@@ -165,7 +179,7 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
 }
 
 /// Resolves once shutdown is requested (or the sender is gone), without holding the channel's read guard.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 

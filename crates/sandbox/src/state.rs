@@ -20,6 +20,8 @@ pub struct AuthSession {
     pub redirect_url: String,
     pub auth_state: String,
     pub scopes: Vec<String>,
+    /// Where notifyAuthorization goes (`authNotifyUrl`, else the configured notify URL).
+    pub notify_url: Option<String>,
 }
 
 /// An authCode issued by the H5 page.
@@ -30,6 +32,8 @@ pub struct AuthCode {
     pub scopes: Vec<String>,
     pub expires_at: DateTime<Utc>,
     pub used: bool,
+    /// The session's notify URL, passed on to the token.
+    pub notify_url: Option<String>,
 }
 
 /// An access/refresh token pair (looked up by access token; `refresh_index` maps the refresh token here).
@@ -43,6 +47,8 @@ pub struct Token {
     pub access_expires: DateTime<Utc>,
     pub refresh_expires: DateTime<Utc>,
     pub revoked: bool,
+    /// Where TOKEN_CANCELED goes.
+    pub notify_url: Option<String>,
 }
 
 impl std::fmt::Debug for Token {
@@ -55,6 +61,7 @@ impl std::fmt::Debug for Token {
             .field("access_expires", &self.access_expires)
             .field("refresh_expires", &self.refresh_expires)
             .field("revoked", &self.revoked)
+            .field("notify_url", &self.notify_url)
             .finish()
     }
 }
@@ -153,6 +160,9 @@ pub struct Operation {
     pub state: OperationState,
     /// The canonical request body, for REPEAT_REQ_INCONSISTENT.
     pub request: Value,
+    /// Where its notification goes: a refund's `refundNotifyUrl`, a capture's payment's notify URL (else the
+    /// configured one).
+    pub notify_url: Option<String>,
 }
 
 /// A payment record: created once per (client, paymentRequestId).
@@ -179,6 +189,8 @@ pub struct Payment {
     pub corrupt_pay_signature: bool,
     pub customer: Option<(String, TestUser)>,
     pub authorization: Option<Authorization>,
+    /// Where notifyPayment and notifyCapture go (`paymentNotifyUrl`, else the configured notify URL).
+    pub notify_url: Option<String>,
     /// Follow-up operation ids, in order.
     pub operations: Vec<String>,
 }

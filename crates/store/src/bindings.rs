@@ -4,10 +4,12 @@
 //! database only ever holds ciphertext and callers only ever see [`Secret`]s (which do not print).
 
 use crate::crypto::{Secret, TokenCipher};
-use crate::db::{check_len, check_opt_len, new_id, now};
+use crate::db::{begin_write, check_len, check_opt_len, new_id, now};
 use crate::entity::state_change::EntityKind;
 use crate::entity::wallet_binding::{self, Column};
 use crate::error::{Result, StoreError};
+use crate::idempotency::{self, Claim, IdempotencyState};
+use crate::jobs::{self, JobKind, NewJob};
 use crate::page::{self, Page, PageRequest};
 use crate::status::BindingStatus;
 use crate::transition::{self, Transition, Versioned};
@@ -93,6 +95,19 @@ impl<'a> Bindings<'a> {
 
     /// Stores a new ACTIVE binding.
     pub async fn insert(&self, new: NewBinding) -> Result<Binding> {
+        self.insert_with(new, None, None).await
+    }
+
+    /// Stores a new ACTIVE binding and, in the same transaction, schedules its REFRESH_TOKEN job
+    /// at `refresh_at` (when set) and completes the idempotency `claim` with the binding's id
+    /// (when set): tokens are never stored without their refresh job, and the record of the
+    /// applyToken that issued them is never left IN_PROGRESS once they are.
+    pub async fn insert_with(
+        &self,
+        new: NewBinding,
+        refresh_at: Option<DateTime<Utc>>,
+        claim: Option<Claim<'_>>,
+    ) -> Result<Binding> {
         check_len("customer_id", &new.customer_id, 64)?;
         check_len("wallet", &new.wallet, 32)?;
         check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
@@ -120,9 +135,17 @@ impl<'a> Bindings<'a> {
             created_at: Set(at),
             updated_at: Set(at),
             version: Set(1),
+        };
+        let txn = begin_write(self.db).await?;
+        let model = model.insert(&txn).await?;
+        if let Some(at) = refresh_at {
+            jobs::enqueue_on(&txn, &NewJob::new(JobKind::RefreshToken, &id, at)).await?;
         }
-        .insert(self.db)
-        .await?;
+        if let Some(claim) = claim {
+            idempotency::finish_on(&txn, &claim, IdempotencyState::Completed, id.as_bytes())
+                .await?;
+        }
+        txn.commit().await?;
         self.open(model)
     }
 
@@ -146,13 +169,16 @@ impl<'a> Bindings<'a> {
         if let Some(status) = filter.status {
             select = select.filter(Column::Status.eq(status));
         }
-        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let scope = page::scope(filter);
+        let (select, size) = page::apply(select, page, scope, Column::CreatedAt, Column::Id)?;
         let rows = select.all(self.db).await?;
         let rows = rows
             .into_iter()
             .map(|m| self.open(m))
             .collect::<Result<Vec<_>>>()?;
-        Ok(page::finish(rows, size, |b| (b.created_at, b.id.clone())))
+        Ok(page::finish(rows, size, scope, |b| {
+            (b.created_at, b.id.clone())
+        }))
     }
 
     /// Replaces the tokens after a refresh and makes the binding ACTIVE again; refused for a

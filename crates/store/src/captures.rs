@@ -34,10 +34,15 @@ operations::repository!(
 );
 
 impl Captures<'_> {
-    /// Commits the CREATED row before Alipay is called; a repeated capture_request_id returns
-    /// [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
+    /// Commits the CREATED row before Alipay is called, with its INQUIRE_CAPTURE job due at
+    /// `inquire_at` in the same transaction (no row without the job that finishes it); a
+    /// repeated capture_request_id returns [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
     /// does not exist.
-    pub async fn insert_intent(&self, new: NewCapture) -> Result<Inserted<Capture>> {
+    pub async fn insert_intent(
+        &self,
+        new: NewCapture,
+        inquire_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Inserted<Capture>> {
         let NewCapture {
             capture_request_id,
             payment_id,
@@ -53,7 +58,7 @@ impl Captures<'_> {
             currency,
             request_fingerprint,
         };
-        operations::insert_intent::<capture::Entity>(self.db, intent, || {
+        operations::insert_intent::<capture::Entity>(self.db, intent, inquire_at, || {
             Ok(capture::ActiveModel {
                 is_last_capture: Set(is_last_capture),
                 ..Default::default()

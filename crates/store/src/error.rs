@@ -63,6 +63,12 @@ pub enum StoreError {
     /// A page token that this store did not issue (or that was altered).
     #[error("invalid page token")]
     InvalidPageToken,
+    /// An event-stream cursor that this store did not issue (malformed, altered, or beyond the stream's head).
+    #[error("invalid event cursor")]
+    InvalidCursor,
+    /// An event-stream cursor older than the retention window: events after it are gone.
+    #[error("event cursor is older than the retention window")]
+    CursorExpired,
     /// A stored value could not be read back (e.g. scopes that are not a JSON array).
     #[error("corrupt {field} in row {id}: {reason}")]
     Corrupt {

@@ -5,14 +5,15 @@
 //! running. [`Idempotency::begin`] decides that with one conditional insert on the primary key
 //! (exactly one concurrent caller wins), never check-then-insert.
 
-use crate::db::{check_len, lease_end, now};
+use crate::db::{begin_write, check_len, lease_end, now};
 pub use crate::entity::idempotency_record::IdempotencyState;
 use crate::entity::idempotency_record::{self, Column};
 use crate::error::{Result, StoreError};
+use crate::jobs::{self, NewJob};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::time::Duration;
 
 /// A stored record.
@@ -28,6 +29,9 @@ pub enum Begin {
     Fresh { taken_over: bool },
     /// Finished before: replay this recorded answer.
     Completed(Vec<u8>),
+    /// An earlier attempt failed after spending what the key stands for: replay this recorded
+    /// failure, whatever the request's content (a corrected retry cannot un-spend it either).
+    Failed(Vec<u8>),
     /// Another worker holds a live lease; answer "in progress" / retry later.
     InProgress {
         owner: String,
@@ -93,12 +97,18 @@ impl<'a> Idempotency<'a> {
             let Some(existing) = self.get(key).await? else {
                 continue; // released in between: try to insert again
             };
+            if existing.state == IdempotencyState::Failed {
+                return Ok(Begin::Failed(existing.response.unwrap_or_default()));
+            }
             if existing.fingerprint != fingerprint {
                 return Ok(Begin::Mismatch);
             }
             match existing.state {
                 IdempotencyState::Completed => {
                     return Ok(Begin::Completed(existing.response.unwrap_or_default()));
+                }
+                IdempotencyState::Failed => {
+                    return Ok(Begin::Failed(existing.response.unwrap_or_default()));
                 }
                 IdempotencyState::InProgress if existing.lease_expires_at > at => {
                     return Ok(Begin::InProgress {
@@ -145,16 +155,39 @@ impl<'a> Idempotency<'a> {
     /// Records the answer to replay. Only the current owner may complete; a worker whose lease
     /// was taken over gets [`StoreError::LeaseNotHeld`] and must not report its result.
     pub async fn complete(&self, key: &str, owner: &str, response: &[u8]) -> Result<()> {
-        let result = idempotency_record::Entity::update_many()
-            .col_expr(Column::State, Expr::value(IdempotencyState::Completed))
-            .col_expr(Column::Response, Expr::value(response.to_vec()))
-            .col_expr(Column::UpdatedAt, Expr::value(now()))
-            .filter(Column::Key.eq(key))
-            .filter(Column::Owner.eq(owner))
-            .filter(Column::State.eq(IdempotencyState::InProgress))
-            .exec(self.db)
-            .await?;
-        self.held(result.rows_affected, key, owner)
+        finish_on(
+            self.db,
+            &Claim { key, owner },
+            IdempotencyState::Completed,
+            response,
+        )
+        .await
+    }
+
+    /// Records that the attempt failed after spending what the key stands for, with the failure
+    /// to replay to every later request with this key, and in the same transaction schedules
+    /// `compensation` (e.g. revoking tokens that could not be stored). Only the current owner
+    /// may do so ([`StoreError::LeaseNotHeld`] otherwise, and nothing is written).
+    pub async fn fail(
+        &self,
+        key: &str,
+        owner: &str,
+        response: &[u8],
+        compensation: Option<&NewJob>,
+    ) -> Result<()> {
+        let txn = begin_write(self.db).await?;
+        finish_on(
+            &txn,
+            &Claim { key, owner },
+            IdempotencyState::Failed,
+            response,
+        )
+        .await?;
+        if let Some(job) = compensation {
+            jobs::enqueue_on(&txn, job).await?;
+        }
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Forgets an in-progress key so the client may retry from scratch. Only for failures where
@@ -166,7 +199,7 @@ impl<'a> Idempotency<'a> {
             .filter(Column::State.eq(IdempotencyState::InProgress))
             .exec(self.db)
             .await?;
-        self.held(result.rows_affected, key, owner)
+        held(result.rows_affected, key, owner)
     }
 
     /// The record for `key`, if any.
@@ -175,15 +208,42 @@ impl<'a> Idempotency<'a> {
             .one(self.db)
             .await?)
     }
+}
 
-    fn held(&self, rows: u64, key: &str, owner: &str) -> Result<()> {
-        if rows == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseNotHeld {
-                resource: format!("idempotency key {key}"),
-                owner: owner.to_owned(),
-            })
-        }
+/// An owned idempotency key: what a write that ends the attempt (in whatever transaction) needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim<'a> {
+    pub key: &'a str,
+    pub owner: &'a str,
+}
+
+/// Ends `claim`'s attempt on any connection, so the write that produced the answer and the
+/// record of the answer commit together.
+pub(crate) async fn finish_on<C: ConnectionTrait>(
+    conn: &C,
+    claim: &Claim<'_>,
+    state: IdempotencyState,
+    response: &[u8],
+) -> Result<()> {
+    let result = idempotency_record::Entity::update_many()
+        .col_expr(Column::State, Expr::value(state))
+        .col_expr(Column::Response, Expr::value(response.to_vec()))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Key.eq(claim.key))
+        .filter(Column::Owner.eq(claim.owner))
+        .filter(Column::State.eq(IdempotencyState::InProgress))
+        .exec(conn)
+        .await?;
+    held(result.rows_affected, claim.key, claim.owner)
+}
+
+fn held(rows: u64, key: &str, owner: &str) -> Result<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseNotHeld {
+            resource: format!("idempotency key {key}"),
+            owner: owner.to_owned(),
+        })
     }
 }

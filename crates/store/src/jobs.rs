@@ -45,6 +45,12 @@ impl NewJob {
             payload: serde_json::Value::Object(Default::default()),
         }
     }
+
+    /// The same job carrying `payload`.
+    pub fn with_payload(mut self, payload: serde_json::Value) -> Self {
+        self.payload = payload;
+        self
+    }
 }
 
 /// How many times `enqueue` re-reads when the active job it collided with finishes in between.

@@ -3,7 +3,8 @@
 //! Everything that must survive a crash lives here: payments (written before Alipay is called),
 //! refunds, captures, wallet bindings with encrypted tokens, the idempotency records that let a
 //! retried gRPC call replay its answer, the reconciliation jobs that finish unknown outcomes, the
-//! audit trail of every status change and every Alipay call, and received notifications.
+//! audit trail of every status change and every Alipay call, received notifications, and the commit-ordered
+//! outbox of payment, refund and capture events behind `StreamPaymentEvents`.
 //!
 //! The same code runs on SQLite (single node, tests) and PostgreSQL (replicas). Where they
 //! differ (job claiming, write locks) the store picks the safe form for the backend.
@@ -19,11 +20,13 @@ mod crypto;
 mod db;
 pub mod entity;
 mod error;
+pub mod events;
 pub mod idempotency;
 pub mod jobs;
 mod migration;
 pub mod notifications;
 mod operations;
+mod outbox;
 mod page;
 pub mod payments;
 pub mod refunds;

@@ -10,6 +10,7 @@ use crate::entity::notification::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::entity::{capture, payment, refund, wallet_binding};
 use crate::error::{Result, StoreError};
+use crate::outbox;
 use crate::payments::PaymentUpdate;
 use crate::status::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus};
 use crate::transition::{self, Inserted, OperationUpdate, Transition, Versioned};
@@ -203,9 +204,7 @@ impl<'a> Notifications<'a> {
             }
             Inserted::Created(row) => row,
         };
-        let applied = apply_effect(&txn, effect).await?;
-        let notification = record(&txn, &row.id, applied).await?;
-        txn.commit().await?;
+        let (applied, notification) = apply_and_commit(txn, &row.id, effect).await?;
         Ok(Ingested::New {
             notification,
             applied,
@@ -226,10 +225,7 @@ impl<'a> Notifications<'a> {
             txn.commit().await?;
             return Ok(Applied::Unchanged);
         }
-        let applied = apply_effect(&txn, effect).await?;
-        record(&txn, id, applied).await?;
-        txn.commit().await?;
-        Ok(applied)
+        Ok(apply_and_commit(txn, id, effect).await?.0)
     }
 
     /// Gives up on a notification whose object never appeared: FAILED and flagged for support.
@@ -328,8 +324,45 @@ async fn record(txn: &DatabaseTransaction, id: &str, applied: Applied) -> Result
         })
 }
 
-/// Applies `effect` inside `txn`.
-async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Applied> {
+/// Where applying one notification stands inside its transaction.
+struct Applying<'t> {
+    txn: &'t DatabaseTransaction,
+    notification_id: &'t str,
+    /// The notification's row, once its outcome is written (before a transition, whose outbox append must be the
+    /// transaction's last statement).
+    recorded: Option<Notification>,
+    /// The transition's outbox event, to announce after the commit.
+    event: Option<outbox::Appended>,
+}
+
+/// Applies `effect`, writes the outcome on the notification's row and commits; returns both.
+async fn apply_and_commit(
+    txn: DatabaseTransaction,
+    notification_id: &str,
+    effect: &Effect,
+) -> Result<(Applied, Notification)> {
+    let mut applying = Applying {
+        txn: &txn,
+        notification_id,
+        recorded: None,
+        event: None,
+    };
+    let applied = apply_effect(&mut applying, effect).await?;
+    let (recorded, event) = (applying.recorded, applying.event);
+    let notification = match recorded {
+        Some(row) => row,
+        None => record(&txn, notification_id, applied).await?,
+    };
+    txn.commit().await?;
+    if let Some(event) = event {
+        event.committed();
+    }
+    Ok((applied, notification))
+}
+
+/// Applies `effect` inside the transaction.
+async fn apply_effect(applying: &mut Applying<'_>, effect: &Effect) -> Result<Applied> {
+    let txn = applying.txn;
     match effect {
         Effect::Payment {
             payment_request_id,
@@ -347,14 +380,14 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
             };
             let reason = update.result.as_ref().map(|r| r.code.clone());
             let changes = crate::payments::changes(*to, PaymentUpdate::clone(update))?;
-            settle::<payment::Entity>(txn, &row.id, &row, *to, reason, changes).await
+            settle::<payment::Entity>(applying, &row.id, &row, *to, reason, changes).await
         }
         Effect::Refund {
             refund_request_id,
             to,
             update,
         } => Ok(
-            apply_operation::<refund::Entity>(txn, refund_request_id, *to, update, |r| {
+            apply_operation::<refund::Entity>(applying, refund_request_id, *to, update, |r| {
                 r.id.clone()
             })
             .await?
@@ -367,7 +400,7 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
             update,
         } => {
             if let Some(applied) =
-                apply_operation::<capture::Entity>(txn, capture_request_id, *to, update, |c| {
+                apply_operation::<capture::Entity>(applying, capture_request_id, *to, update, |c| {
                     c.id.clone()
                 })
                 .await?
@@ -404,7 +437,7 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
                 return Ok(Applied::Unchanged);
             };
             settle::<wallet_binding::Entity>(
-                txn,
+                applying,
                 &row.id,
                 &row,
                 BindingStatus::Revoked,
@@ -420,7 +453,7 @@ async fn apply_effect(txn: &DatabaseTransaction, effect: &Effect) -> Result<Appl
 
 /// Moves the refund or capture with this request id; `None` when it is not recorded.
 async fn apply_operation<E>(
-    txn: &DatabaseTransaction,
+    applying: &mut Applying<'_>,
     request_id: &str,
     to: OperationStatus,
     update: &OperationUpdate,
@@ -430,20 +463,20 @@ where
     E: crate::operations::Operation,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
-    let Some(row) = transition::find::<E, _>(txn, E::REQUEST_ID, request_id).await? else {
+    let Some(row) = transition::find::<E, _>(applying.txn, E::REQUEST_ID, request_id).await? else {
         return Ok(None);
     };
     check_opt_len("alipay_id", update.alipay_id.as_deref(), 64)?;
     let changes = transition::answer_changes::<E>(update.alipay_id.clone(), update.result.clone())?;
     let reason = update.result.as_ref().map(|r| r.code.clone());
-    settle::<E>(txn, &id_of(&row), &row, to, reason, changes)
+    settle::<E>(applying, &id_of(&row), &row, to, reason, changes)
         .await
         .map(Some)
 }
 
 /// Moves `current` to `to` if that is a forward move; a final object in another final status is a contradiction.
 async fn settle<E>(
-    txn: &DatabaseTransaction,
+    applying: &mut Applying<'_>,
     id: &str,
     current: &E::Model,
     to: E::Status,
@@ -474,6 +507,10 @@ where
     if let Some(reason) = reason {
         transition = transition.with_reason(reason);
     }
-    transition::apply_in::<E>(txn, id, E::version_of(current), &transition, changes).await?;
+    let txn = applying.txn;
+    applying.recorded = Some(record(txn, applying.notification_id, Applied::Changed).await?);
+    let (_, event) =
+        transition::apply_in::<E>(txn, id, E::version_of(current), &transition, changes).await?;
+    applying.event = Some(event);
     Ok(Applied::Changed)
 }

@@ -7,8 +7,10 @@ use crate::db::{check_len, check_money, check_opt_len, new_id, now};
 use crate::entity::state_change::EntityKind;
 use crate::entity::{capture, payment, refund};
 use crate::error::{Result, StoreError};
+use crate::jobs::{JobKind, NewJob};
 use crate::status::{Lifecycle, OperationStatus};
 use crate::transition::{self, Answered, Inserted, OperationUpdate, Transition, Versioned};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,
 };
@@ -23,13 +25,18 @@ pub(crate) trait Operation: Answered<Status = OperationStatus> {
     const CURRENCY: Self::Column;
     const REQUEST_FINGERPRINT: Self::Column;
     const CREATED_AT: Self::Column;
+    /// The job that finishes a row of this kind whose caller died: written with the intent.
+    const INQUIRY: JobKind;
     fn amount_of(model: &Self::Model) -> i64;
 }
 
 /// Implements [`Versioned`], [`Answered`] and [`Operation`] for an entity module whose columns
 /// follow the shared layout, naming only the columns that differ.
 macro_rules! operation_entity {
-    ($entity:ident, $kind:expr, $request_field:literal, $request_id:ident, $alipay_id:ident) => {
+    (
+        $entity:ident, $kind:expr, $inquiry:expr, $request_field:literal, $request_id:ident,
+        $alipay_id:ident
+    ) => {
         impl Versioned for $entity::Entity {
             type Status = OperationStatus;
             const KIND: EntityKind = $kind;
@@ -60,6 +67,7 @@ macro_rules! operation_entity {
             const CURRENCY: $entity::Column = $entity::Column::Currency;
             const REQUEST_FINGERPRINT: $entity::Column = $entity::Column::RequestFingerprint;
             const CREATED_AT: $entity::Column = $entity::Column::CreatedAt;
+            const INQUIRY: JobKind = $inquiry;
             fn amount_of(model: &$entity::Model) -> i64 {
                 model.amount_value
             }
@@ -70,6 +78,7 @@ macro_rules! operation_entity {
 operation_entity!(
     refund,
     EntityKind::Refund,
+    JobKind::InquireRefund,
     "refund_request_id",
     RefundRequestId,
     AlipayRefundId
@@ -77,6 +86,7 @@ operation_entity!(
 operation_entity!(
     capture,
     EntityKind::Capture,
+    JobKind::InquireCapture,
     "capture_request_id",
     CaptureRequestId,
     AlipayCaptureId
@@ -92,13 +102,14 @@ pub(crate) struct Intent {
     pub request_fingerprint: String,
 }
 
-/// Commits the CREATED row before Alipay is called; a repeated request id returns
-/// [`Inserted::Existing`]. `own_columns` validates and sets the kind's own columns; it runs
+/// Commits the CREATED row before Alipay is called, with its inquiry job due at `inquire_at` in
+/// the same transaction; a repeated request id returns [`Inserted::Existing`]. `own_columns` validates and sets the kind's own columns; it runs
 /// between the shared checks so errors come in field order. Fails with
 /// [`StoreError::UnknownPayment`] if the payment does not exist.
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
     intent: Intent,
+    inquire_at: DateTime<Utc>,
     own_columns: impl FnOnce() -> Result<E::ActiveModel>,
 ) -> Result<Inserted<E::Model>>
 where
@@ -149,6 +160,7 @@ where
         &intent.request_id,
         OperationStatus::Created,
         at,
+        Some(&NewJob::new(E::INQUIRY, &id, inquire_at)),
     )
     .await
 }
@@ -266,6 +278,17 @@ macro_rules! repository {
                 payment_id: &str,
             ) -> $crate::error::Result<Vec<$model>> {
                 $crate::operations::list_for_payment::<$entity::Entity>(self.db, payment_id).await
+            }
+
+            /// Operations of this kind not yet final whose last update is older than `older_than`,
+            /// oldest first: the reconciler's safety net for a row whose inquiry job is gone.
+            pub async fn list_stale_unfinished(
+                &self,
+                older_than: chrono::DateTime<chrono::Utc>,
+                limit: u64,
+            ) -> $crate::error::Result<Vec<$model>> {
+                $crate::transition::stale_unfinished::<$entity::Entity>(self.db, older_than, limit)
+                    .await
             }
 
             /// The amount of a payment's operations of this kind that succeeded or may still succeed

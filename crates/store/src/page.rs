@@ -2,7 +2,9 @@
 //!
 //! Lists are ordered newest first by `(created_at, id)`. The page token is an opaque base64
 //! string naming the last row of the previous page, so inserts between requests neither skip
-//! nor repeat rows (unlike offsets).
+//! nor repeat rows (unlike offsets). It also carries a digest of the filters it was issued for:
+//! the contract makes a token valid only with those filters, and a token replayed with others
+//! (say, another customer's id) is refused instead of silently paging through a different list.
 
 use crate::error::{Result, StoreError};
 use base64::Engine as _;
@@ -35,14 +37,26 @@ pub struct Page<T> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Cursor {
+    /// [`scope`] of the filters the token was issued for.
+    pub scope: u64,
     pub created_at: DateTime<Utc>,
     pub id: String,
+}
+
+/// A stable digest (FNV-1a, 64 bits) of a list's filters, as their `Debug` text: it only has to tell one set of
+/// filters from another, not resist forgery (a token grants nothing the filters themselves would not).
+pub(crate) fn scope(filters: &impl std::fmt::Debug) -> u64 {
+    format!("{filters:?}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 impl Cursor {
     fn encode(&self) -> String {
         let micros = self.created_at.timestamp_micros();
-        URL_SAFE_NO_PAD.encode(format!("v1|{micros}|{}", self.id))
+        URL_SAFE_NO_PAD.encode(format!("v2|{:016x}|{micros}|{}", self.scope, self.id))
     }
 
     fn decode(token: &str) -> Result<Self> {
@@ -50,11 +64,13 @@ impl Cursor {
             .decode(token)
             .map_err(|_| StoreError::InvalidPageToken)?;
         let text = String::from_utf8(raw).map_err(|_| StoreError::InvalidPageToken)?;
-        let mut parts = text.splitn(3, '|');
-        let (Some("v1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next())
+        let mut parts = text.splitn(4, '|');
+        let (Some("v2"), Some(scope), Some(micros), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(StoreError::InvalidPageToken);
         };
+        let scope = u64::from_str_radix(scope, 16).map_err(|_| StoreError::InvalidPageToken)?;
         let micros: i64 = micros.parse().map_err(|_| StoreError::InvalidPageToken)?;
         let created_at =
             DateTime::from_timestamp_micros(micros).ok_or(StoreError::InvalidPageToken)?;
@@ -62,17 +78,20 @@ impl Cursor {
             return Err(StoreError::InvalidPageToken);
         }
         Ok(Cursor {
+            scope,
             created_at,
             id: id.to_owned(),
         })
     }
 }
 
-/// Validates the request and applies cursor, order and limit to `select`. Returns the limit
+/// Validates the request and applies cursor, order and limit to `select`; a token issued for
+/// another `scope` (see [`scope`]) is [`StoreError::InvalidPageToken`]. Returns the limit
 /// (page size) so [`finish`] can tell whether another page exists.
 pub(crate) fn apply<E, C>(
     select: Select<E>,
     request: &PageRequest,
+    scope: u64,
     created_col: C,
     id_col: C,
 ) -> Result<(Select<E>, u64)>
@@ -93,6 +112,9 @@ where
     let mut select = select;
     if let Some(token) = request.page_token.as_deref().filter(|t| !t.is_empty()) {
         let cursor = Cursor::decode(token)?;
+        if cursor.scope != scope {
+            return Err(StoreError::InvalidPageToken);
+        }
         let before = created_col.lt(cursor.created_at);
         let same_time_lower_id = Condition::all()
             .add(created_col.eq(cursor.created_at))
@@ -106,10 +128,11 @@ where
     Ok((select, u64::from(size)))
 }
 
-/// Cuts the extra look-ahead row and produces the next token from the last row kept.
+/// Cuts the extra look-ahead row and produces the next token (for `scope`) from the last row kept.
 pub(crate) fn finish<T>(
     mut rows: Vec<T>,
     size: u64,
+    scope: u64,
     key: impl Fn(&T) -> (DateTime<Utc>, String),
 ) -> Page<T> {
     let more = rows.len() as u64 > size;
@@ -117,7 +140,12 @@ pub(crate) fn finish<T>(
     let next_page_token = if more {
         rows.last().map(|last| {
             let (created_at, id) = key(last);
-            Cursor { created_at, id }.encode()
+            Cursor {
+                scope,
+                created_at,
+                id,
+            }
+            .encode()
         })
     } else {
         None
@@ -135,6 +163,7 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() -> Result<()> {
         let c = Cursor {
+            scope: scope(&("customer", 1)),
             created_at: crate::db::now(),
             id: "0190-abc".into(),
         };
@@ -142,9 +171,10 @@ mod tests {
         for bad in [
             "",
             "!!",
-            &URL_SAFE_NO_PAD.encode("v2|1|x"),
-            &URL_SAFE_NO_PAD.encode("v1|zz|x"),
-            &URL_SAFE_NO_PAD.encode("v1|1|"),
+            &URL_SAFE_NO_PAD.encode("v1|1|x"),
+            &URL_SAFE_NO_PAD.encode("v2|zz|1|x"),
+            &URL_SAFE_NO_PAD.encode("v2|00|zz|x"),
+            &URL_SAFE_NO_PAD.encode("v2|00|1|"),
         ] {
             assert!(
                 matches!(Cursor::decode(bad), Err(StoreError::InvalidPageToken)),
@@ -152,5 +182,12 @@ mod tests {
             );
         }
         Ok(())
+    }
+
+    #[test]
+    fn scopes_tell_filters_apart() {
+        assert_eq!(scope(&("a", None::<u8>)), scope(&("a", None::<u8>)));
+        assert_ne!(scope(&("a", None::<u8>)), scope(&("b", None::<u8>)));
+        assert_ne!(scope(&("a", None::<u8>)), scope(&("a", Some(1u8))));
     }
 }

@@ -9,6 +9,7 @@ use crate::db::{check_len, check_money, check_opt_len, new_id, now};
 use crate::entity::payment::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::error::Result;
+use crate::jobs::{JobKind, NewJob};
 use crate::page::{self, Page, PageRequest};
 use crate::status::{Lifecycle, PaymentStatus};
 use crate::transition::{self, Answered, Inserted, ResultInfo, Transition, Versioned};
@@ -124,10 +125,16 @@ impl<'a> Payments<'a> {
         Self { db }
     }
 
-    /// Commits the CREATED row before Alipay is called. A second call with the same
-    /// `payment_request_id` never creates a second row: it returns [`Inserted::Existing`] with
-    /// the stored row, whose fingerprint the caller compares.
-    pub async fn insert_intent(&self, new: NewPayment) -> Result<Inserted<Payment>> {
+    /// Commits the CREATED row before Alipay is called, together with its INQUIRE_PAYMENT job
+    /// due at `inquire_at` (one transaction: a crash can never leave the row without the job
+    /// that resolves it). A second call with the same `payment_request_id` never creates a
+    /// second row: it returns [`Inserted::Existing`] with the stored row, whose fingerprint the
+    /// caller compares.
+    pub async fn insert_intent(
+        &self,
+        new: NewPayment,
+        inquire_at: DateTime<Utc>,
+    ) -> Result<Inserted<Payment>> {
         check_len("payment_request_id", &new.payment_request_id, 64)?;
         check_len("product_code", &new.product_code, 32)?;
         check_money(new.amount_value, &new.currency)?;
@@ -196,6 +203,7 @@ impl<'a> Payments<'a> {
             &new.payment_request_id,
             PaymentStatus::Created,
             at,
+            Some(&NewJob::new(JobKind::InquirePayment, &id, inquire_at)),
         )
         .await
     }
@@ -252,27 +260,22 @@ impl<'a> Payments<'a> {
         if let Some(to) = filter.created_to {
             select = select.filter(Column::CreatedAt.lt(to));
         }
-        let (select, size) = page::apply(select, page, Column::CreatedAt, Column::Id)?;
+        let scope = page::scope(filter);
+        let (select, size) = page::apply(select, page, scope, Column::CreatedAt, Column::Id)?;
         let rows = select.all(self.db).await?;
-        Ok(page::finish(rows, size, |p| (p.created_at, p.id.clone())))
+        Ok(page::finish(rows, size, scope, |p| {
+            (p.created_at, p.id.clone())
+        }))
     }
 
-    /// Payments not yet final whose last update is older than `older_than`: the reconciler's
-    /// safety net for rows whose follow-up job was never written (e.g. a crash right after the
-    /// intent was committed).
+    /// Payments not yet final whose last update is older than `older_than`, oldest first: the
+    /// reconciler's safety net for a payment whose follow-up job is gone.
     pub async fn list_stale_unfinished(
         &self,
         older_than: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<Payment>> {
-        use sea_orm::{QueryOrder, QuerySelect};
-        Ok(payment::Entity::find()
-            .filter(Column::Status.is_in([PaymentStatus::Created, PaymentStatus::Processing]))
-            .filter(Column::UpdatedAt.lt(older_than))
-            .order_by_asc(Column::UpdatedAt)
-            .limit(limit)
-            .all(self.db)
-            .await?)
+        transition::stale_unfinished::<payment::Entity>(self.db, older_than, limit).await
     }
 }
 

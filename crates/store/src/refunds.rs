@@ -35,10 +35,15 @@ operations::repository!(
 );
 
 impl Refunds<'_> {
-    /// Commits the CREATED row before Alipay is called; a repeated refund_request_id returns
-    /// [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
+    /// Commits the CREATED row before Alipay is called, with its INQUIRE_REFUND job due at
+    /// `inquire_at` in the same transaction (no row without the job that finishes it); a
+    /// repeated refund_request_id returns [`Inserted::Existing`]. Fails with [`crate::StoreError::UnknownPayment`] if the payment
     /// does not exist.
-    pub async fn insert_intent(&self, new: NewRefund) -> Result<Inserted<Refund>> {
+    pub async fn insert_intent(
+        &self,
+        new: NewRefund,
+        inquire_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Inserted<Refund>> {
         let NewRefund {
             refund_request_id,
             payment_id,
@@ -54,7 +59,7 @@ impl Refunds<'_> {
             currency,
             request_fingerprint,
         };
-        operations::insert_intent::<refund::Entity>(self.db, intent, || {
+        operations::insert_intent::<refund::Entity>(self.db, intent, inquire_at, || {
             check_opt_len("reason", reason.as_deref(), 256)?;
             Ok(refund::ActiveModel {
                 reason: Set(reason),

@@ -4,10 +4,12 @@ use crate::crypto::TokenCipher;
 use crate::error::{Result, StoreError};
 use crate::migration::Migrator;
 use crate::{
-    audit, bindings, calls, captures, idempotency, jobs, notifications, payments, refunds,
+    audit, bindings, calls, captures, events, idempotency, jobs, notifications, payments, refunds,
 };
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +21,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_POOL_SIZE: u32 = 8;
 const POSTGRES_POOL_SIZE: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Key of the PostgreSQL advisory lock that serialises migrations between instances (any fixed number
+/// that no other application on the database uses; this one is the ASCII of "alipaygw").
+const MIGRATION_LOCK_KEY: i64 = 0x616c_6970_6179_6777;
 
 /// A handle on the database. Cheap to clone (it wraps a connection pool); share one per process.
 #[derive(Clone, Debug)]
@@ -60,10 +65,40 @@ impl Store {
 
     /// Brings the schema up to date. Safe to call on every start: applied migrations are
     /// recorded and skipped.
+    ///
+    /// On PostgreSQL the whole run is one transaction holding an advisory lock, so replicas that start
+    /// together (each migrating at start) take turns: the first applies the pending migrations, the others
+    /// wait for its commit and then find nothing to do. DDL is transactional there, so a failed run leaves
+    /// the schema as it was. SQLite serves one process and needs no lock.
     pub async fn migrate(&self) -> Result<()> {
-        Migrator::up(&self.db, None)
+        if self.backend() != DbBackend::Postgres {
+            return Self::apply_pending(&self.db).await;
+        }
+        let txn = self.db.begin().await.map_err(StoreError::Migration)?;
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
+        .await
+        .map_err(StoreError::Migration)?;
+        Self::apply_pending(&txn).await?;
+        txn.commit().await.map_err(StoreError::Migration)
+    }
+
+    /// Applies what is pending on `db` and logs how many migrations that was (0 when another instance did).
+    async fn apply_pending<C>(db: &C) -> Result<()>
+    where
+        C: ConnectionTrait,
+        for<'c> &'c C: sea_orm_migration::IntoSchemaManagerConnection<'c>,
+    {
+        let pending = Migrator::get_pending_migrations(db)
             .await
-            .map_err(StoreError::Migration)
+            .map_err(StoreError::Migration)?
+            .len();
+        Migrator::up(db, None)
+            .await
+            .map_err(StoreError::Migration)?;
+        tracing::info!(applied = pending, "database migrations applied");
+        Ok(())
     }
 
     /// Round-trips a trivial query, for health checks.
@@ -125,6 +160,11 @@ impl Store {
     /// Received Alipay notifications.
     pub fn notifications(&self) -> notifications::Notifications<'_> {
         notifications::Notifications::new(&self.db)
+    }
+
+    /// The payment event stream (read side; events are appended by the state changes themselves).
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events::new(&self.db)
     }
 
     /// The audit trail of status changes.

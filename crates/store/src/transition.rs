@@ -7,6 +7,7 @@ use crate::db::{begin_write, now};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
 use crate::jobs::{self, NewJob};
+use crate::outbox::{self, Evented};
 use crate::status::Lifecycle;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -98,8 +99,9 @@ impl<S> Transition<S> {
 /// Longest `source` the audit column holds.
 const MAX_SOURCE_LEN: usize = 64;
 
-/// An entity with an id, a status under a [`Lifecycle`], a version and an update time.
-pub(crate) trait Versioned: EntityTrait {
+/// An entity with an id, a status under a [`Lifecycle`], a version and an update time, whose changes the event
+/// stream may carry.
+pub(crate) trait Versioned: EntityTrait + Evented {
     type Status: Lifecycle;
     const KIND: EntityKind;
     const ID: Self::Column;
@@ -151,6 +153,28 @@ pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
     Ok(E::find().filter(col.eq(value)).one(conn).await?)
 }
 
+/// Rows not yet final whose last update is older than `older_than`, oldest first: the
+/// reconciler's safety net for a row whose follow-up job is gone (e.g. escalated, or written by
+/// a version that committed the intent and its job separately).
+pub(crate) async fn stale_unfinished<E: Versioned>(
+    db: &DatabaseConnection,
+    older_than: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<E::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let unfinished = E::Status::ALL
+        .iter()
+        .filter(|s| !s.is_final())
+        .map(|s| s.as_str());
+    Ok(E::find()
+        .filter(E::STATUS.is_in(unfinished))
+        .filter(E::UPDATED_AT.lt(older_than))
+        .order_by_asc(E::UPDATED_AT)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result<E::Model> {
     find::<E, C>(conn, E::ID, id)
         .await?
@@ -162,7 +186,9 @@ async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result
 
 /// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
 /// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
-/// row recording creation, and the read-back.
+/// row recording creation, the `follow_up` job (the reconciliation job that finishes the row if
+/// its caller dies: committed with the row, so no row can exist without it), and the read-back.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
     row: E::ActiveModel,
@@ -171,6 +197,7 @@ pub(crate) async fn insert_intent<E>(
     request_id: &str,
     initial: E::Status,
     created_at: DateTime<Utc>,
+    follow_up: Option<&NewJob>,
 ) -> Result<Inserted<E::Model>>
 where
     E: Versioned,
@@ -193,8 +220,13 @@ where
             created_at,
         )
         .await?;
+        if let Some(job) = follow_up {
+            jobs::enqueue_on(&txn, job).await?;
+        }
         let row = require::<E, _>(&txn, id).await?;
+        let event = outbox::append::<E>(&txn, None, &row).await?;
         txn.commit().await?;
+        event.committed();
         Ok(Inserted::Created(row))
     } else {
         let existing = find::<E, _>(&txn, request_col, request_id)
@@ -226,20 +258,22 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let txn = begin_write(db).await?;
-    let row = apply_in::<E>(&txn, id, expected_version, transition, changes).await?;
+    let (row, event) = apply_in::<E>(&txn, id, expected_version, transition, changes).await?;
     txn.commit().await?;
+    event.committed();
     Ok(row)
 }
 
 /// [`apply`] inside the caller's transaction, so the transition commits (or not) together with the caller's
-/// other writes (a received notification's inbox row).
+/// other writes (a received notification's inbox row). Its outbox append is its last statement, so it must be the
+/// caller's last statement too; call [`outbox::Appended::committed`] after the commit.
 pub(crate) async fn apply_in<E>(
     txn: &DatabaseTransaction,
     id: &str,
     expected_version: i64,
     transition: &Transition<E::Status>,
     mut changes: E::ActiveModel,
-) -> Result<E::Model>
+) -> Result<(E::Model, outbox::Appended)>
 where
     E: Versioned,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
@@ -300,5 +334,7 @@ where
     if let Some(job) = &transition.follow_up {
         jobs::enqueue_on(txn, job).await?;
     }
-    require::<E, _>(txn, id).await
+    let row = require::<E, _>(txn, id).await?;
+    let event = outbox::append::<E>(txn, Some(&current), &row).await?;
+    Ok((row, event))
 }

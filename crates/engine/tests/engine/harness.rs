@@ -409,6 +409,19 @@ pub async fn reconcile_refund(env: &Env, refund_request_id: &str) -> engine::Ref
     settled
 }
 
+/// Waits for the write-ahead intent of payment request `id` (its original call is then under way).
+pub async fn intent_written(env: &Env, id: &str) -> engine::PaymentRecord {
+    eventually(Duration::from_secs(5), "the write-ahead intent", || async {
+        env.store
+            .payments()
+            .get_by_request_id(id)
+            .await
+            .ok()
+            .flatten()
+    })
+    .await
+}
+
 /// A unique payment request id.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -142,15 +142,7 @@ async fn crash_after_the_write_ahead_intent_is_recovered_by_a_new_engine() {
             let cmd = agreement_pay(&id, &binding.id, value);
             let call = tokio::spawn(async move { doomed.pay(cmd).await });
             // Wait for the write-ahead intent, then kill the "process" mid-call.
-            eventually(Duration::from_secs(5), "the write-ahead intent", || async {
-                env.store
-                    .payments()
-                    .get_by_request_id(&id)
-                    .await
-                    .ok()
-                    .flatten()
-            })
-            .await;
+            crate::harness::intent_written(&env, &id).await;
             if value == 94001 {
                 // The slow scenario charges before it answers: crash only once Alipay has acted.
                 eventually(

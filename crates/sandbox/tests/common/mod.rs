@@ -2,6 +2,8 @@
 //! real loopback HTTP, and verifies every response signature with the sandbox's public key.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod receiver;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -247,6 +249,22 @@ impl Merchant {
             &json!({"grantType": "AUTHORIZATION_CODE", "customerBelongsTo": wallet, "authCode": code}),
         )
         .await
+    }
+
+    /// A cashier payment of 1000 (notifications to `notify_url`, if given) that the buyer settles on the cashier
+    /// page with `action` (`pay` or `fail`); returns the pay answer.
+    pub async fn cashier_settled(&self, notify_url: Option<&str>, action: &str) -> Answer {
+        let mut body = cashier_pay(&unique("cashier"), "1000");
+        if let Some(url) = notify_url {
+            body["paymentNotifyUrl"] = json!(url);
+        }
+        let answer = self.call("payments/pay", &body).await;
+        answer.expect("U", "PAYMENT_IN_PROCESS");
+        let page = self
+            .post_form(answer.field("normalUrl"), &format!("action={action}"))
+            .await;
+        assert!(page.status().is_success(), "cashier: {}", page.status());
+        answer
     }
 
     pub async fn access_token(&self, wallet: &str) -> String {

@@ -14,6 +14,10 @@ pub enum IdempotencyState {
     InProgress,
     #[sea_orm(string_value = "COMPLETED")]
     Completed,
+    /// The attempt ended without a result and spent what the key stands for (e.g. an authCode
+    /// Alipay exchanged for tokens that could not be stored): the recorded answer is the failure.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
 }
 
 /// Stored row.
@@ -25,7 +29,7 @@ pub struct Model {
     pub key: String,
     pub fingerprint: String,
     pub state: IdempotencyState,
-    /// The encoded answer to replay (set when completed).
+    /// The encoded answer to replay (set when completed or failed).
     pub response: Option<Vec<u8>>,
     pub owner: String,
     pub lease_expires_at: DateTimeUtc,

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod idempotency_record;
 pub mod notification;
 pub mod payment;
+pub mod payment_event;
 pub mod reconciliation_job;
 pub mod refund;
 pub mod state_change;

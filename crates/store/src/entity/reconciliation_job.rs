@@ -22,6 +22,10 @@ pub enum JobKind {
     InquireCapture,
     #[sea_orm(string_value = "REFRESH_TOKEN")]
     RefreshToken,
+    /// Revoke at Alipay tokens that were issued but could not be stored (the payload holds the sealed access
+    /// token; the subject is a fresh id, since no binding exists).
+    #[sea_orm(string_value = "REVOKE_TOKENS")]
+    RevokeTokens,
 }
 
 /// PENDING and RUNNING are "active": at most one active job exists per (kind, subject).

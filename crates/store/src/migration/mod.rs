@@ -16,6 +16,7 @@ mod m20261122_000009_create_notifications;
 mod m20261122_000010_add_payment_metadata;
 mod m20261122_000011_add_payment_expiry;
 mod m20261122_000012_add_binding_region;
+mod m20261201_200001_create_payment_events;
 mod m20261201_300001_notification_ingress;
 
 /// Every migration of the store, in order.
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_add_payment_metadata::Migration),
             Box::new(m20261122_000011_add_payment_expiry::Migration),
             Box::new(m20261122_000012_add_binding_region::Migration),
+            Box::new(m20261201_200001_create_payment_events::Migration),
             Box::new(m20261201_300001_notification_ingress::Migration),
         ]
     }

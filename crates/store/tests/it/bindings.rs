@@ -3,6 +3,8 @@ use base64::Engine as _;
 use chrono::{Duration, Utc};
 use sea_orm::EntityTrait;
 use store::bindings::{BindingFilter, NewBinding, TokenSet};
+use store::idempotency::{Begin, Claim};
+use store::jobs::JobKind;
 use store::{BindingStatus, CryptoError, PageRequest, Secret, StoreError, TokenCipher, Transition};
 
 pub(crate) fn cipher(byte: u8) -> TokenCipher {
@@ -182,6 +184,59 @@ async fn token_refresh_status_changes_and_listing() {
                 .items
                 .len(),
             1
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_binding_commits_with_its_refresh_job_and_completes_its_idempotency_record() {
+    each_backend(|store| async move {
+        let c = cipher(1);
+        let idem = store.idempotency();
+        let k = store::idempotency::key("apply_token", "CODE-B");
+        let lease = std::time::Duration::from_secs(60);
+        idem.begin(&k, "fp", "owner-a", lease).await?;
+        let refresh_at = Utc::now().trunc_micros() + Duration::minutes(30);
+        let stranger = Claim {
+            key: &k,
+            owner: "owner-b",
+        };
+        let err = store
+            .bindings(&c)
+            .insert_with(
+                new_binding("C9", "GCASH", "x"),
+                Some(refresh_at),
+                Some(stranger),
+            )
+            .await
+            .expect_err("the record is not ours");
+        assert!(matches!(err, StoreError::LeaseNotHeld { .. }));
+        let none = store
+            .bindings(&c)
+            .list(&Default::default(), &Default::default())
+            .await?;
+        assert!(none.items.is_empty(), "rolled back with the completion");
+        let owner = Claim {
+            key: &k,
+            owner: "owner-a",
+        };
+        let b = store
+            .bindings(&c)
+            .insert_with(
+                new_binding("C9", "GCASH", "x"),
+                Some(refresh_at),
+                Some(owner),
+            )
+            .await?;
+        let jobs = store.jobs().list_for_subject(&b.id).await?;
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].kind, JobKind::RefreshToken);
+        assert_eq!(jobs[0].next_run_at, refresh_at);
+        assert_eq!(
+            idem.begin(&k, "fp", "owner-c", lease).await?,
+            Begin::Completed(b.id.as_bytes().to_vec())
         );
         Ok(())
     })

@@ -109,3 +109,8 @@ pub fn new_payment(n: u32) -> store::payments::NewPayment {
         payment_expiry_time: None,
     }
 }
+
+/// When the write-ahead inquiry job of a test intent becomes due: far enough out that no test sees it due.
+pub fn inquire_at() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::hours(1)
+}

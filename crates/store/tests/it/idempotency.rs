@@ -2,6 +2,7 @@ use crate::common::each_backend;
 use std::time::Duration;
 use store::StoreError;
 use store::idempotency::{Begin, key};
+use store::jobs::{JobKind, NewJob};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -138,6 +139,53 @@ async fn release_lets_the_client_start_over() {
             idem.begin(&k, "fp-new", "b", LEASE).await?,
             Begin::Fresh { taken_over: false }
         );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_attempt_replays_its_failure_to_any_content_and_commits_its_compensation() {
+    each_backend(|store| async move {
+        let idem = store.idempotency();
+        let k = key("apply_token", "CODE-1");
+        assert_eq!(
+            idem.begin(&k, "fp-1", "a", LEASE).await?,
+            Begin::Fresh { taken_over: false }
+        );
+        let revoke = NewJob::new(
+            JobKind::RevokeTokens,
+            "0190aaaa-0000-7000-8000-000000000001",
+            chrono::Utc::now(),
+        )
+        .with_payload(serde_json::json!({"sealed_access_token": "x"}));
+        let err = idem
+            .fail(&k, "b", b"spent", Some(&revoke))
+            .await
+            .expect_err("not the owner");
+        assert!(matches!(err, StoreError::LeaseNotHeld { .. }));
+        assert!(
+            store
+                .jobs()
+                .list_for_subject(&revoke.subject_id)
+                .await?
+                .is_empty(),
+            "a refused failure leaves no compensation behind"
+        );
+        idem.fail(&k, "a", b"spent", Some(&revoke)).await?;
+        for print in ["fp-1", "fp-2"] {
+            assert_eq!(
+                idem.begin(&k, print, "c", LEASE).await?,
+                Begin::Failed(b"spent".to_vec()),
+                "{print}"
+            );
+        }
+        let jobs = store.jobs().list_for_subject(&revoke.subject_id).await?;
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].kind, JobKind::RevokeTokens);
+        assert_eq!(jobs[0].payload, revoke.payload);
+        let err = idem.complete(&k, "a", b"late").await.expect_err("ended");
+        assert!(matches!(err, StoreError::LeaseNotHeld { .. }));
         Ok(())
     })
     .await;

@@ -3,6 +3,7 @@
 
 mod bindings;
 mod common;
+mod events;
 mod idempotency;
 mod ingest;
 mod jobs;

@@ -1,5 +1,6 @@
-use crate::common::{each_backend, new_payment};
+use crate::common::{each_backend, inquire_at, new_payment};
 use store::captures::NewCapture;
+use store::jobs::JobKind;
 use store::refunds::NewRefund;
 use store::{EntityKind, OperationStatus, OperationUpdate, ResultInfo, StoreError, Transition};
 
@@ -47,29 +48,32 @@ async fn refunds_are_written_ahead_and_transition_like_payments() {
     each_backend(|store| async move {
         let missing = store
             .refunds()
-            .insert_intent(refund(1, "no-such-payment", 100))
+            .insert_intent(refund(1, "no-such-payment", 100), inquire_at())
             .await;
         assert!(matches!(missing, Err(StoreError::UnknownPayment(_))));
 
         let p = store
             .payments()
-            .insert_intent(new_payment(1))
+            .insert_intent(new_payment(1), inquire_at())
             .await?
             .into_inner();
-        let r1 = store.refunds().insert_intent(refund(1, &p.id, 300)).await?;
+        let r1 = store
+            .refunds()
+            .insert_intent(refund(1, &p.id, 300), inquire_at())
+            .await?;
         assert!(r1.is_created());
         let r1 = r1.into_inner();
         assert_eq!(
             store
                 .refunds()
-                .insert_intent(refund(1, &p.id, 999))
+                .insert_intent(refund(1, &p.id, 999), inquire_at())
                 .await?
                 .into_inner(),
             r1
         );
         let r2 = store
             .refunds()
-            .insert_intent(refund(2, &p.id, 200))
+            .insert_intent(refund(2, &p.id, 200), inquire_at())
             .await?
             .into_inner();
 
@@ -137,15 +141,25 @@ async fn captures_are_written_ahead_and_transition() {
         let mut auth = new_payment(2);
         auth.is_authorization = true;
         auth.capture_mode = Some("MANUAL".into());
-        let p = store.payments().insert_intent(auth).await?.into_inner();
+        let p = store
+            .payments()
+            .insert_intent(auth, inquire_at())
+            .await?
+            .into_inner();
         assert!(p.is_authorization);
         let new = capture(1, &p.id, p.amount_value);
         let c = store
             .captures()
-            .insert_intent(new.clone())
+            .insert_intent(new.clone(), inquire_at())
             .await?
             .into_inner();
-        assert!(!store.captures().insert_intent(new).await?.is_created());
+        assert!(
+            !store
+                .captures()
+                .insert_intent(new, inquire_at())
+                .await?
+                .is_created()
+        );
         let c = store
             .captures()
             .transition(
@@ -187,12 +201,12 @@ async fn operation_intents_write_every_column() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(3))
+            .insert_intent(new_payment(3), inquire_at())
             .await?
             .into_inner();
         let r = store
             .refunds()
-            .insert_intent(refund(7, &p.id, 250))
+            .insert_intent(refund(7, &p.id, 250), inquire_at())
             .await?
             .into_inner();
         assert_eq!(
@@ -230,10 +244,13 @@ async fn operation_intents_write_every_column() {
 
         let c = store
             .captures()
-            .insert_intent(NewCapture {
-                is_last_capture: false,
-                ..capture(7, &p.id, 40)
-            })
+            .insert_intent(
+                NewCapture {
+                    is_last_capture: false,
+                    ..capture(7, &p.id, 40)
+                },
+                inquire_at(),
+            )
             .await?
             .into_inner();
         assert_eq!(
@@ -273,12 +290,12 @@ async fn operation_results_replace_the_last_envelope() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(4))
+            .insert_intent(new_payment(4), inquire_at())
             .await?
             .into_inner();
         let r = store
             .refunds()
-            .insert_intent(refund(8, &p.id, 100))
+            .insert_intent(refund(8, &p.id, 100), inquire_at())
             .await?
             .into_inner();
         let r = store
@@ -334,19 +351,19 @@ async fn operation_intents_name_the_invalid_field() {
         let mut bad = refund(9, "no-such-payment", 100);
         bad.refund_request_id = String::new();
         assert_eq!(
-            invalid_field(store.refunds().insert_intent(bad).await),
+            invalid_field(store.refunds().insert_intent(bad, inquire_at()).await),
             "refund_request_id"
         );
         let mut bad = refund(9, "no-such-payment", 100);
         bad.reason = Some("x".repeat(257));
         assert_eq!(
-            invalid_field(store.refunds().insert_intent(bad).await),
+            invalid_field(store.refunds().insert_intent(bad, inquire_at()).await),
             "reason"
         );
         let mut bad = refund(9, "no-such-payment", 0);
         bad.reason = Some("x".repeat(257));
         assert_eq!(
-            invalid_field(store.refunds().insert_intent(bad).await),
+            invalid_field(store.refunds().insert_intent(bad, inquire_at()).await),
             "amount_value"
         );
         let bad = NewCapture {
@@ -354,8 +371,67 @@ async fn operation_intents_name_the_invalid_field() {
             ..capture(9, "no-such-payment", 100)
         };
         assert_eq!(
-            invalid_field(store.captures().insert_intent(bad).await),
+            invalid_field(store.captures().insert_intent(bad, inquire_at()).await),
             "capture_request_id"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refund_and_capture_intents_commit_with_their_inquiry_jobs_and_are_swept_when_stale() {
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(50), inquire_at())
+            .await?
+            .into_inner();
+        let r = store
+            .refunds()
+            .insert_intent(refund(50, &p.id, 100), inquire_at())
+            .await?
+            .into_inner();
+        let c = store
+            .captures()
+            .insert_intent(capture(50, &p.id, 100), inquire_at())
+            .await?
+            .into_inner();
+        for (subject, kind) in [
+            (&r.id, JobKind::InquireRefund),
+            (&c.id, JobKind::InquireCapture),
+        ] {
+            let jobs = store.jobs().list_for_subject(subject).await?;
+            assert_eq!(jobs.len(), 1, "{kind:?}: {jobs:?}");
+            assert_eq!(jobs[0].kind, kind);
+        }
+        let cutoff = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let stale_refunds = store.refunds().list_stale_unfinished(cutoff, 10).await?;
+        assert_eq!(stale_refunds, vec![r.clone()]);
+        store
+            .captures()
+            .transition(
+                &c.id,
+                1,
+                Transition::new(OperationStatus::Fail, "capture_response"),
+                answer(None, "F", "PROCESS_FAIL", None),
+            )
+            .await?;
+        assert!(
+            store
+                .captures()
+                .list_stale_unfinished(cutoff, 10)
+                .await?
+                .is_empty(),
+            "a final capture is not stale"
+        );
+        let before = r.updated_at - chrono::Duration::seconds(1);
+        assert!(
+            store
+                .refunds()
+                .list_stale_unfinished(before, 10)
+                .await?
+                .is_empty()
         );
         Ok(())
     })

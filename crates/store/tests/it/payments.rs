@@ -1,4 +1,5 @@
-use crate::common::{each_backend, new_payment};
+use crate::common::{each_backend, inquire_at, new_payment};
+use chrono::SubsecRound;
 use store::jobs::{JobKind, NewJob};
 use store::payments::{CardDetails, PaymentFilter, PaymentUpdate};
 use store::{
@@ -16,7 +17,10 @@ fn result(status: &str, code: &str) -> Option<ResultInfo> {
 #[tokio::test]
 async fn intent_is_written_once_per_request_id() {
     each_backend(|store| async move {
-        let first = store.payments().insert_intent(new_payment(1)).await?;
+        let first = store
+            .payments()
+            .insert_intent(new_payment(1), inquire_at())
+            .await?;
         let Inserted::Created(created) = first else {
             panic!("first insert must create");
         };
@@ -27,7 +31,9 @@ async fn intent_is_written_once_per_request_id() {
         let mut again = new_payment(1);
         again.request_fingerprint = "different".into();
         again.amount_value = 1;
-        let Inserted::Existing(existing) = store.payments().insert_intent(again).await? else {
+        let Inserted::Existing(existing) =
+            store.payments().insert_intent(again, inquire_at()).await?
+        else {
             panic!("second insert must not create a row");
         };
         assert_eq!(existing, created, "the stored row is returned unchanged");
@@ -57,7 +63,10 @@ async fn concurrent_intents_for_one_request_id_create_one_row() {
         for _ in 0..20 {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                store.payments().insert_intent(new_payment(7)).await
+                store
+                    .payments()
+                    .insert_intent(new_payment(7), inquire_at())
+                    .await
             }));
         }
         let mut created = 0;
@@ -79,7 +88,7 @@ async fn transitions_write_fields_bump_version_and_audit() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(2))
+            .insert_intent(new_payment(2), inquire_at())
             .await?
             .into_inner();
         let action = serde_json::json!({"normalUrl": "https://sandbox/cashier/1"});
@@ -188,7 +197,7 @@ async fn store_enforces_the_whole_transition_matrix() {
                 n += 1;
                 let p = store
                     .payments()
-                    .insert_intent(new_payment(n))
+                    .insert_intent(new_payment(n), inquire_at())
                     .await?
                     .into_inner();
                 let mut version = 1;
@@ -237,7 +246,7 @@ async fn stale_version_is_a_conflict() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(3))
+            .insert_intent(new_payment(3), inquire_at())
             .await?
             .into_inner();
         store
@@ -297,7 +306,7 @@ async fn racing_results_exactly_one_wins() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(4))
+            .insert_intent(new_payment(4), inquire_at())
             .await?
             .into_inner();
         let mut tasks = Vec::new();
@@ -345,9 +354,10 @@ async fn follow_up_job_commits_with_the_transition() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(5))
+            .insert_intent(new_payment(5), inquire_at())
             .await?
             .into_inner();
+        let intent_job_at = store.jobs().list_for_subject(&p.id).await?[0].next_run_at;
         let job = NewJob::new(JobKind::InquirePayment, &p.id, chrono::Utc::now());
         // A refused transition must not leave its job behind.
         store
@@ -361,7 +371,7 @@ async fn follow_up_job_commits_with_the_transition() {
             .await?;
         let p2 = store
             .payments()
-            .insert_intent(new_payment(6))
+            .insert_intent(new_payment(6), inquire_at())
             .await?
             .into_inner();
         let err = store
@@ -375,7 +385,12 @@ async fn follow_up_job_commits_with_the_transition() {
             .await
             .expect_err("final payment");
         assert!(matches!(err, StoreError::IllegalTransition { .. }));
-        assert!(store.jobs().list_for_subject(&p.id).await?.is_empty());
+        let jobs = store.jobs().list_for_subject(&p.id).await?;
+        assert_eq!(jobs.len(), 1, "only the write-ahead job: {jobs:?}");
+        assert_eq!(
+            jobs[0].next_run_at, intent_job_at,
+            "the refused job did not replace it"
+        );
 
         let job2 = NewJob::new(JobKind::InquirePayment, &p2.id, chrono::Utc::now());
         let p2 = store
@@ -415,7 +430,11 @@ async fn list_filters_and_pages_without_gaps() {
             if n == 3 {
                 new.product_code = "CASHIER_PAYMENT".into();
             }
-            let p = store.payments().insert_intent(new).await?.into_inner();
+            let p = store
+                .payments()
+                .insert_intent(new, inquire_at())
+                .await?
+                .into_inner();
             if n < 2 {
                 store
                     .payments()
@@ -585,7 +604,11 @@ async fn metadata_and_merchant_region_round_trip() {
         .collect();
         new.merchant_region = Some("SG".into());
         let expected = new.metadata.clone();
-        let created = store.payments().insert_intent(new).await?.into_inner();
+        let created = store
+            .payments()
+            .insert_intent(new, inquire_at())
+            .await?
+            .into_inner();
         assert_eq!(created.metadata_map(), expected);
         assert_eq!(created.merchant_region.as_deref(), Some("SG"));
 
@@ -610,7 +633,7 @@ async fn metadata_and_merchant_region_round_trip() {
         // No metadata is stored as NULL and reads as an empty map.
         let plain = store
             .payments()
-            .insert_intent(new_payment(301))
+            .insert_intent(new_payment(301), inquire_at())
             .await?
             .into_inner();
         assert_eq!(plain.metadata, None);
@@ -652,7 +675,11 @@ async fn bad_input_is_refused_before_the_database() {
             }),
         ];
         for (field, new) in cases {
-            let err = store.payments().insert_intent(new).await.expect_err(field);
+            let err = store
+                .payments()
+                .insert_intent(new, inquire_at())
+                .await
+                .expect_err(field);
             assert!(
                 matches!(err, StoreError::Invalid { field: f, .. } if f == field),
                 "{err:?}"
@@ -676,4 +703,66 @@ fn payments_have_no_pan_or_cvv_column() {
             "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_intent_commits_with_its_inquiry_job_and_a_repeat_adds_neither() {
+    each_backend(|store| async move {
+        let at = inquire_at().trunc_subsecs(6);
+        let p = store
+            .payments()
+            .insert_intent(new_payment(40), at)
+            .await?
+            .into_inner();
+        let again = store.payments().insert_intent(new_payment(40), at).await?;
+        assert!(!again.is_created());
+        let jobs = store.jobs().list_for_subject(&p.id).await?;
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert_eq!(jobs[0].kind, JobKind::InquirePayment);
+        assert_eq!(jobs[0].status, store::jobs::JobStatus::Pending);
+        assert_eq!(jobs[0].next_run_at, at);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_stale_sweep_lists_only_old_unfinished_payments() {
+    each_backend(|store| async move {
+        let old = store
+            .payments()
+            .insert_intent(new_payment(41), inquire_at())
+            .await?
+            .into_inner();
+        let done = store
+            .payments()
+            .insert_intent(new_payment(42), inquire_at())
+            .await?
+            .into_inner();
+        store
+            .payments()
+            .transition(
+                &done.id,
+                1,
+                Transition::new(PaymentStatus::Success, "pay_response"),
+                Default::default(),
+            )
+            .await?;
+        let cutoff = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let stale = store.payments().list_stale_unfinished(cutoff, 10).await?;
+        assert_eq!(
+            stale.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            [old.id.as_str()]
+        );
+        let before = old.updated_at - chrono::Duration::seconds(1);
+        assert!(
+            store
+                .payments()
+                .list_stale_unfinished(before, 10)
+                .await?
+                .is_empty()
+        );
+        Ok(())
+    })
+    .await;
 }

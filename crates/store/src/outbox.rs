@@ -1,0 +1,182 @@
+//! The write side of the payment event stream: every payment, refund and capture change appends one row to
+//! `payment_events` inside the transaction that makes the change, so the stream can never disagree with the data
+//! (an event exists if and only if its change committed), whatever caused the change (an RPC, the reconciler, a
+//! notification).
+//!
+//! Commit order. Readers page through the outbox by `seq`, so `seq` order must be commit order: a reader that has
+//! seen `seq` N must never later find a newly committed N-1. A plain sequence does not give that on PostgreSQL
+//! (transaction A takes 7, B takes 8 and commits first; a reader at 8 then skips 7 forever). The append therefore
+//! takes a transaction-level advisory lock right before it draws its number and holds it until commit: numbers
+//! are drawn in commit order and the highest visible `seq` proves every lower one committed or rolled back. The
+//! lock is taken last so it is held only for the insert and the commit itself; nothing may wait on another lock
+//! after [`append`] in the same transaction. SQLite needs no lock: `BEGIN IMMEDIATE` already serialises writers.
+//! The cost (commits of state changes are serialised) is measured in `benches/` and discussed in
+//! docs/architecture.md.
+
+use crate::db::{new_id, now};
+use crate::entity::payment_event::{self, EventType};
+use crate::entity::{capture, payment, refund, wallet_binding};
+use crate::error::{Result, StoreError};
+use crate::events::EventSubject;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement};
+use std::sync::LazyLock;
+use tokio::sync::watch;
+
+/// Key of the PostgreSQL advisory lock that orders appends ("payment_events" in ASCII, truncated).
+const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
+
+/// Bumped after every commit that appended an event in this process, so local streams wake at once instead of
+/// at their next poll.
+static LOCAL_COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// A receiver of [`LOCAL_COMMITS`].
+pub(crate) fn local_commits() -> watch::Receiver<u64> {
+    LOCAL_COMMITS.subscribe()
+}
+
+/// A record kind the stream carries, or not: bindings are versioned too but are no payment events.
+pub(crate) trait Evented: EntityTrait {
+    /// The record as a stream subject, `None` for kinds without events.
+    fn subject(model: &Self::Model) -> Option<Subject<'_>>;
+}
+
+/// A changed record the stream carries, borrowed from the transaction's read-back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject<'a> {
+    Payment(&'a payment::Model),
+    Refund(&'a refund::Model),
+    Capture(&'a capture::Model),
+}
+
+impl Evented for payment::Entity {
+    fn subject(model: &payment::Model) -> Option<Subject<'_>> {
+        Some(Subject::Payment(model))
+    }
+}
+
+impl Evented for refund::Entity {
+    fn subject(model: &refund::Model) -> Option<Subject<'_>> {
+        Some(Subject::Refund(model))
+    }
+}
+
+impl Evented for capture::Entity {
+    fn subject(model: &capture::Model) -> Option<Subject<'_>> {
+        Some(Subject::Capture(model))
+    }
+}
+
+impl Evented for wallet_binding::Entity {
+    fn subject(_: &wallet_binding::Model) -> Option<Subject<'_>> {
+        None
+    }
+}
+
+/// Whether an event was appended; call [`Appended::committed`] after the commit to wake local streams.
+#[must_use = "call committed() after the transaction commits"]
+#[derive(Debug)]
+pub(crate) struct Appended(bool);
+
+impl Appended {
+    /// Wakes this process's streams (other replicas see the event at their next poll).
+    pub(crate) fn committed(self) {
+        if self.0 {
+            LOCAL_COMMITS.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
+/// Appends the event for a change from `before` (`None`: the record was just created) to `after`, if it is one: a
+/// creation, a status change, or a payment gaining a new next action (the buyer has something new to do).
+/// Re-recording the same status (an inquiry that learned nothing) is no event. Must be the last statement of the
+/// transaction (see the module documentation).
+pub(crate) async fn append<E: Evented>(
+    txn: &DatabaseTransaction,
+    before: Option<&E::Model>,
+    after: &E::Model,
+) -> Result<Appended> {
+    let Some(subject) = E::subject(after) else {
+        return Ok(Appended(false));
+    };
+    let previous = before.and_then(E::subject);
+    if !is_event(previous, subject) {
+        return Ok(Appended(false));
+    }
+    let snapshot = snapshot(txn, subject).await?;
+    let (event_type, entity_id, payment) = match &snapshot {
+        EventSubject::Payment { payment, .. } => (EventType::Payment, &payment.id, payment),
+        EventSubject::Refund { refund, payment } => (EventType::Refund, &refund.id, payment),
+        EventSubject::Capture { capture, payment } => (EventType::Capture, &capture.id, payment),
+    };
+    let row = payment_event::ActiveModel {
+        seq: NotSet,
+        event_id: Set(new_id()),
+        event_type: Set(event_type),
+        entity_id: Set(entity_id.clone()),
+        payment_request_id: Set(payment.payment_request_id.clone()),
+        customer_id: Set(payment.customer_id.clone()),
+        product_code: Set(payment.product_code.clone()),
+        snapshot: Set(
+            serde_json::to_value(&snapshot).map_err(|e| StoreError::Corrupt {
+                field: "payment_events.snapshot",
+                id: entity_id.clone(),
+                reason: e.to_string(),
+            })?,
+        ),
+        created_at: Set(now()),
+    };
+    lock_commit_order(txn).await?;
+    payment_event::Entity::insert(row)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(Appended(true))
+}
+
+fn is_event(before: Option<Subject<'_>>, after: Subject<'_>) -> bool {
+    match (before, after) {
+        (None, _) => true,
+        (Some(Subject::Payment(b)), Subject::Payment(a)) => {
+            b.status != a.status || (a.next_action.is_some() && a.next_action != b.next_action)
+        }
+        (Some(Subject::Refund(b)), Subject::Refund(a)) => b.status != a.status,
+        (Some(Subject::Capture(b)), Subject::Capture(a)) => b.status != a.status,
+        // Kinds never change; treat a mismatch as a change rather than lose an event.
+        (Some(_), _) => true,
+    }
+}
+
+/// The record after the change, with the payment a refund or capture belongs to (the stream names it).
+async fn snapshot(txn: &DatabaseTransaction, subject: Subject<'_>) -> Result<EventSubject> {
+    Ok(match subject {
+        Subject::Payment(p) => EventSubject::Payment { payment: p.clone() },
+        Subject::Refund(r) => EventSubject::Refund {
+            refund: r.clone(),
+            payment: payment_of(txn, &r.payment_id).await?,
+        },
+        Subject::Capture(c) => EventSubject::Capture {
+            capture: c.clone(),
+            payment: payment_of(txn, &c.payment_id).await?,
+        },
+    })
+}
+
+async fn payment_of(txn: &DatabaseTransaction, id: &str) -> Result<payment::Model> {
+    payment::Entity::find_by_id(id.to_owned())
+        .one(txn)
+        .await?
+        .ok_or_else(|| StoreError::UnknownPayment(id.to_owned()))
+}
+
+/// Serialises appends on PostgreSQL until this transaction ends (see the module documentation).
+async fn lock_commit_order(txn: &DatabaseTransaction) -> Result<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [COMMIT_ORDER_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

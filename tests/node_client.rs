@@ -1,0 +1,92 @@
+//! The cross-language check of `StreamPaymentEvents`: `tests/node/stream_events.js` (@grpc/grpc-js and
+//! @grpc/proto-loader reading `proto/` at run time) streams, disconnects, resumes from its cursor missing nothing,
+//! and gets OUT_OF_RANGE for a cursor past retention. The packages come from the `node_modules` directory named by
+//! `ALIPAY_GATEWAY_NODE_MODULES` (`npm install --no-audit --no-fund @grpc/grpc-js @grpc/proto-loader`); without it
+//! the test is skipped locally and fails under CI.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn node_modules() -> Option<String> {
+    match std::env::var("ALIPAY_GATEWAY_NODE_MODULES") {
+        Ok(dir) if !dir.is_empty() => Some(dir),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but ALIPAY_GATEWAY_NODE_MODULES is not: point it at a node_modules directory with \
+                 @grpc/grpc-js and @grpc/proto-loader"
+            )
+        }
+        _ => {
+            eprintln!("ALIPAY_GATEWAY_NODE_MODULES is unset: skipping the Node client check");
+            None
+        }
+    }
+}
+
+async fn run_node(modules: &str, args: Vec<String>) -> Output {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let modules = modules.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(format!("{root}/tests/node/stream_events.js"))
+            .args(args)
+            .env("NODE_PATH", modules)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_grpc_client_resumes_the_event_stream_from_its_cursor() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    for_each_backend(|db| {
+        let modules = modules.clone();
+        async move {
+            let (sandbox, gateway) = start_default(&db).await;
+            let binding = bind_wallet(&gateway, "customer-node").await;
+            let addr = gateway.addr.to_string();
+            let proto = format!("{}/proto", env!("CARGO_MANIFEST_DIR"));
+            let check = |output: &Output, marker: &str| {
+                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+                assert!(
+                    output.status.success() && stdout.contains(marker),
+                    "node client failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    gateway.log()
+                );
+                stdout
+            };
+            let resumed = run_node(
+                &modules,
+                vec![
+                    "resume".into(),
+                    addr.clone(),
+                    proto.clone(),
+                    binding.binding_id,
+                ],
+            )
+            .await;
+            let stdout = check(&resumed, "node events: OK");
+            let first_cursor = stdout
+                .split("first_cursor=")
+                .nth(1)
+                .expect("the first cursor")
+                .trim()
+                .to_owned();
+
+            age_all_events(&db).await;
+            let expired =
+                run_node(&modules, vec!["expired".into(), addr, proto, first_cursor]).await;
+            check(&expired, "node events: OK out of range");
+            sandbox.shutdown().await;
+        }
+    })
+    .await;
+}
