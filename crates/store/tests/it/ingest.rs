@@ -2,7 +2,7 @@
 //! of redeliveries; kept for later when its object is not recorded yet; flagged when it contradicts a final state.
 
 use crate::bindings::{cipher, new_binding, tokens};
-use crate::common::{each_backend, new_payment};
+use crate::common::{each_backend, inquire_at, new_payment};
 use crate::operations::capture as capture_intent;
 use store::notifications::{Applied, Effect, Ingested, NewNotification, NotificationState};
 use store::payments::PaymentUpdate;
@@ -46,7 +46,7 @@ async fn applied_once_with_its_inbox_row_whatever_the_redeliveries() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(1))
+            .insert_intent(new_payment(1), inquire_at())
             .await?
             .into_inner();
         let effect = pay("REQ-1", PaymentStatus::Success, "ALI-1");
@@ -112,7 +112,10 @@ async fn applied_once_with_its_inbox_row_whatever_the_redeliveries() {
 #[tokio::test]
 async fn a_failed_transition_leaves_no_inbox_row() {
     each_backend(|store| async move {
-        store.payments().insert_intent(new_payment(2)).await?;
+        store
+            .payments()
+            .insert_intent(new_payment(2), inquire_at())
+            .await?;
         // An over-long Alipay id fails inside the transaction: the row must not stay, so a redelivery applies.
         let bad = pay("REQ-2", PaymentStatus::Success, &"x".repeat(65));
         let err = store
@@ -150,7 +153,7 @@ async fn early_notifications_wait_for_their_payment() {
 
         let p = store
             .payments()
-            .insert_intent(new_payment(3))
+            .insert_intent(new_payment(3), inquire_at())
             .await?
             .into_inner();
         assert_eq!(
@@ -234,7 +237,7 @@ async fn captures_by_request_id_or_automatic_by_payment_id() {
     each_backend(|store| async move {
         let p = store
             .payments()
-            .insert_intent(new_payment(4))
+            .insert_intent(new_payment(4), inquire_at())
             .await?
             .into_inner();
         let paid = pay("REQ-4", PaymentStatus::Success, "ALI-4");
@@ -264,7 +267,7 @@ async fn captures_by_request_id_or_automatic_by_payment_id() {
 
         let own = store
             .captures()
-            .insert_intent(capture_intent(4, &p.id, 100))
+            .insert_intent(capture_intent(4, &p.id, 100), inquire_at())
             .await?
             .into_inner();
         let r = store
