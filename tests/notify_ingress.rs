@@ -588,7 +588,8 @@ async fn the_public_path_is_sent_and_verified_not_the_forwarded_one() {
         let forwarded = alipay_signed(&body);
         assert_eq!(post(&gateway, &forwarded, &body).await.0, 401);
         let public = signed(&body, "/hooks/alipay/notify", sandbox::dev::CLIENT_ID);
-        assert_eq!(post(&gateway, &public, &body).await, (200, ACK.to_owned()));
+        let answer = post(&gateway, &public, &body).await;
+        assert_eq!(answer, (200, ACK.to_owned()), "{}", gateway.log());
         assert_eq!(
             get_payment(&gateway, &id).await.status,
             pb::PaymentStatus::Success as i32

@@ -195,7 +195,14 @@ impl<'a> Notifications<'a> {
     /// Stores a verified notification once per dedup key and applies `effect` in the same transaction: the inbox
     /// row and the state change commit together or not at all, so acknowledging after this returns never loses an
     /// event, and a redelivery ([`Ingested::Duplicate`]) is never applied twice, on any number of replicas.
+    ///
+    /// A concurrent change of the same object (an inquiry answer landing at the same moment) rolls the attempt
+    /// back and it is retried, a few times, from the start.
     pub async fn ingest(&self, new: NewNotification, effect: &Effect) -> Result<Ingested> {
+        retry_races(|| self.ingest_once(new.clone(), effect)).await
+    }
+
+    async fn ingest_once(&self, new: NewNotification, effect: &Effect) -> Result<Ingested> {
         let txn = begin_write(self.db).await?;
         let row = match insert_once(&txn, new, effect.subject()).await? {
             Inserted::Existing(row) => {
@@ -214,6 +221,10 @@ impl<'a> Notifications<'a> {
     /// Applies a stored notification that was waiting for its object (still RECEIVED), in one transaction with
     /// its row's new state. A row already handled (by another replica's sweep) is left alone.
     pub async fn apply_pending(&self, id: &str, effect: &Effect) -> Result<Applied> {
+        retry_races(|| self.apply_pending_once(id, effect)).await
+    }
+
+    async fn apply_pending_once(&self, id: &str, effect: &Effect) -> Result<Applied> {
         let txn = begin_write(self.db).await?;
         let row = transition::find::<notification::Entity, _>(&txn, Column::Id, id)
             .await?
@@ -232,6 +243,25 @@ impl<'a> Notifications<'a> {
     pub async fn flag_missing(&self, id: &str, note: &str) -> Result<Notification> {
         flag(self.db, id, FLAG_SUBJECT_MISSING).await?;
         self.mark(id, NotificationState::Failed, Some(note)).await
+    }
+}
+
+/// Attempts at a notification transaction that lost a race with another change of its object.
+const RACE_ATTEMPTS: usize = 5;
+
+/// Runs `attempt` again while it fails with a version conflict (its transaction rolled back), up to
+/// [`RACE_ATTEMPTS`] times.
+async fn retry_races<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::VersionConflict { .. }) if tries < RACE_ATTEMPTS => tries += 1,
+            other => return other,
+        }
     }
 }
 
