@@ -344,37 +344,6 @@ async fn early_notification_is_applied_when_the_payment_appears() {
     .await;
 }
 
-/// Holds the store's write lock (SQLite) or the notifications table (PostgreSQL) until dropped or released.
-struct StoreOutage {
-    connection: sea_orm::DatabaseConnection,
-}
-
-impl StoreOutage {
-    async fn begin(db: &TestDb) -> StoreOutage {
-        let connection = sea_orm::Database::connect(db.url.as_str())
-            .await
-            .expect("connect");
-        let lock = if db.backend == "sqlite" {
-            "BEGIN EXCLUSIVE"
-        } else {
-            "BEGIN; LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE"
-        };
-        connection
-            .execute_unprepared(lock)
-            .await
-            .expect("lock the store");
-        StoreOutage { connection }
-    }
-
-    async fn end(self) {
-        self.connection
-            .execute_unprepared("ROLLBACK")
-            .await
-            .expect("unlock");
-        self.connection.close().await.expect("close");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_down_is_never_acknowledged_and_a_redelivery_applies() {
     for_each_backend(|db| async move {

@@ -619,3 +619,34 @@ pub async fn age_all_events(db: &TestDb) {
     .expect("age events");
     store.close().await.expect("close");
 }
+
+/// Holds the store's write lock (SQLite) or the notifications table (PostgreSQL) until dropped or released.
+pub struct StoreOutage {
+    connection: sea_orm::DatabaseConnection,
+}
+
+impl StoreOutage {
+    pub async fn begin(db: &TestDb) -> StoreOutage {
+        let connection = sea_orm::Database::connect(db.url.as_str())
+            .await
+            .expect("connect");
+        let lock = if db.backend == "sqlite" {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN; LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE"
+        };
+        connection
+            .execute_unprepared(lock)
+            .await
+            .expect("lock the store");
+        StoreOutage { connection }
+    }
+
+    pub async fn end(self) {
+        self.connection
+            .execute_unprepared("ROLLBACK")
+            .await
+            .expect("unlock");
+        self.connection.close().await.expect("close");
+    }
+}
