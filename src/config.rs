@@ -160,6 +160,19 @@ pub struct ServeArgs {
         env = "ALIPAY_GATEWAY_GRPC_MAX_CONNECTION_AGE"
     )]
     pub grpc_max_connection_age: Option<String>,
+    /// Notification listener (HTTP/1.1, `POST /alipay/notify`): an address, or `off`.
+    #[arg(long, value_name = "ADDR|off", env = "ALIPAY_GATEWAY_NOTIFY_LISTEN")]
+    pub notify_listen: Option<String>,
+    /// Externally reachable base URL of the notification listener; calls then carry `<base>/alipay/notify`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL"
+    )]
+    pub notify_public_base_url: Option<String>,
+    /// Notifications signed longer ago than this are stored but not believed (an inquiry decides).
+    #[arg(long, value_name = "DURATION", env = "ALIPAY_GATEWAY_NOTIFY_MAX_AGE")]
+    pub notify_max_age: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, value_name = "text|json", env = "ALIPAY_GATEWAY_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -205,6 +218,9 @@ struct FileSettings {
     shutdown_grace: Option<String>,
     health_probe_interval: Option<String>,
     grpc_max_connection_age: Option<String>,
+    notify_listen: Option<String>,
+    notify_public_base_url: Option<String>,
+    notify_max_age: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
     otlp_endpoint: Option<String>,
@@ -301,6 +317,12 @@ pub struct Settings {
     pub health_probe_interval: Duration,
     /// Maximum age of a client connection (tonic's `max_connection_age`); `None`: unlimited.
     pub grpc_max_connection_age: Option<Duration>,
+    /// The notification listener's address; `None` when `off`.
+    pub notify_listen: Option<SocketAddr>,
+    /// The public base URL of the notification listener, without a trailing `/`.
+    pub notify_public_base_url: Option<String>,
+    /// Age beyond which a notification is stored but not applied.
+    pub notify_max_age: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -327,6 +349,8 @@ impl std::fmt::Debug for Settings {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("health_probe_interval", &self.health_probe_interval)
             .field("grpc_max_connection_age", &self.grpc_max_connection_age)
+            .field("notify_listen", &self.notify_listen)
+            .field("notify_public_base_url", &self.notify_public_base_url)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("otlp_endpoint", &self.otlp_endpoint)
@@ -586,6 +610,25 @@ impl Settings {
                     )
                 })
                 .transpose()?;
+        let notify_listen = match pick(&args.notify_listen, &file.notify_listen).as_deref() {
+            Some("off") => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|e| invalid("notify_listen", format!("{text:?}: {e}")))?,
+            ),
+            None => Some(SocketAddr::from(([0, 0, 0, 0], DEFAULT_NOTIFY_PORT))),
+        };
+        let notify_public_base_url =
+            match pick(&args.notify_public_base_url, &file.notify_public_base_url) {
+                Some(url) => Some(public_base_url(&url)?),
+                None => None,
+            };
+        let notify_max_age = positive(
+            "notify_max_age",
+            &args.notify_max_age,
+            &file.notify_max_age,
+            alipay::webhook::AlipayWebhook::DEFAULT_MAX_AGE,
+        )?;
         let log_format = match pick(&args.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -636,12 +679,61 @@ impl Settings {
             shutdown_grace,
             health_probe_interval,
             grpc_max_connection_age,
+            notify_listen,
+            notify_public_base_url,
+            notify_max_age,
             log_format,
             log_level,
             otlp_endpoint,
             metrics_listen,
         })
     }
+
+    /// The path Alipay posts notifications to, as the signature covers it: the public base URL's path plus
+    /// `/alipay/notify` (a proxy may forward to another path; the signature is over the public one).
+    pub fn notify_path(&self) -> String {
+        let base_path = self
+            .notify_public_base_url
+            .as_deref()
+            .and_then(|base| url::Url::parse(base).ok())
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        format!("{base_path}{NOTIFY_PATH}")
+    }
+
+    /// The notify URL sent to Alipay: `<public base>/alipay/notify`; with the built-in sandbox and no base, the
+    /// listener's own loopback address (the sandbox runs in this process); otherwise none (the dashboard's URL).
+    pub fn notify_url(&self, bound: Option<SocketAddr>) -> Option<String> {
+        match (&self.notify_public_base_url, bound, &self.upstream) {
+            (Some(base), _, _) => Some(format!("{base}{NOTIFY_PATH}")),
+            (None, Some(addr), Upstream::Sandbox) => Some(format!(
+                "http://{}{NOTIFY_PATH}",
+                SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            )),
+            (None, _, _) => None,
+        }
+    }
+}
+
+/// The notification route, under the public base URL.
+pub const NOTIFY_PATH: &str = "/alipay/notify";
+/// The notification listener's default port (on all interfaces).
+pub const DEFAULT_NOTIFY_PORT: u16 = 8080;
+
+/// Validates `notify_public_base_url`: an absolute http(s) URL without query or fragment, kept without a trailing `/`.
+fn public_base_url(text: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(text)
+        .map_err(|e| invalid("notify_public_base_url", format!("{text:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(invalid(
+            "notify_public_base_url",
+            "must be an http(s) URL without query or fragment",
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// The longest a pay call can stay in flight: every attempt at the full timeout plus the doubling backoffs.
@@ -750,6 +842,60 @@ mod tests {
         assert_eq!(s.client_id, sandbox::dev::CLIENT_ID);
         assert!(s.development_token_key);
         assert!(s.auto_migrate);
+    }
+
+    #[test]
+    fn notify_listener_and_url() {
+        let s = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(s.notify_listen, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(s.notify_max_age, Duration::from_secs(48 * 3600));
+        assert_eq!(s.notify_path(), "/alipay/notify");
+        // Built-in sandbox, no public base: the listener's own loopback address.
+        assert_eq!(
+            s.notify_url(Some("0.0.0.0:9999".parse().unwrap()))
+                .as_deref(),
+            Some("http://127.0.0.1:9999/alipay/notify")
+        );
+        assert_eq!(s.notify_url(None), None);
+        let public = Settings::resolve(&ServeArgs {
+            notify_listen: Some("off".into()),
+            notify_public_base_url: Some("https://gw.example/hooks/".into()),
+            notify_max_age: Some("1h".into()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(public.notify_listen, None);
+        assert_eq!(public.notify_path(), "/hooks/alipay/notify");
+        assert_eq!(
+            public.notify_url(None).as_deref(),
+            Some("https://gw.example/hooks/alipay/notify")
+        );
+        for (setting, args) in [
+            (
+                "notify_public_base_url",
+                ServeArgs {
+                    notify_public_base_url: Some("gw.example".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+            (
+                "notify_listen",
+                ServeArgs {
+                    notify_listen: Some("everywhere".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+            (
+                "notify_max_age",
+                ServeArgs {
+                    notify_max_age: Some("0s".into()),
+                    ..ServeArgs::default()
+                },
+            ),
+        ] {
+            let error = Settings::resolve(&args).unwrap_err().to_string();
+            assert!(error.contains(setting), "{error}");
+        }
     }
 
     #[test]

@@ -13,13 +13,14 @@
 //!
 //! The gateway itself (the `alipay-gateway` binary) is built from the other
 //! modules: [`config`] (settings from flags, environment and a TOML file),
-//! [`grpc`] (the service implementations and the one error mapping),
+//! [`grpc`] (the service implementations and the one error mapping), [`notify`] (the notification listener),
 //! [`server`] (assembly, health, reflection, graceful shutdown), [`telemetry`] (OpenTelemetry traces and
 //! metrics) and [`cli`].
 
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod notify;
 pub mod server;
 pub mod telemetry;
 

@@ -78,7 +78,22 @@ impl Gateway {
         let call_metrics = crate::telemetry::calls::CallMetrics::new(&client_config.base_url);
         let client = alipay::AlipayClient::new(client_config)?
             .with_observer(std::sync::Arc::new(call_metrics));
-        let engine = engine::Engine::new(store.clone(), client, settings.engine.clone());
+        let notify_listener = match settings.notify_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let notify_addr = notify_listener.as_ref().map(|(_, addr)| *addr);
+        let mut engine_config = settings.engine.clone();
+        engine_config.notify_url = settings.notify_url(notify_addr);
+        let webhook = alipay::webhook::AlipayWebhook::new(
+            client.verifier().clone(),
+            client.client_id(),
+            settings.notify_path(),
+            vec![settings.key_version.to_string()],
+            settings.notify_max_age,
+        );
+        let engine = engine::Engine::new(store.clone(), client, engine_config);
+        let ingress = engine::NotifyIngress::new(engine.clone(), webhook);
 
         let (health, health_service) = tonic_health::server::health_reporter();
         // The overall status starts NOT_SERVING and turns SERVING only after the store answered (just above);
@@ -95,17 +110,7 @@ impl Gateway {
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(settings.listen).await?;
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let reconciler = {
@@ -148,6 +153,26 @@ impl Gateway {
                 },
             ))
         };
+        let notify = notify_listener.map(|(listener, _)| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(crate::notify::serve(
+                listener,
+                ingress.clone(),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ))
+        });
+        let sweep = {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                ingress
+                    .run_pending_sweep(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            })
+        };
         set_all(&health, ServingStatus::Serving).await;
         health
             .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
@@ -158,9 +183,15 @@ impl Gateway {
             settings.health_probe_interval,
         ));
         tracing::info!(%addr, "gRPC listening on {addr}");
+        if let Some(notify_addr) = notify_addr {
+            tracing::info!(%notify_addr, path = %settings.notify_path(), "notifications listening on {notify_addr}");
+        }
 
         Ok(RunningGateway {
             addr,
+            notify_addr,
+            notify,
+            sweep,
             sandbox,
             engine,
             store,
@@ -184,6 +215,14 @@ impl Gateway {
         tracing::info!("shutting down");
         running.shutdown().await
     }
+}
+
+/// Binds a listener and reports the bound address (the real port when asked for port 0).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let bind_error = |source| ServerError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Builds the Alipay client configuration; in development mode starts the sandbox first.
@@ -279,6 +318,9 @@ async fn probe_store(store: store::Store, health: HealthReporter, interval: std:
 #[derive(Debug)]
 pub struct RunningGateway {
     addr: SocketAddr,
+    notify_addr: Option<SocketAddr>,
+    notify: Option<JoinHandle<std::io::Result<()>>>,
+    sweep: JoinHandle<()>,
     sandbox: Option<sandbox::RunningSandbox>,
     engine: engine::Engine,
     store: store::Store,
@@ -294,6 +336,11 @@ impl RunningGateway {
     /// The bound gRPC address (the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound notification listener address, unless `notify_listen` is `off`.
+    pub fn notify_addr(&self) -> Option<SocketAddr> {
+        self.notify_addr
     }
 
     /// The built-in sandbox's base URL, in development mode.
@@ -334,6 +381,16 @@ impl RunningGateway {
         };
         if let Err(join) = self.reconciler.await {
             tracing::error!(%join, "reconciler task failed");
+        }
+        if let Some(notify) = self.notify {
+            match notify.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "notification listener failed"),
+                Err(join) => tracing::error!(%join, "notification listener task failed"),
+            }
+        }
+        if let Err(join) = self.sweep.await {
+            tracing::error!(%join, "pending notification sweep failed");
         }
         self.engine.flush_call_records().await;
         if let Some(sandbox) = self.sandbox {

@@ -113,7 +113,13 @@ fn serve_with_no_configuration_runs_on_the_development_defaults() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--notify-listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()

@@ -40,6 +40,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         let stop = super::shutdown_signal();
         let served = async {
             let running = Gateway::start(settings).await?;
+            if let Some(notify) = running.notify_addr() {
+                println!("alipay-gateway notifications on {notify}");
+            }
             println!("alipay-gateway listening on {}", running.addr());
             let _ = std::io::stdout().flush();
             let backlog = telemetry

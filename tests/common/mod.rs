@@ -211,6 +211,8 @@ pub struct GatewayProcess {
     child: Child,
     /// The bound gRPC address.
     pub addr: SocketAddr,
+    /// The bound notification listener address.
+    pub notify_addr: Option<SocketAddr>,
     log: PathBuf,
 }
 
@@ -260,14 +262,24 @@ impl GatewayProcess {
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
             .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
+            .env("ALIPAY_GATEWAY_NOTIFY_LISTEN", "127.0.0.1:0")
             .envs(options.extra_env.iter().map(|(name, value)| (name, value)))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("log file"));
         let mut child = command.spawn().expect("spawn alipay-gateway");
-        let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
-        GatewayProcess { child, addr, log }
+        let (addr, before) = read_until_listening(&mut child, "alipay-gateway listening on ", &log);
+        let notify_addr = before.iter().find_map(|line| {
+            line.strip_prefix("alipay-gateway notifications on ")
+                .and_then(|a| a.trim().parse().ok())
+        });
+        GatewayProcess {
+            child,
+            addr,
+            notify_addr,
+            log,
+        }
     }
 
     /// `http://ADDR` for tonic clients.
@@ -331,8 +343,18 @@ impl Drop for GatewayProcess {
 
 /// Reads the child's stdout until a line starting with `prefix` and parses the address after it.
 pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> SocketAddr {
+    read_until_listening(child, prefix, log).0
+}
+
+/// [`read_listening_line`], also returning the lines printed before it.
+pub fn read_until_listening(
+    child: &mut Child,
+    prefix: &str,
+    log: &Path,
+) -> (SocketAddr, Vec<String>) {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
     loop {
         match lines.next() {
             Some(Ok(line)) => {
@@ -340,8 +362,9 @@ pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> Socke
                     let addr = rest.trim().trim_start_matches("http://");
                     // Keep draining stdout in the background so the child never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines.by_ref() {});
-                    return addr.parse().expect("bound address");
+                    return (addr.parse().expect("bound address"), before);
                 }
+                before.push(line);
             }
             _ => panic!(
                 "the process exited before listening; log:\n{}",
@@ -506,6 +529,35 @@ pub fn in_store_pay(id: &str, code: &str, value: i64) -> pb::PayRequest {
     request
 }
 
+/// Pays [`cashier_pay`] of 10.00 and checks the payment is PROCESSING (the buyer has not paid on Alipay's page).
+pub async fn processing_payment(gateway: &GatewayProcess, id: &str) {
+    let answer = gateway
+        .payments()
+        .await
+        .pay(cashier_pay(id, 1000))
+        .await
+        .expect("pay")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(answer.status, pb::PaymentStatus::Processing as i32);
+}
+
+/// The Python interpreter of the cross-language checks (`ALIPAY_GATEWAY_PYTHON`, a venv from
+/// tests/python/requirements.txt). `None` skips the check locally; under CI a missing one fails.
+pub fn python_interpreter(check: &str) -> Option<String> {
+    match std::env::var("ALIPAY_GATEWAY_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but ALIPAY_GATEWAY_PYTHON is not")
+        }
+        _ => {
+            eprintln!("ALIPAY_GATEWAY_PYTHON is unset: skipping the {check}");
+            None
+        }
+    }
+}
+
 /// The `ErrorInfo` (reason, domain) of a status.
 pub fn error_info(status: &tonic::Status) -> (String, String) {
     use tonic_types::StatusExt;
@@ -602,4 +654,35 @@ pub fn cashier_pay(id: &str, value: i64) -> pb::PayRequest {
         }),
     }));
     request
+}
+
+/// Holds the store's write lock (SQLite) or the notifications table (PostgreSQL) until dropped or released.
+pub struct StoreOutage {
+    connection: sea_orm::DatabaseConnection,
+}
+
+impl StoreOutage {
+    pub async fn begin(db: &TestDb) -> StoreOutage {
+        let connection = sea_orm::Database::connect(db.url.as_str())
+            .await
+            .expect("connect");
+        let lock = if db.backend == "sqlite" {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN; LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE"
+        };
+        connection
+            .execute_unprepared(lock)
+            .await
+            .expect("lock the store");
+        StoreOutage { connection }
+    }
+
+    pub async fn end(self) {
+        self.connection
+            .execute_unprepared("ROLLBACK")
+            .await
+            .expect("unlock");
+        self.connection.close().await.expect("close");
+    }
 }

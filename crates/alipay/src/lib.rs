@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod result_code;
 pub mod signing;
 pub mod validate;
+pub mod webhook;
 
 pub use client::{AlipayClient, ApiRequest, ApiResponse, Reply, ResponseSignature};
 pub use config::{

@@ -12,6 +12,9 @@ pub const ACK_SUCCESS: &str =
 pub const ACK_RETRY: &str =
     r#"{"result":{"resultCode":"PROCESS_FAIL","resultStatus":"F","resultMessage":"failure"}}"#;
 
+/// The answer to a notification that failed verification: HTTP 401 with an `F` result (nothing was applied).
+pub const ACK_REJECTED: &str = r#"{"result":{"resultCode":"INVALID_SIGNATURE","resultStatus":"F","resultMessage":"the notification is not verified"}}"#;
+
 /// Why a notification was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationError {
@@ -26,6 +29,9 @@ pub enum NotificationError {
         /// The header's client id.
         got: String,
     },
+    /// The signature names a `keyVersion` this gateway was not configured with.
+    #[error("notification signed with unknown key version `{0}`")]
+    UnknownKeyVersion(String),
     /// Missing, partial or invalid signature.
     #[error("notification signature: {0}")]
     Signature(#[from] SignatureError),

@@ -161,6 +161,7 @@ impl PostgresGateway {
 async fn start_gateway(database_url: &str) -> Result<RunningGateway, BenchError> {
     let settings = Settings::resolve(&ServeArgs {
         listen: Some("127.0.0.1:0".parse()?),
+        notify_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.to_owned()),
         ..ServeArgs::default()
     })?;

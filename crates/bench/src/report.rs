@@ -8,7 +8,18 @@ use crate::harness::{Measured, Ratio, Settings};
 /// visible CPUs and the machine's load average (other people's builds) when the report is printed.
 pub fn conditions(settings: &Settings) -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg")
+    let load = load_average();
+    format!(
+        "{} timed rounds of {} ms per case (interleaved, after {} ms warm-up); {cores} CPUs visible{load}",
+        settings.rounds,
+        settings.round.as_millis(),
+        settings.warmup.as_millis()
+    )
+}
+
+/// `; load average A B C` from /proc/loadavg (other people's builds on the machine), or nothing where unknown.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| {
             let mut f = l.split_whitespace();
@@ -19,13 +30,7 @@ pub fn conditions(settings: &Settings) -> String {
                 f.next()?
             ))
         })
-        .unwrap_or_default();
-    format!(
-        "{} timed rounds of {} ms per case (interleaved, after {} ms warm-up); {cores} CPUs visible{load}",
-        settings.rounds,
-        settings.round.as_millis(),
-        settings.warmup.as_millis()
-    )
+        .unwrap_or_default()
 }
 
 /// One row per case: median, slowest and fastest round in `unit`/s, the median time per operation, and how many

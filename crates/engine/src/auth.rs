@@ -44,7 +44,7 @@ impl Engine {
                 os_version: cmd.os_version.clone(),
                 merchant_region: cmd.merchant_region.clone(),
                 recurring_payment: None,
-                auth_notify_url: None,
+                auth_notify_url: self.config().notify_url.clone(),
                 env: None,
                 merchant_account_id: None,
             };

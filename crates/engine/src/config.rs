@@ -70,8 +70,11 @@ pub struct EngineConfig {
     pub event_prune_interval: Duration,
     /// Events buffered per stream for a consumer that reads slower than events arrive.
     pub event_buffer: usize,
-    /// Seals and opens wallet tokens at rest.
+    /// Seals and opens wallet tokens at rest (and stored notification bodies).
     pub token_cipher: TokenCipher,
+    /// `<public base>/alipay/notify`: sent as paymentNotifyUrl / refundNotifyUrl / authNotifyUrl on every call that
+    /// takes one (never part of a fingerprint); `None` leaves the dashboard's URL in charge.
+    pub notify_url: Option<String>,
 }
 
 impl EngineConfig {
@@ -101,6 +104,7 @@ impl EngineConfig {
             event_prune_interval: Duration::from_secs(600),
             event_buffer: 256,
             token_cipher,
+            notify_url: None,
         }
     }
 }
@@ -123,6 +127,7 @@ impl fmt::Debug for EngineConfig {
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("event_retention", &self.event_retention)
             .field("token_cipher", &"[redacted]")
+            .field("notify_url", &self.notify_url)
             .finish_non_exhaustive()
     }
 }

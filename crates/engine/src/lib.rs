@@ -27,6 +27,7 @@ mod fingerprint;
 mod inquiry;
 pub mod limits;
 mod locks;
+mod notify;
 mod operation;
 mod pay;
 pub mod reasons;
@@ -46,6 +47,7 @@ pub use config::EngineConfig;
 pub use error::{EngineError, FieldViolation};
 pub use events::{EventFilter, EventStream, EventSubject, EventType, PaymentEvent};
 pub use fingerprint::fingerprint;
+pub use notify::{NotifyIngress, Receipt, UNMATCHED_AFTER};
 pub use pay::PaymentTotals;
 pub use refund::auto_refund_request_id;
 /// A stored wallet binding (tokens decrypted into redacting secrets; never put them on the wire).

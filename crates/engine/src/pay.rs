@@ -126,8 +126,10 @@ impl Engine {
             }
         };
         tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
-        let request = build_pay_request(&cmd, method, product, merchant_region);
+        let mut request = build_pay_request(&cmd, method, product, merchant_region);
         let config = self.config();
+        // The gateway's own notify URL is transport, not content: it is not in the fingerprint.
+        request.payment_notify_url = request.payment_notify_url.or(config.notify_url.clone());
         let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
             self.client().pay(&request)
         })

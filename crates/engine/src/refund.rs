@@ -147,6 +147,7 @@ impl Engine {
             ),
         );
         request.refund_reason = refund.reason.clone();
+        request.refund_notify_url = self.config().notify_url.clone();
         request.in_store = payment.product_code == IN_STORE;
         self.send_operation(refund, || self.client().refund(&request))
             .await

@@ -128,6 +128,9 @@ impl<'a> Bindings<'a> {
             user_login_id: Set(new.user_login_id),
             alipay_user_id: Set(new.alipay_user_id),
             merchant_region: Set(new.merchant_region),
+            access_token_hash: Set(Some(
+                self.cipher.lookup_hash(new.tokens.access_token.expose()),
+            )),
             status: Set(BindingStatus::Active),
             created_at: Set(at),
             updated_at: Set(at),
@@ -193,6 +196,7 @@ impl<'a> Bindings<'a> {
             access_token_expires_at: Set(tokens.access_token_expires_at),
             refresh_token_enc: Set(refresh),
             refresh_token_expires_at: Set(tokens.refresh_token_expires_at),
+            access_token_hash: Set(Some(self.cipher.lookup_hash(tokens.access_token.expose()))),
             ..Default::default()
         };
         let transition = Transition::new(BindingStatus::Active, source);

@@ -36,10 +36,14 @@ pub enum CryptoError {
     Encrypt,
 }
 
-/// AES-256-GCM sealing of tokens. `Debug` prints nothing of the key.
+/// Labels the lookup key derived from the token key, so the two keys are never the same bytes.
+const LOOKUP_KEY_LABEL: &[u8] = b"alipay-gateway lookup hash v1";
+
+/// AES-256-GCM sealing of tokens, and a keyed hash for looking sealed values up. `Debug` prints nothing of the keys.
 #[derive(Clone)]
 pub struct TokenCipher {
     cipher: Aes256Gcm,
+    lookup: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -63,10 +67,27 @@ impl TokenCipher {
         if key.len() != KEY_LEN {
             return Err(CryptoError::InvalidKey);
         }
+        let derived = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
+            LOOKUP_KEY_LABEL,
+        );
+        let lookup = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref());
         let key = Key::<Aes256Gcm>::from_slice(key);
         Ok(Self {
             cipher: Aes256Gcm::new(key),
+            lookup,
         })
+    }
+
+    /// HMAC-SHA256 of `value` under a key derived from the token key, hex: equal for equal values, so a credential
+    /// Alipay names (an access token in TOKEN_CANCELED) finds its row, yet useless without the key (a token cannot
+    /// be guessed from a dump by hashing candidates).
+    pub fn lookup_hash(&self, value: &str) -> String {
+        aws_lc_rs::hmac::sign(&self.lookup, value.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Seals a token for storage. Two calls with the same token give different outputs.
@@ -191,6 +212,21 @@ mod tests {
             Some(CryptoError::InvalidKey)
         );
         assert!(TokenCipher::from_base64_key(&key(9)).is_ok());
+    }
+
+    #[test]
+    fn lookup_hashes_are_keyed_and_stable() -> Result<(), CryptoError> {
+        let a = TokenCipher::from_base64_key(&key(5))?;
+        let b = TokenCipher::from_base64_key(&key(6))?;
+        assert_eq!(a.lookup_hash("tok"), a.lookup_hash("tok"));
+        assert_eq!(a.lookup_hash("tok").len(), 64);
+        assert_ne!(a.lookup_hash("tok"), a.lookup_hash("tok2"));
+        assert_ne!(
+            a.lookup_hash("tok"),
+            b.lookup_hash("tok"),
+            "keyed by the token key"
+        );
+        Ok(())
     }
 
     #[test]

@@ -226,32 +226,7 @@ impl<'a> Payments<'a> {
         transition: Transition<PaymentStatus>,
         update: PaymentUpdate,
     ) -> Result<Payment> {
-        check_opt_len("alipay_payment_id", update.alipay_payment_id.as_deref(), 64)?;
-        let mut changes =
-            transition::answer_changes::<payment::Entity>(update.alipay_payment_id, update.result)?;
-        changes.payment_time = set_some(update.payment_time);
-        changes.payment_create_time = set_some(update.payment_create_time);
-        changes.auth_expiry_time = set_some(update.auth_expiry_time);
-        changes.cancel_time = set_some(update.cancel_time);
-        if transition.to.is_final() {
-            changes.next_action = Set(None);
-        } else if let Some(action) = update.next_action {
-            changes.next_action = Set(Some(action));
-        }
-        if let Some(card) = update.card {
-            check_opt_len("card.last_four", card.last_four.as_deref(), 4)?;
-            check_opt_len("card.issuing_country", card.issuing_country.as_deref(), 2)?;
-            changes.card_token = set_some(card.card_token);
-            changes.card_brand = set_some(card.brand);
-            changes.card_last_four = set_some(card.last_four);
-            changes.card_masked_no = set_some(card.masked_no);
-            changes.card_issuing_country = set_some(card.issuing_country);
-            changes.card_funding = set_some(card.funding);
-            changes.three_ds_result = set_some(card.three_ds_result);
-            changes.avs_result_raw = set_some(card.avs_result_raw);
-            changes.cvv_result_raw = set_some(card.cvv_result_raw);
-            changes.network_transaction_id = set_some(card.network_transaction_id);
-        }
+        let changes = changes(transition.to, update)?;
         transition::apply::<payment::Entity>(self.db, id, expected_version, &transition, changes)
             .await
     }
@@ -309,6 +284,38 @@ impl<'a> Payments<'a> {
     ) -> Result<Vec<Payment>> {
         transition::stale_unfinished::<payment::Entity>(self.db, older_than, limit).await
     }
+}
+
+/// The columns a payment transition to `to` writes from `update` (shared by RPC-driven transitions and those
+/// applied inside a notification's transaction).
+pub(crate) fn changes(to: PaymentStatus, update: PaymentUpdate) -> Result<payment::ActiveModel> {
+    check_opt_len("alipay_payment_id", update.alipay_payment_id.as_deref(), 64)?;
+    let mut changes =
+        transition::answer_changes::<payment::Entity>(update.alipay_payment_id, update.result)?;
+    changes.payment_time = set_some(update.payment_time);
+    changes.payment_create_time = set_some(update.payment_create_time);
+    changes.auth_expiry_time = set_some(update.auth_expiry_time);
+    changes.cancel_time = set_some(update.cancel_time);
+    if to.is_final() {
+        changes.next_action = Set(None);
+    } else if let Some(action) = update.next_action {
+        changes.next_action = Set(Some(action));
+    }
+    if let Some(card) = update.card {
+        check_opt_len("card.last_four", card.last_four.as_deref(), 4)?;
+        check_opt_len("card.issuing_country", card.issuing_country.as_deref(), 2)?;
+        changes.card_token = set_some(card.card_token);
+        changes.card_brand = set_some(card.brand);
+        changes.card_last_four = set_some(card.last_four);
+        changes.card_masked_no = set_some(card.masked_no);
+        changes.card_issuing_country = set_some(card.issuing_country);
+        changes.card_funding = set_some(card.funding);
+        changes.three_ds_result = set_some(card.three_ds_result);
+        changes.avs_result_raw = set_some(card.avs_result_raw);
+        changes.cvv_result_raw = set_some(card.cvv_result_raw);
+        changes.network_transaction_id = set_some(card.network_transaction_id);
+    }
+    Ok(changes)
 }
 
 /// `Some(v)` becomes a write of `v`; `None` leaves the column alone.

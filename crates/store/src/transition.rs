@@ -12,8 +12,8 @@ use crate::status::Lifecycle;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, Value,
 };
 
 /// The outcome of a write-ahead insert keyed by a request id: the request id is unique, so a
@@ -251,8 +251,29 @@ pub(crate) async fn apply<E>(
     id: &str,
     expected_version: i64,
     transition: &Transition<E::Status>,
-    mut changes: E::ActiveModel,
+    changes: E::ActiveModel,
 ) -> Result<E::Model>
+where
+    E: Versioned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let txn = begin_write(db).await?;
+    let (row, event) = apply_in::<E>(&txn, id, expected_version, transition, changes).await?;
+    txn.commit().await?;
+    event.committed();
+    Ok(row)
+}
+
+/// [`apply`] inside the caller's transaction, so the transition commits (or not) together with the caller's
+/// other writes (a received notification's inbox row). Its outbox append is its last statement, so it must be the
+/// caller's last statement too; call [`outbox::Appended::committed`] after the commit.
+pub(crate) async fn apply_in<E>(
+    txn: &DatabaseTransaction,
+    id: &str,
+    expected_version: i64,
+    transition: &Transition<E::Status>,
+    mut changes: E::ActiveModel,
+) -> Result<(E::Model, outbox::Appended)>
 where
     E: Versioned,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
@@ -263,8 +284,7 @@ where
             reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
         });
     }
-    let txn = begin_write(db).await?;
-    let current = require::<E, _>(&txn, id).await?;
+    let current = require::<E, _>(txn, id).await?;
     let from = E::status_of(&current);
     if !from.can_transition_to(transition.to) {
         return Err(StoreError::IllegalTransition {
@@ -291,16 +311,16 @@ where
         .set(changes)
         .filter(E::ID.eq(id))
         .filter(E::VERSION.eq(expected_version))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
         // PostgreSQL: another transaction committed between our read and our update.
-        let actual = E::version_of(&require::<E, _>(&txn, id).await?);
+        let actual = E::version_of(&require::<E, _>(txn, id).await?);
         return Err(conflict(actual));
     }
     if from != transition.to {
         audit::append(
-            &txn,
+            txn,
             E::KIND,
             id,
             Some(from.as_str()),
@@ -312,11 +332,9 @@ where
         .await?;
     }
     if let Some(job) = &transition.follow_up {
-        jobs::enqueue_on(&txn, job).await?;
+        jobs::enqueue_on(txn, job).await?;
     }
-    let row = require::<E, _>(&txn, id).await?;
-    let event = outbox::append::<E>(&txn, Some(&current), &row).await?;
-    txn.commit().await?;
-    event.committed();
-    Ok(row)
+    let row = require::<E, _>(txn, id).await?;
+    let event = outbox::append::<E>(txn, Some(&current), &row).await?;
+    Ok((row, event))
 }

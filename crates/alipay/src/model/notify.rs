@@ -45,11 +45,19 @@ pub struct NotifyPayment {
     /// Method type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method_type: Option<String>,
-    /// Card details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Card details. Parsed loosely: a card field this model does not know never costs the payment result.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose"
+    )]
     pub payment_result_info: Option<PaymentResultInfo>,
-    /// Card info incl. cardToken.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Card info incl. cardToken (loose, as above).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose"
+    )]
     pub card_info: Option<PaymentResultInfo>,
     /// No capture after this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +184,16 @@ pub struct NotifyAuthorization {
     pub pass_through_info: Option<String>,
 }
 
+/// Deserialises an optional nested object, yielding `None` instead of an error when it does not fit the model.
+fn loose<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
 /// Any notification, told apart by its type field.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notification {
@@ -187,23 +205,51 @@ pub enum Notification {
     Refund(NotifyRefund),
     /// notifyAuthorization.
     Authorization(NotifyAuthorization),
+    /// A kind this gateway does not act on (disputes, vaulting, a future type) or a known kind whose body does
+    /// not fit its model: stored and acknowledged, never an error, so Alipay stops redelivering it.
+    Other {
+        /// `notifyType` / `authorizationNotifyType`, or `UNKNOWN` when the body names none.
+        kind: String,
+        /// The body's `paymentRequestId`, if it names one (an unparseable payment result is still inquired).
+        payment_request_id: Option<String>,
+    },
 }
 
 impl Notification {
     /// Parses a verified notification body, choosing the type from `notifyType` / `authorizationNotifyType`.
+    /// Only a body that is not JSON at all is an error; anything else that does not fit becomes [`Self::Other`].
     pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
         let value: serde_json::Value = serde_json::from_slice(body)?;
-        if value.get("authorizationNotifyType").is_some() {
-            return serde_json::from_value(value).map(Notification::Authorization);
-        }
-        match value.get("notifyType").and_then(|v| v.as_str()) {
-            Some("CAPTURE_RESULT") => serde_json::from_value(value).map(Notification::Capture),
-            Some("REFUND_RESULT") => serde_json::from_value(value).map(Notification::Refund),
-            _ if value.get("refundRequestId").is_some() => {
-                serde_json::from_value(value).map(Notification::Refund)
+        let text = |field: &str| value.get(field).and_then(|v| v.as_str()).map(str::to_owned);
+        let other = || Notification::Other {
+            kind: text("notifyType")
+                .or_else(|| text("authorizationNotifyType"))
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            payment_request_id: text("paymentRequestId"),
+        };
+        let typed = match (
+            text("authorizationNotifyType").as_deref(),
+            text("notifyType").as_deref(),
+        ) {
+            (Some("AUTHCODE_CREATED" | "TOKEN_CANCELED"), _) => {
+                serde_json::from_value(value.clone()).map(Notification::Authorization)
             }
-            _ => serde_json::from_value(value).map(|p| Notification::Payment(Box::new(p))),
-        }
+            (Some(_), _) => return Ok(other()),
+            (None, Some("CAPTURE_RESULT")) => {
+                serde_json::from_value(value.clone()).map(Notification::Capture)
+            }
+            (None, Some("REFUND_RESULT")) => {
+                serde_json::from_value(value.clone()).map(Notification::Refund)
+            }
+            (None, None) if value.get("refundRequestId").is_some() => {
+                serde_json::from_value(value.clone()).map(Notification::Refund)
+            }
+            (None, Some("PAYMENT_RESULT" | "PAYMENT_PENDING" | "OFFLINE_PAYMENT_CODE")) => {
+                serde_json::from_value(value.clone()).map(|p| Notification::Payment(Box::new(p)))
+            }
+            _ => return Ok(other()),
+        };
+        Ok(typed.unwrap_or_else(|_| other()))
     }
 }
 
@@ -252,5 +298,47 @@ mod tests {
             panic!("not an authorization notification")
         };
         assert_eq!(a.auth_code.unwrap().expose(), "code-1");
+    }
+
+    #[test]
+    fn unknown_and_misshapen_kinds_are_other_not_errors() {
+        let dispute = Notification::parse(
+            br#"{"notifyType":"DISPUTE_CREATED","paymentRequestId":"p1","disputeId":"d"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            dispute,
+            Notification::Other {
+                kind: "DISPUTE_CREATED".into(),
+                payment_request_id: Some("p1".into())
+            }
+        );
+        // A payment result without its required `result` is kept as Other (and still names its payment).
+        let broken =
+            Notification::parse(br#"{"notifyType":"PAYMENT_RESULT","paymentRequestId":"p2"}"#)
+                .unwrap();
+        assert!(
+            matches!(broken, Notification::Other { payment_request_id: Some(ref id), .. } if id == "p2")
+        );
+        assert!(matches!(
+            Notification::parse(br#"{"authorizationNotifyType":"SOMETHING_NEW"}"#).unwrap(),
+            Notification::Other { .. }
+        ));
+        assert!(matches!(
+            Notification::parse(b"[1,2]").unwrap(),
+            Notification::Other { .. }
+        ));
+        assert!(Notification::parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn card_facts_parse_loosely() {
+        let body = br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},
+            "paymentRequestId":"r","cardInfo":{"cardToken":["not","a","string"]},"paymentResultInfo":7}"#;
+        let Notification::Payment(n) = Notification::parse(body).unwrap() else {
+            panic!("a payment result with odd card facts is still a payment result")
+        };
+        assert!(n.is_paid());
+        assert!(n.card_info.is_none() && n.payment_result_info.is_none());
     }
 }

@@ -38,6 +38,10 @@ pub struct Model {
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// The object it is about (`PAY:<paymentRequestId>`, `REF:...`, `CAP:...`), for applying it later.
+    pub subject: Option<String>,
+    /// Why support should look at it: `CONTRADICTS_FINAL`, `SUBJECT_MISSING`, `OUT_OF_WINDOW`.
+    pub flag: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,9 @@ pub struct Model {
     pub alipay_user_id: Option<String>,
     /// `merchantRegion` the binding was authorised for; its refreshes name the same region.
     pub merchant_region: Option<String>,
+    /// Keyed hash of the access token (HMAC-SHA256 under a key derived from the token key): TOKEN_CANCELED
+    /// names the token, and the sealed value cannot be searched.
+    pub access_token_hash: Option<String>,
     pub status: BindingStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -17,6 +17,7 @@ mod m20261122_000010_add_payment_metadata;
 mod m20261122_000011_add_payment_expiry;
 mod m20261122_000012_add_binding_region;
 mod m20261201_200001_create_payment_events;
+mod m20261201_300001_notification_ingress;
 mod m20261201_400001_add_payment_alipay_times;
 
 /// Every migration of the store, in order.
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_add_payment_expiry::Migration),
             Box::new(m20261122_000012_add_binding_region::Migration),
             Box::new(m20261201_200001_create_payment_events::Migration),
+            Box::new(m20261201_300001_notification_ingress::Migration),
             Box::new(m20261201_400001_add_payment_alipay_times::Migration),
         ]
     }

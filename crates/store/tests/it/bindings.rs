@@ -7,12 +7,12 @@ use store::idempotency::{Begin, Claim};
 use store::jobs::JobKind;
 use store::{BindingStatus, CryptoError, PageRequest, Secret, StoreError, TokenCipher, Transition};
 
-fn cipher(byte: u8) -> TokenCipher {
+pub(crate) fn cipher(byte: u8) -> TokenCipher {
     let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
     TokenCipher::from_base64_key(&key).expect("key")
 }
 
-fn tokens(tag: &str) -> TokenSet {
+pub(crate) fn tokens(tag: &str) -> TokenSet {
     TokenSet {
         access_token: Secret::new(format!("access-{tag}")),
         access_token_expires_at: (Utc::now() + Duration::days(30)).trunc_micros(),
@@ -31,7 +31,7 @@ impl TruncMicros for chrono::DateTime<Utc> {
     }
 }
 
-fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
+pub(crate) fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
     NewBinding {
         customer_id: customer.into(),
         wallet: wallet.into(),

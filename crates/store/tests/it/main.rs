@@ -5,6 +5,7 @@ mod bindings;
 mod common;
 mod events;
 mod idempotency;
+mod ingest;
 mod jobs;
 mod operations;
 mod payments;

@@ -15,7 +15,7 @@ fn refund(n: u32, payment_id: &str, amount: i64) -> NewRefund {
     }
 }
 
-fn capture(n: u32, payment_id: &str, amount: i64) -> NewCapture {
+pub(crate) fn capture(n: u32, payment_id: &str, amount: i64) -> NewCapture {
     NewCapture {
         capture_request_id: format!("CAP-{n}"),
         payment_id: payment_id.into(),

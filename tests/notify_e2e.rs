@@ -1,0 +1,355 @@
+//! Notifications end to end: the sandbox delivers signed notifications to the gateway's listener over real HTTP,
+//! with Alipay's redelivery schedule (scaled down), and the gateway applies them without inquiring.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use alipay_gateway::pb::v1 as pb;
+use common::*;
+use serde_json::Value;
+use tonic::Code;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A port free right now on loopback, for a listener whose URL the sandbox must know before the gateway starts.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Settings under which only a notification can finish a payment quickly: the reconciler's first inquiry is
+/// ten minutes away.
+fn notified_gateway(notify_port: u16) -> GatewayOptions {
+    let base = format!("http://127.0.0.1:{notify_port}");
+    GatewayOptions {
+        inquiry_interval: "10m",
+        extra_env: vec![
+            (
+                "ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL",
+                "10m".to_owned(),
+            ),
+            (
+                "ALIPAY_GATEWAY_NOTIFY_LISTEN",
+                format!("127.0.0.1:{notify_port}"),
+            ),
+            ("ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL", base),
+        ],
+        ..GatewayOptions::default()
+    }
+}
+
+/// The buyer pays on the sandbox's cashier page: GET it, POST `action=pay`.
+async fn buyer_pays(cashier_url: &str) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let page = http.get(cashier_url).send().await.expect("GET cashier");
+    assert!(
+        page.status().is_success(),
+        "cashier page: {}",
+        page.status()
+    );
+    let paid = http
+        .post(cashier_url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body("action=pay")
+        .send()
+        .await
+        .expect("POST pay");
+    assert_eq!(paid.status(), reqwest::StatusCode::SEE_OTHER);
+}
+
+/// A cashier payment's redirect URL.
+fn cashier_url(payment: &pb::Payment) -> String {
+    match &payment.next_action {
+        Some(pb::NextAction {
+            action: Some(pb::next_action::Action::Redirect(redirect)),
+        }) => redirect.url.clone(),
+        other => panic!("a cashier payment carries a redirect: {other:?}"),
+    }
+}
+
+/// The sandbox's deliveries (`GET /sandbox/notifications`) of notifyPayment for `payment_request_id`.
+async fn deliveries(sandbox_base: &str, payment_request_id: &str) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{sandbox_base}/sandbox/notifications"))
+        .await
+        .expect("GET notifications")
+        .json()
+        .await
+        .expect("notifications JSON");
+    let list = all
+        .as_array()
+        .cloned()
+        .or_else(|| all.get("notifications").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|d| d.to_string().contains(payment_request_id))
+        .collect()
+}
+
+async fn inquiries(sandbox_base: &str, payment_request_id: &str) -> u64 {
+    let stats: Value = reqwest::get(format!("{sandbox_base}/sandbox/stats"))
+        .await
+        .expect("GET stats")
+        .json()
+        .await
+        .expect("stats JSON");
+    stats["callsByRequestId"]["payments/inquiryPayment"][payment_request_id]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_serve_completes_a_cashier_payment_by_notification() {
+    // The README's run command, as a new user types it (plus loopback ports and a slow reconciler, so that only a
+    // notification can finish the payment within the test).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("gateway.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ALIPAY_GATEWAY_INQUIRY_INTERVAL", "10m")
+        .env("ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL", "10m")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--notify-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+    let mut payments =
+        pb::payment_service_client::PaymentServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect");
+    let id = request_id("default-cashier");
+    let payment = payments
+        .pay(cashier_pay(&id, 1000))
+        .await
+        .expect("cashier pay")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(payment.status, pb::PaymentStatus::Processing as i32);
+    let url = cashier_url(&payment);
+    let sandbox_base = url
+        .find("/sandbox/")
+        .map(|i| url[..i].to_owned())
+        .expect("the built-in sandbox's cashier page");
+    buyer_pays(&url).await;
+
+    let done = eventually("SUCCESS by notification", DEADLINE, || {
+        let (mut payments, id) = (payments.clone(), id.clone());
+        async move {
+            let p = payments
+                .get_payment(pb::GetPaymentRequest {
+                    payment_request_id: id,
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .payment?;
+            (p.status == pb::PaymentStatus::Success as i32).then_some(p)
+        }
+    })
+    .await;
+    assert!(!done.payment_id.is_empty());
+    assert_eq!(
+        inquiries(&sandbox_base, &id).await,
+        0,
+        "no inquiry: the notification did it"
+    );
+    let sent = deliveries(&sandbox_base, &id).await;
+    assert!(
+        sent.iter().any(|d| d.to_string().contains("DELIVERED")),
+        "the sandbox saw its notification acknowledged: {sent:?}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_redelivers_until_the_store_commits_and_the_ack_never_comes_first() {
+    for_each_backend(|db| async move {
+        let port = free_port();
+        // Alipay's schedule at 1/1000: 0 s, 120 ms, 600 ms, 600 ms, 3.6 s, ...
+        let sandbox = sandbox::Sandbox::start(
+            sandbox::SandboxConfig::development().with_notify_time_scale(0.001),
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("sandbox");
+        let gateway = GatewayProcess::start(&db, &sandbox, &notified_gateway(port));
+        let mut payments = gateway.payments().await;
+        let id = request_id("outage-redelivery");
+        let payment = payments
+            .pay(cashier_pay(&id, 1000))
+            .await
+            .expect("cashier pay")
+            .into_inner()
+            .payment
+            .expect("payment");
+
+        let outage = StoreOutage::begin(&db).await;
+        buyer_pays(&cashier_url(&payment)).await;
+        let base = sandbox.base_url();
+        eventually("two unacknowledged attempts", DEADLINE, || {
+            let (base, id) = (base.clone(), id.clone());
+            async move {
+                let sent = deliveries(&base, &id).await;
+                let attempts = sent
+                    .iter()
+                    .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
+                    .count();
+                (attempts >= 2).then_some(())
+            }
+        })
+        .await;
+        let sent = deliveries(&base, &id).await;
+        assert!(
+            sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
+            "nothing acknowledged while the store cannot commit: {sent:?}"
+        );
+        assert_eq!(
+            get_payment_while_down(&gateway, &id).await,
+            None,
+            "not SUCCESS while the notification cannot commit"
+        );
+        outage.end().await;
+
+        let done = wait_for_status(&gateway, &id, pb::PaymentStatus::Success, DEADLINE).await;
+        assert!(!done.payment_id.is_empty());
+        eventually("the redelivery acknowledged", DEADLINE, || {
+            let (base, id) = (base.clone(), id.clone());
+            async move {
+                deliveries(&base, &id)
+                    .await
+                    .iter()
+                    .any(|d| d.to_string().contains("DELIVERED"))
+                    .then_some(())
+            }
+        })
+        .await;
+        assert_eq!(
+            sandbox
+                .stats()
+                .request_calls("payments/inquiryPayment", &id),
+            0,
+            "applied by the redelivered notification, not by an inquiry"
+        );
+        drop(gateway);
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// GetPayment with a short deadline: `None` while the store does not answer.
+async fn get_payment_while_down(gateway: &GatewayProcess, id: &str) -> Option<i32> {
+    let mut payments = gateway.payments().await;
+    let mut request = tonic::Request::new(pb::GetPaymentRequest {
+        payment_request_id: id.to_owned(),
+    });
+    request.set_timeout(Duration::from_millis(300));
+    let answer = payments.get_payment(request).await.ok()?;
+    answer
+        .into_inner()
+        .payment
+        .filter(|p| p.status == pb::PaymentStatus::Success as i32)
+        .map(|p| p.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_wallet_cancels_revokes_the_binding() {
+    for_each_backend(|db| async move {
+        let port = free_port();
+        // notifyAuthorization goes to the merchant's dashboard URL: the sandbox's configured notify_url.
+        let sandbox = sandbox::Sandbox::start(
+            sandbox::SandboxConfig::development()
+                .with_notify_url(format!("http://127.0.0.1:{port}/alipay/notify")),
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("sandbox");
+        let gateway = GatewayProcess::start(&db, &sandbox, &notified_gateway(port));
+        let binding = bind_wallet(&gateway, "customer-unbinds").await;
+        let cipher = store::TokenCipher::from_base64_key(TOKEN_KEY).expect("key");
+        let access_token = db
+            .store()
+            .await
+            .bindings(&cipher)
+            .get(&binding.binding_id)
+            .await
+            .expect("read binding")
+            .expect("binding")
+            .tokens
+            .access_token
+            .expose()
+            .to_owned();
+
+        // The user unbinds in the wallet app.
+        let cancelled = reqwest::Client::new()
+            .post(format!("{}/sandbox/tokens/cancel", sandbox.base_url()))
+            .json(&serde_json::json!({ "accessToken": access_token }))
+            .send()
+            .await
+            .expect("cancel token");
+        assert!(cancelled.status().is_success(), "{}", cancelled.status());
+
+        let auth = gateway.auth().await;
+        eventually("the binding REVOKED by TOKEN_CANCELED", DEADLINE, || {
+            let (mut auth, binding_id) = (auth.clone(), binding.binding_id.clone());
+            async move {
+                let b = auth
+                    .get_binding(pb::GetBindingRequest { binding_id })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .binding?;
+                (b.status == pb::BindingStatus::Revoked as i32).then_some(())
+            }
+        })
+        .await;
+        let pays_before = sandbox.stats().endpoint_calls("payments/pay");
+        let status = gateway
+            .payments()
+            .await
+            .pay(agreement_pay(
+                &request_id("after-unbind"),
+                &binding.binding_id,
+                1000,
+            ))
+            .await
+            .expect_err("a revoked binding cannot pay");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        assert_eq!(error_info(&status).0, "BINDING_NOT_ACTIVE");
+        assert_eq!(
+            sandbox.stats().endpoint_calls("payments/pay"),
+            pays_before,
+            "refused before Alipay"
+        );
+        drop(gateway);
+        sandbox.shutdown().await;
+    })
+    .await;
+}
