@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alipay::webhook::{Ack, WebhookRequest};
+use alipay::webhook::{Ack, EventKind, WebhookRequest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -20,8 +20,10 @@ use engine::NotifyIngress;
 use futures::StreamExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use crate::config::NOTIFY_PATH;
+use crate::telemetry::webhook::{WebhookMetrics, webhook_span};
 
 /// Largest body accepted; Alipay's notifications are a few KiB.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -36,6 +38,7 @@ pub const STORE_DEADLINE: Duration = Duration::from_secs(5);
 struct Listener {
     ingress: NotifyIngress,
     permits: Arc<Semaphore>,
+    metrics: WebhookMetrics,
 }
 
 /// Serves notifications on `listener` until `shutdown` resolves, then finishes the requests in progress.
@@ -47,6 +50,7 @@ pub async fn serve(
     let state = Arc::new(Listener {
         ingress,
         permits: Arc::new(Semaphore::new(MAX_IN_PROGRESS)),
+        metrics: WebhookMetrics::new(),
     });
     let router = axum::Router::new()
         .route(NOTIFY_PATH, post(receive))
@@ -115,8 +119,10 @@ async fn receive(State(state): State<Arc<Listener>>, request: Request) -> Respon
     if declared_length(&request).is_some_and(|n| n > MAX_BODY) {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
+    let span = webhook_span();
     // The permit lives as long as the store work, which may outlast the answer (see STORE_DEADLINE).
     let Ok(permit) = Arc::clone(&state.permits).try_acquire_owned() else {
+        state.metrics.record(&span, EventKind::Other, "busy", true);
         return answer(&state, Ack::Retry);
     };
     let (parts, body) = request.into_parts();
@@ -127,23 +133,38 @@ async fn receive(State(state): State<Arc<Listener>>, request: Request) -> Respon
         Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
     };
     let ingress = state.ingress.clone();
-    let work = tokio::spawn(async move {
-        let _permit = permit;
-        ingress
-            .receive(WebhookRequest {
-                headers: &parts.headers,
-                body: &body,
-            })
-            .await
-    });
+    let work = tokio::spawn(
+        async move {
+            let _permit = permit;
+            ingress
+                .receive(WebhookRequest {
+                    headers: &parts.headers,
+                    body: &body,
+                })
+                .await
+        }
+        .instrument(span.clone()),
+    );
     match tokio::time::timeout(STORE_DEADLINE, work).await {
-        Ok(Ok(receipt)) => answer(&state, receipt.ack),
+        Ok(Ok(receipt)) => {
+            let failed = receipt.ack != Ack::Accepted;
+            state
+                .metrics
+                .record(&span, receipt.kind, receipt.outcome, failed);
+            answer(&state, receipt.ack)
+        }
         Ok(Err(join)) => {
             tracing::error!(%join, "notification task failed");
+            state
+                .metrics
+                .record(&span, EventKind::Other, "task_failed", true);
             answer(&state, Ack::Retry)
         }
         Err(_) => {
             tracing::warn!("notification not stored within the deadline; asking for redelivery");
+            state
+                .metrics
+                .record(&span, EventKind::Other, "timeout", true);
             answer(&state, Ack::Retry)
         }
     }

@@ -162,6 +162,9 @@ fn data_points(metric: &Metric) -> Vec<&[KeyValue]> {
 }
 
 /// Telemetry on, exporting fast: batches every 100 ms, metrics every 200 ms.
+/// An id sent in an unverified notification: it must appear in no exported span, attribute or metric.
+const SECRET_LOOKING_ID: &str = "NOTIFY-BODY-MUST-NOT-BE-EXPORTED";
+
 fn telemetry_env(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()),
@@ -274,6 +277,19 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
             .await
             .expect_err("no payment request id");
         assert_eq!(rejected.code(), tonic::Code::InvalidArgument);
+
+        // An unsigned notification: refused (401) and counted, with nothing of its body recorded.
+        let notify = gateway.notify_addr.expect("the notification listener");
+        let refused = reqwest::Client::new()
+            .post(format!("http://{notify}/alipay/notify"))
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"notifyType":"PAYMENT_RESULT","paymentRequestId":"{SECRET_LOOKING_ID}"}}"#
+            ))
+            .send()
+            .await
+            .expect("post a notification");
+        assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
 
         // The same metrics for Prometheus to scrape.
         let scraped = reqwest::get(format!("http://{metrics_listen}/metrics"))
@@ -427,9 +443,18 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
             "alipay_gateway.reconciler.oldest_due_age",
             "alipay_gateway.reconciler.jobs",
             "alipay_gateway.reconciler.lease_takeovers",
+            "alipay_gateway.webhook.received",
         ] {
             assert!(!metric(name).is_empty(), "metric {name} exported");
         }
+        let webhooks = metric("alipay_gateway.webhook.received");
+        assert!(
+            webhooks
+                .iter()
+                .any(|a| string_attr(a, "type").as_deref() == Some("OTHER")
+                    && string_attr(a, "outcome").as_deref() == Some("rejected")),
+            "the refused notification is counted: {webhooks:?}"
+        );
         let calls = metric("alipay_gateway.alipay.calls");
         let has = |points: &[&[KeyValue]], want: &[(&str, &str)]| {
             points.iter().any(|attributes| {
@@ -483,6 +508,7 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
             ("auth code", auth_code.as_str()),
             ("access token", access_token.as_str()),
             ("payment code", payment_code),
+            ("notification body", SECRET_LOOKING_ID),
         ] {
             assert!(!secret.is_empty());
             assert!(!raw.contains(secret), "the {what} was exported");
