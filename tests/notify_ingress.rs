@@ -538,15 +538,20 @@ async fn the_public_path_is_sent_and_verified_not_the_forwarded_one() {
         let id = request_id("public");
         processing_payment(&gateway, &id).await;
         let store = db.store().await;
-        let calls = store::entity::alipay_call::Entity::find()
-            .all(store.connection())
-            .await
-            .expect("calls");
-        let pay = calls
-            .iter()
-            .find(|c| c.request_id.as_deref() == Some(id.as_str()))
-            .and_then(|c| c.request_json.clone())
-            .expect("the pay call is recorded");
+        // The call log is written by a background recorder, just after the answer.
+        let pay = eventually("the pay call recorded", Duration::from_secs(10), || {
+            let (store, id) = (store.clone(), id.clone());
+            async move {
+                store::entity::alipay_call::Entity::find()
+                    .all(store.connection())
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .find(|c| c.request_id.as_deref() == Some(id.as_str()))
+                    .and_then(|c| c.request_json)
+            }
+        })
+        .await;
         assert!(
             pay.contains(r#""paymentNotifyUrl":"https://gw.example/hooks/alipay/notify""#),
             "{pay}"
