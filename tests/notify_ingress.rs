@@ -573,3 +573,69 @@ async fn the_public_path_is_sent_and_verified_not_the_forwarded_one() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_payment_settles_by_the_sandboxs_notification() {
+    for_each_backend(|db| async move {
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+        // The listener's public URL is its own address here, so the sandbox delivers straight to it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut options = quiet();
+        options
+            .extra_env
+            .push(("ALIPAY_GATEWAY_NOTIFY_LISTEN", format!("127.0.0.1:{port}")));
+        options.extra_env.push((
+            "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL",
+            format!("http://127.0.0.1:{port}"),
+        ));
+        let gateway = GatewayProcess::start(&db, &sandbox, &options);
+        let id = request_id("cashier");
+        let answer = gateway
+            .payments()
+            .await
+            .pay(cashier_pay(&id, 1000))
+            .await
+            .expect("pay")
+            .into_inner()
+            .payment
+            .expect("payment");
+        let Some(pb::NextAction {
+            action: Some(pb::next_action::Action::Redirect(redirect)),
+        }) = answer.next_action
+        else {
+            panic!("a cashier payment carries a redirect: {answer:?}");
+        };
+        // The buyer pays on the sandbox's cashier page.
+        let page = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+            .post(&redirect.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("action=pay")
+            .send()
+            .await
+            .expect("POST the cashier page");
+        assert!(page.status().is_success() || page.status() == 303);
+        wait_for_status(
+            &gateway,
+            &id,
+            pb::PaymentStatus::Success,
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(
+            sandbox
+                .stats()
+                .request_calls("payments/inquiryPayment", &id),
+            0,
+            "settled by the notification, not by an inquiry"
+        );
+        drop(gateway);
+        sandbox.shutdown().await;
+    })
+    .await;
+}
