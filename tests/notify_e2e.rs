@@ -258,6 +258,44 @@ async fn the_sandbox_redelivers_until_the_store_commits_and_the_ack_never_comes_
             0,
             "applied by the redelivered notification, not by an inquiry"
         );
+
+        // Resends of that notification: tampered ones are refused (401) and change nothing; an intact one is a
+        // duplicate, acknowledged without being applied again.
+        let delivery = deliveries(&base, &id)
+            .await
+            .into_iter()
+            .find(|d| d["kind"] == "notifyPayment")
+            .expect("the notifyPayment delivery");
+        let delivery_id = delivery["id"].as_u64().expect("delivery id");
+        let resend = |tamper: &'static str| {
+            let url = format!("{base}/sandbox/notifications/{delivery_id}/resend{tamper}");
+            async move {
+                let answer: Value = reqwest::Client::new()
+                    .post(url)
+                    .send()
+                    .await
+                    .expect("resend")
+                    .json()
+                    .await
+                    .expect("resend JSON");
+                answer["attempt"].clone()
+            }
+        };
+        let before = get_payment(&gateway, &id).await;
+        for tamper in ["?tamper=body", "?tamper=signature"] {
+            let attempt = resend(tamper).await;
+            assert_eq!(attempt["statusCode"], 401, "{tamper}: {attempt}");
+            assert_eq!(attempt["ack"], false, "{tamper}: {attempt}");
+        }
+        let intact = resend("").await;
+        assert_eq!(intact["statusCode"], 200, "{intact}");
+        assert_eq!(intact["ack"], true, "{intact}");
+        let after = get_payment(&gateway, &id).await;
+        assert_eq!(after.status, pb::PaymentStatus::Success as i32);
+        assert_eq!(
+            after.update_time, before.update_time,
+            "no resend changed the payment"
+        );
         drop(gateway);
         sandbox.shutdown().await;
     })

@@ -2,7 +2,8 @@
 //! (per payment one PAYMENT_PENDING, one PAYMENT_RESULT and four redeliveries of each), posted by 32 concurrent
 //! senders over HTTP/1.1 to `POST /alipay/notify`, on SQLite and (with `BENCH_DATABASE_URL` or `TEST_DATABASE_URL`)
 //! PostgreSQL. Every notification is verified, stored with its transition in one transaction and acknowledged; the
-//! run fails if any answer is not the acknowledgement or any payment is not SUCCESS afterwards (none lost).
+//! run fails if any answer is not the acknowledgement or any payment is not SUCCESS afterwards (none lost), or if a
+//! StreamPaymentEvents subscriber opened before the load did not receive exactly the outbox's events in commit order.
 //! Reports notifications per second, p50/p99 ingest latency and the CPU cores the process (gateway, in-process
 //! sandbox and senders) kept busy, from /proc.
 //!
@@ -129,6 +130,14 @@ async fn run(store: &'static str, database_url: &str, payments: usize) -> Result
     })?;
     let gateway = Gateway::start(settings).await?;
     let ids = create_payments(&gateway, store, payments).await?;
+    // A StreamPaymentEvents subscriber opened before the load: it must see every event the load commits, in the
+    // order of the outbox's commit-ordered sequence, none twice.
+    let events = PaymentServiceClient::connect(format!("http://{}", gateway.addr()))
+        .await?
+        .stream_payment_events(pb::StreamPaymentEventsRequest::default())
+        .await?
+        .into_inner();
+    let stream = tokio::spawn(stream_events(events, payments));
     let signed = Arc::new(sign_all(&ids)?);
     let url = Arc::new(format!(
         "http://{}/alipay/notify",
@@ -179,6 +188,13 @@ async fn run(store: &'static str, database_url: &str, payments: usize) -> Result
     };
     latencies.sort();
 
+    let streamed = tokio::time::timeout(Duration::from_secs(60), stream)
+        .await
+        .map_err(|_| {
+            format!("{store}: the event stream did not deliver every SUCCESS within 60 s")
+        })???;
+    check_commit_order(&gateway, store, &streamed).await?;
+
     use store::entity::payment;
     let settled = payment::Entity::find()
         .filter(payment::Column::Status.eq(store::PaymentStatus::Success))
@@ -198,6 +214,61 @@ async fn run(store: &'static str, database_url: &str, payments: usize) -> Result
         latencies,
         cores_busy,
     })
+}
+
+/// Reads the stream (opened before the load) until `payments` SUCCESS payment events have arrived; returns their event ids in the
+/// order received.
+async fn stream_events(
+    mut stream: tonic::Streaming<pb::StreamPaymentEventsResponse>,
+    payments: usize,
+) -> Result<Vec<String>, BenchError> {
+    let (mut ids, mut succeeded) = (Vec::new(), 0);
+    while succeeded < payments {
+        let Some(message) = stream.message().await? else {
+            return Err("the event stream ended early".into());
+        };
+        let event = message.event.ok_or("an empty event")?;
+        if let Some(pb::payment_event::Subject::Payment(p)) = &event.subject
+            && p.status == pb::PaymentStatus::Success as i32
+        {
+            succeeded += 1;
+        }
+        ids.push(event.event_id);
+    }
+    Ok(ids)
+}
+
+/// The streamed events are exactly the outbox's events committed after the stream opened, in sequence order.
+async fn check_commit_order(
+    gateway: &RunningGateway,
+    store: &str,
+    streamed: &[String],
+) -> Result<(), BenchError> {
+    use sea_orm::QueryOrder;
+    use store::entity::payment_event;
+    let first = streamed.first().ok_or("no event streamed")?;
+    let rows = payment_event::Entity::find()
+        .order_by_asc(payment_event::Column::Seq)
+        .all(gateway.store().connection())
+        .await?;
+    let start = rows
+        .iter()
+        .position(|r| &r.event_id == first)
+        .ok_or("the first streamed event is not in the outbox")?;
+    let committed: Vec<&String> = rows[start..].iter().map(|r| &r.event_id).collect();
+    if committed.len() != streamed.len() || committed.iter().zip(streamed).any(|(a, b)| *a != b) {
+        return Err(format!(
+            "{store}: the stream ({} events) is not the outbox in commit order ({} events)",
+            streamed.len(),
+            committed.len()
+        )
+        .into());
+    }
+    println!(
+        "{store}: {} events streamed, in commit order, none missed or repeated",
+        streamed.len()
+    );
+    Ok(())
 }
 
 /// `count` cashier payments, PROCESSING until their notification arrives.
