@@ -43,29 +43,9 @@ fn notified_gateway(notify_port: u16) -> GatewayOptions {
     }
 }
 
-/// The buyer pays on the sandbox's cashier page: GET it, POST `action=pay`.
+/// The buyer pays on the sandbox's cashier page.
 async fn buyer_pays(cashier_url: &str) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
-    let page = http.get(cashier_url).send().await.expect("GET cashier");
-    assert!(
-        page.status().is_success(),
-        "cashier page: {}",
-        page.status()
-    );
-    let paid = http
-        .post(cashier_url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body("action=pay")
-        .send()
-        .await
-        .expect("POST pay");
-    assert_eq!(paid.status(), reqwest::StatusCode::SEE_OTHER);
+    submit_sandbox_page(cashier_url, "action=pay").await;
 }
 
 /// A cashier payment's redirect URL.
@@ -331,19 +311,7 @@ async fn a_token_the_wallet_cancels_revokes_the_binding() {
         .expect("sandbox");
         let gateway = GatewayProcess::start(&db, &sandbox, &notified_gateway(port));
         let binding = bind_wallet(&gateway, "customer-unbinds").await;
-        let cipher = store::TokenCipher::from_base64_key(TOKEN_KEY).expect("key");
-        let access_token = db
-            .store()
-            .await
-            .bindings(&cipher)
-            .get(&binding.binding_id)
-            .await
-            .expect("read binding")
-            .expect("binding")
-            .tokens
-            .access_token
-            .expose()
-            .to_owned();
+        let access_token = stored_access_token(&db, &binding.binding_id).await;
 
         // The user unbinds in the wallet app.
         let cancelled = reqwest::Client::new()

@@ -434,19 +434,7 @@ async fn token_canceled_revokes_the_binding_and_no_credential_is_kept() {
         let sandbox = start_sandbox(Duration::from_secs(10)).await;
         let gateway = GatewayProcess::start(&db, &sandbox, &quiet());
         let binding = bind_wallet(&gateway, "customer-notified").await;
-        let cipher = store::TokenCipher::from_base64_key(TOKEN_KEY).expect("key");
-        let access_token = db
-            .store()
-            .await
-            .bindings(&cipher)
-            .get(&binding.binding_id)
-            .await
-            .expect("read binding")
-            .expect("binding")
-            .tokens
-            .access_token
-            .expose()
-            .to_owned();
+        let access_token = stored_access_token(&db, &binding.binding_id).await;
 
         let canceled = serde_json::json!({
             "authorizationNotifyType": "TOKEN_CANCELED",

@@ -76,35 +76,9 @@ async fn a_cashier_payment_succeeds_once_the_buyer_pays_on_the_cashier_page() {
         );
 
         // What the buyer's browser does: open the page, press Pay, follow the 303 back to the merchant.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
-        let page = http.get(&redirect.url).send().await.expect("GET cashier");
-        assert!(
-            page.status().is_success(),
-            "cashier page: {}",
-            page.status()
-        );
-        let html = page.text().await.expect("cashier html");
-        assert!(html.contains("value=\"pay\""), "{html}");
-        let submitted = http
-            .post(&redirect.url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body("action=pay")
-            .send()
-            .await
-            .expect("POST pay");
-        assert_eq!(submitted.status(), reqwest::StatusCode::SEE_OTHER);
         assert_eq!(
-            submitted
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok()),
-            Some("https://merchant.example/paid")
+            submit_sandbox_page(&redirect.url, "action=pay").await,
+            "https://merchant.example/paid"
         );
 
         let done = wait_for_status(&gateway, &id, pb::PaymentStatus::Success, DEADLINE).await;

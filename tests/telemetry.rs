@@ -222,19 +222,7 @@ async fn rpcs_alipay_calls_store_and_reconciler_are_traced_and_measured_without_
             .into_inner()
             .binding
             .expect("binding");
-        let cipher = store::TokenCipher::from_base64_key(TOKEN_KEY).expect("token key");
-        let access_token = db
-            .store()
-            .await
-            .bindings(&cipher)
-            .get(&binding.binding_id)
-            .await
-            .expect("read binding")
-            .expect("binding stored")
-            .tokens
-            .access_token
-            .expose()
-            .to_owned();
+        let access_token = stored_access_token(&db, &binding.binding_id).await;
 
         let mut payments = gateway.payments().await;
         let pay_id = request_id("pay");

@@ -437,35 +437,41 @@ pub fn consult_request(state: &str, scopes: &[pb::AuthScope]) -> pb::ConsultRequ
     }
 }
 
-/// What a browser does on the sandbox's H5 authorization page: open it, submit 4 digits, read the 303.
-pub async fn follow_auth_page(auth_url: &str, expected_state: &str) -> String {
+/// What a browser does on one of the sandbox's pages (authorization, cashier): open it, submit the form's `form`
+/// fields, and return where the 303 sends the buyer.
+pub async fn submit_sandbox_page(url: &str, form: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    let page = http.get(auth_url).send().await.expect("GET authUrl");
+    let page = http.get(url).send().await.expect("GET the page");
     assert!(
         page.status().is_success(),
-        "auth page answered {}",
+        "{url} answered {}",
         page.status()
     );
     let submitted = http
-        .post(auth_url)
+        .post(url)
         .header(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .body("otp=1234")
+        .body(form.to_owned())
         .send()
         .await
-        .expect("POST otp");
+        .expect("POST the form");
     assert_eq!(submitted.status(), reqwest::StatusCode::SEE_OTHER);
-    let location = submitted
+    submitted
         .headers()
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .expect("Location header")
-        .to_owned();
+        .to_owned()
+}
+
+/// The sandbox's H5 authorization page: submit 4 digits, read the authCode from the redirect.
+pub async fn follow_auth_page(auth_url: &str, expected_state: &str) -> String {
+    let location = submit_sandbox_page(auth_url, "otp=1234").await;
     let location = url::Url::parse(&location).expect("Location is a URL");
     assert!(
         location
@@ -685,4 +691,21 @@ impl StoreOutage {
             .expect("unlock");
         self.connection.close().await.expect("close");
     }
+}
+
+/// The access token the gateway stored for `binding_id`, decrypted with the test token key: what a wallet-side
+/// action (the sandbox's token cancellation, a forged notification) needs, and what a secret scan looks for.
+pub async fn stored_access_token(db: &TestDb, binding_id: &str) -> String {
+    let cipher = store::TokenCipher::from_base64_key(TOKEN_KEY).expect("key");
+    db.store()
+        .await
+        .bindings(&cipher)
+        .get(binding_id)
+        .await
+        .expect("read binding")
+        .expect("binding")
+        .tokens
+        .access_token
+        .expose()
+        .to_owned()
 }
