@@ -22,14 +22,7 @@ async fn an_auth_code_is_single_use_whoever_repeats_it() {
         let mut auth = gateway.auth().await;
         let state = request_id("state");
         let consult = auth
-            .consult(pb::ConsultRequest {
-                wallet: pb::Wallet::Gcash as i32,
-                auth_redirect_url: "https://merchant.example/wallet/return".into(),
-                auth_state: state.clone(),
-                scopes: vec![pb::AuthScope::AgreementPay as i32],
-                terminal_type: pb::TerminalType::Web as i32,
-                ..Default::default()
-            })
+            .consult(consult_request(&state, &[pb::AuthScope::AgreementPay]))
             .await
             .expect("consult")
             .into_inner();
@@ -218,14 +211,10 @@ async fn an_unreachable_alipay_is_unavailable_not_a_stale_answer() {
 
         let mut auth = gateway.auth().await;
         let consult = auth
-            .consult(pb::ConsultRequest {
-                wallet: pb::Wallet::Gcash as i32,
-                auth_redirect_url: "https://merchant.example/wallet/return".into(),
-                auth_state: "state-down".into(),
-                scopes: vec![pb::AuthScope::AgreementPay as i32],
-                terminal_type: pb::TerminalType::Web as i32,
-                ..Default::default()
-            })
+            .consult(consult_request(
+                "state-down",
+                &[pb::AuthScope::AgreementPay],
+            ))
             .await
             .expect_err("consult with Alipay down");
         let inquiry = payments

@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
@@ -93,25 +93,13 @@ async fn the_default_serve_completes_a_cashier_payment_by_notification() {
     // The README's run command, as a new user types it (plus loopback ports and a slow reconciler, so that only a
     // notification can finish the payment within the test).
     let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("gateway.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("ALIPAY_GATEWAY_INQUIRY_INTERVAL", "10m")
-        .env("ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL", "10m")
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--notify-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("spawn");
-    let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+    let (mut child, addr, log) = spawn_default_serve(
+        dir.path(),
+        &[
+            ("ALIPAY_GATEWAY_INQUIRY_INTERVAL", "10m"),
+            ("ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL", "10m"),
+        ],
+    );
     let mut payments =
         pb::payment_service_client::PaymentServiceClient::connect(format!("http://{addr}"))
             .await

@@ -117,23 +117,7 @@ async fn health_is_serving_and_reflection_lists_the_services() {
 #[test]
 fn serve_with_no_configuration_runs_on_the_development_defaults() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("gateway.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--notify-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("spawn");
-    let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+    let (mut child, addr, log) = spawn_default_serve(dir.path(), &[]);
     assert!(addr.ip().is_loopback());
     assert!(
         dir.path().join("data/gateway.db").exists(),

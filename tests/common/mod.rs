@@ -341,6 +341,31 @@ impl Drop for GatewayProcess {
     }
 }
 
+/// The binary started the way the README's run command starts it, in `dir`: no configuration at all (the built-in
+/// sandbox, SQLite under `./data`), only loopback ports for gRPC and notifications and the extra `env`. Returns
+/// the child, its gRPC address and its log file.
+pub fn spawn_default_serve(dir: &Path, env: &[(&str, &str)]) -> (Child, SocketAddr, PathBuf) {
+    let log = dir.join("gateway.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--notify-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(File::create(&log).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let addr = read_listening_line(&mut child, "alipay-gateway listening on ", &log);
+    (child, addr, log)
+}
+
 /// Reads the child's stdout until a line starting with `prefix` and parses the address after it.
 pub fn read_listening_line(child: &mut Child, prefix: &str, log: &Path) -> SocketAddr {
     read_until_listening(child, prefix, log).0
