@@ -5,6 +5,7 @@
 //!
 //! Each replica reaches the sandbox through its own recording proxy, so every inquiry is attributed to the replica
 //! that made it, with the time it was on the wire. PostgreSQL only: SQLite serves a single instance.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

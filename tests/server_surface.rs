@@ -1,5 +1,6 @@
 //! What operators and tools see: health, server reflection (v1 and v1alpha, so grpcurl works), the binary's
 //! default start-up, configuration errors, `migrate` and the stand-alone `sandbox`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 
