@@ -156,12 +156,13 @@ fn migrations_applied(log: &str) -> u64 {
         .lines()
         .find(|l| l.contains("database migrations applied"))
         .unwrap_or_else(|| panic!("no migration line in the log:\n{log}"));
-    let count = line
-        .split("applied=")
-        .nth(1)
-        .expect("applied=N")
-        .trim()
-        .trim_matches(|c: char| !c.is_ascii_digit());
+    // `applied=N` in text logs, `"applied":N` in JSON ones.
+    let after = line
+        .split_once("applied=")
+        .or_else(|| line.split_once("\"applied\":"))
+        .map(|(_, after)| after)
+        .expect("applied=N");
+    let count: String = after.chars().take_while(char::is_ascii_digit).collect();
     count.parse().expect("a count")
 }
 
