@@ -67,6 +67,12 @@ pub const DEVELOPMENT_TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw
 /// The notification route, under the public base URL.
 pub const NOTIFY_PATH: &str = "/alipay/notify";
 
+/// The process environment, as [`Settings::resolve_in`] reads it for `serve` (a value that is not UTF-8 is
+/// read lossily, so it fails the setting's parse rather than passing for unset).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+}
+
 /// A configuration problem, reported at start-up with the setting's name.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -186,14 +192,13 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// Layers the flags over the process environment, the file and the defaults, and validates the result.
+    /// Layers the flags over the file and the defaults, with no environment: what a program that builds
+    /// [`ServeArgs`] itself (a bench, a test) means. `serve` uses [`Settings::resolve_in`] with [`process_env`].
     pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
-        Self::resolve_in(args, &|name: &str| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::resolve_in(args, &|_: &str| None)
     }
 
-    /// [`Settings::resolve`] with the environment given (tests pass a map, not the process environment).
+    /// Layers the flags over the environment `env`, the file and the defaults, and validates the result.
     pub fn resolve_in(args: &ServeArgs, env: Environment<'_>) -> Result<Settings, ConfigError> {
         let layers = Layers::read(args, env)?;
         Self::validate(Values::resolve(&layers)?)

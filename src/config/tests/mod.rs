@@ -11,11 +11,6 @@ use clap::Parser as _;
 use super::*;
 use crate::cli::{Cli, Command};
 
-/// Resolves with no environment (the process environment of a test run is not the gateway's).
-fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
-    Settings::resolve_in(args, &|_: &str| None)
-}
-
 /// Parses `alipay-gateway serve ARGS...` as the binary does.
 fn serve_args(args: &[&str]) -> ServeArgs {
     let argv = ["alipay-gateway", "serve"].iter().chain(args);
@@ -40,7 +35,7 @@ fn durations_parse() {
 
 #[test]
 fn defaults_are_development_mode() {
-    let s = resolve(&ServeArgs::default()).unwrap();
+    let s = Settings::resolve(&ServeArgs::default()).unwrap();
     assert_eq!(s.upstream, Upstream::Sandbox);
     assert_eq!(s.listen, DEFAULT_LISTEN.parse().unwrap());
     assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
@@ -51,7 +46,7 @@ fn defaults_are_development_mode() {
 
 #[test]
 fn notify_listener_and_url() {
-    let s = resolve(&ServeArgs::default()).unwrap();
+    let s = Settings::resolve(&ServeArgs::default()).unwrap();
     assert_eq!(s.notify_listen, Some("0.0.0.0:8080".parse().unwrap()));
     assert_eq!(s.notify_max_age, Duration::from_secs(48 * 3600));
     assert_eq!(s.notify_path(), "/alipay/notify");
@@ -62,7 +57,7 @@ fn notify_listener_and_url() {
         Some("http://127.0.0.1:9999/alipay/notify")
     );
     assert_eq!(s.notify_url(None), None);
-    let public = resolve(&ServeArgs {
+    let public = Settings::resolve(&ServeArgs {
         notify_listen: Some("off".into()),
         notify_public_base_url: Some("https://gw.example/hooks/".into()),
         notify_max_age: Some("1h".into()),
@@ -98,7 +93,7 @@ fn notify_listener_and_url() {
             },
         ),
     ] {
-        let error = resolve(&args).unwrap_err().to_string();
+        let error = Settings::resolve(&args).unwrap_err().to_string();
         assert!(error.contains(setting), "{error}");
     }
 }
@@ -110,7 +105,7 @@ fn real_upstream_requires_keys_and_token_key() {
         client_id: Some("C1".into()),
         ..ServeArgs::default()
     };
-    let err = resolve(&args).unwrap_err().to_string();
+    let err = Settings::resolve(&args).unwrap_err().to_string();
     assert!(err.contains("merchant_private_key_file"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.pem");
@@ -120,7 +115,7 @@ fn real_upstream_requires_keys_and_token_key() {
         alipay_public_key_file: Some(key.display().to_string()),
         ..args
     };
-    let err = resolve(&args).unwrap_err().to_string();
+    let err = Settings::resolve(&args).unwrap_err().to_string();
     assert!(err.contains("token_key"), "{err}");
 }
 
@@ -139,7 +134,7 @@ fn file_is_read_and_flags_win() {
         listen: Some("127.0.0.1:7001".into()),
         ..ServeArgs::default()
     };
-    let s = resolve(&args).unwrap();
+    let s = Settings::resolve(&args).unwrap();
     assert_eq!(s.listen.port(), 7001);
     assert_eq!(s.engine.inquiry_interval, Duration::from_millis(100));
     assert_eq!(s.engine.buyer_action_window, Duration::from_secs(300));
@@ -148,7 +143,7 @@ fn file_is_read_and_flags_win() {
     assert_eq!(s.log_format, LogFormat::Json);
 
     std::fs::write(&path, "listn = \"x\"\n").unwrap();
-    let err = resolve(&ServeArgs {
+    let err = Settings::resolve(&ServeArgs {
         config: Some(path),
         ..ServeArgs::default()
     })
@@ -159,7 +154,7 @@ fn file_is_read_and_flags_win() {
 #[test]
 fn bad_values_name_the_setting() {
     let bad = |args: ServeArgs, setting: &str| {
-        let err = resolve(&args).unwrap_err().to_string();
+        let err = Settings::resolve(&args).unwrap_err().to_string();
         assert!(err.contains(setting), "{err}");
     };
     bad(
@@ -230,7 +225,7 @@ fn bad_values_name_the_setting() {
 #[test]
 fn event_retention_defaults_to_seven_days_and_may_be_longer() {
     let resolve = |event_retention: Option<&str>| {
-        resolve(&ServeArgs {
+        Settings::resolve(&ServeArgs {
             event_retention: event_retention.map(str::to_owned),
             ..ServeArgs::default()
         })
@@ -245,7 +240,7 @@ fn event_retention_defaults_to_seven_days_and_may_be_longer() {
 #[test]
 fn grpc_max_connection_age_is_unlimited_unless_set() {
     let age = |value: Option<&str>| {
-        resolve(&ServeArgs {
+        Settings::resolve(&ServeArgs {
             grpc_max_connection_age: value.map(Into::into),
             ..ServeArgs::default()
         })
@@ -278,7 +273,7 @@ fn the_file_takes_bare_integers_and_booleans_and_is_found_through_the_environmen
     assert_eq!(s.engine.call_attempts, 5);
 
     std::fs::write(&path, "listen = [\"127.0.0.1:1\"]\n").unwrap();
-    let err = resolve(&ServeArgs {
+    let err = Settings::resolve(&ServeArgs {
         config: Some(path),
         ..ServeArgs::default()
     })
@@ -290,21 +285,21 @@ fn the_file_takes_bare_integers_and_booleans_and_is_found_through_the_environmen
 #[test]
 fn no_migrate_is_a_switch() {
     assert!(
-        !resolve(&serve_args(&["--no-migrate"]))
+        !Settings::resolve(&serve_args(&["--no-migrate"]))
             .unwrap()
             .auto_migrate
     );
     assert!(
-        !resolve(&serve_args(&["--no-migrate", "--listen", "127.0.0.1:0"]))
+        !Settings::resolve(&serve_args(&["--no-migrate", "--listen", "127.0.0.1:0"]))
             .unwrap()
             .auto_migrate
     );
     assert!(
-        resolve(&serve_args(&["--no-migrate=false"]))
+        Settings::resolve(&serve_args(&["--no-migrate=false"]))
             .unwrap()
             .auto_migrate
     );
-    assert!(resolve(&serve_args(&[])).unwrap().auto_migrate);
+    assert!(Settings::resolve(&serve_args(&[])).unwrap().auto_migrate);
 }
 
 #[test]
@@ -315,7 +310,7 @@ fn a_bad_value_names_the_setting_and_its_source() {
         .to_string();
     assert!(err.starts_with("invalid setting listen: "), "{err}");
     assert!(err.contains("(from ALIPAY_GATEWAY_LISTEN)"), "{err}");
-    let err = resolve(&serve_args(&["--max-inquiries", "0"]))
+    let err = Settings::resolve(&serve_args(&["--max-inquiries", "0"]))
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -381,12 +376,12 @@ fn secrets_are_never_printed() {
         "--token-key",
         key,
     ]);
-    let settings = resolve(&args).unwrap();
+    let settings = Settings::resolve(&args).unwrap();
     for printed in [format!("{args:?}"), format!("{settings:?}")] {
         assert!(!printed.contains(password), "{printed}");
         assert!(!printed.contains(key), "{printed}");
     }
-    let err = resolve(&serve_args(&[
+    let err = Settings::resolve(&serve_args(&[
         "--database-url",
         &format!("mysql://gw:{password}@db"),
     ]))
@@ -396,7 +391,7 @@ fn secrets_are_never_printed() {
         err.contains("database_url") && !err.contains(password),
         "{err}"
     );
-    let err = resolve(&serve_args(&["--token-key", "c2hvcnQtc2VjcmV0"]))
+    let err = Settings::resolve(&serve_args(&["--token-key", "c2hvcnQtc2VjcmV0"]))
         .unwrap_err()
         .to_string();
     assert!(
@@ -407,7 +402,7 @@ fn secrets_are_never_printed() {
 
 #[test]
 fn a_later_setting_is_read_from_declared() {
-    let s = resolve(&serve_args(&["--shutdown-grace", "7s"])).unwrap();
+    let s = Settings::resolve(&serve_args(&["--shutdown-grace", "7s"])).unwrap();
     assert_eq!(s.declared.shutdown_grace, Duration::from_secs(7));
     assert_eq!(s.shutdown_grace, Duration::from_secs(7));
 }
