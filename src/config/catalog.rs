@@ -1,5 +1,5 @@
 //! The settings of `serve`, one declaration each: flag, environment variable, TOML key, default, type and
-//! `--help` text all come from here (see [`settings!`](super::declare) for the syntax).
+//! `--help` text all come from here (the syntax is explained in the [module documentation](super)).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::ConfigError;
-use super::declare::{Declared, FileValue, Layers, Source, parse_from, settings};
+use super::declare::{CONFIG_ENV, Declared, FileValue, Layers, Source, parse_from, settings};
 use super::value::{
     AddrOrOff, DatabaseUrl, HttpUrl, LogFilter, LogFormat, PositiveDuration, PublicBaseUrl, Secret,
     Upstream,

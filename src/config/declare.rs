@@ -262,8 +262,8 @@ macro_rules! settings {
         #[derive(Clone, Default, clap::Args)]
         pub struct ServeArgs {
             /// The TOML configuration file (read from `ALIPAY_GATEWAY_CONFIG` when the flag is absent).
-            #[arg(long, value_name = "FILE", help = concat!(
-                "TOML configuration file (settings named like the flags, with `_`) [env: ", "ALIPAY_GATEWAY_CONFIG", "]"
+            #[arg(long, value_name = "FILE", help = format!(
+                "TOML configuration file (settings named like the flags, with `_`) [env: {}]", CONFIG_ENV
             ))]
             pub config: Option<std::path::PathBuf>,
             $(
