@@ -52,7 +52,8 @@ settings! {
     buyer_action_grace: Option<Duration>, env "ALIPAY_GATEWAY_BUYER_ACTION_GRACE", value "DURATION";
     /// Longest interval between inquiries of a payment waiting for the buyer; the interval doubles up to it
     /// (default 30s).
-    buyer_inquiry_max_interval: Option<PositiveDuration>, env "ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL", value "DURATION";
+    buyer_inquiry_max_interval: Option<PositiveDuration>,
+        env "ALIPAY_GATEWAY_BUYER_INQUIRY_MAX_INTERVAL", value "DURATION";
     /// Delay before the reconciler may look at a payment whose pay call is still in flight (crash recovery);
     /// default and minimum: the longest in-flight pay call, and at least 60s by default.
     write_ahead_grace: Option<Duration>, env "ALIPAY_GATEWAY_WRITE_AHEAD_GRACE", value "DURATION";

@@ -254,8 +254,17 @@ macro_rules! settings {
         $(#[doc = $doc:literal])+
         $name:ident: $ty:ty $(= $default:expr)?, env $env:literal, value $value:literal $(, $modifier:ident)*;
     )+) => {
+        /// Each setting's declaration, by name.
+        struct Declarations {
+            $($name: Declared,)+
+        }
+
+        const DECLARED: Declarations = Declarations {
+            $($name: settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*),)+
+        };
+
         /// Every declared setting, in declaration order.
-        pub const SETTINGS: &[Declared] = &[$(settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*)),+];
+        pub const SETTINGS: &[Declared] = &[$(DECLARED.$name),+];
 
         /// Flags of `serve` (environment variables, the file and defaults are layered under them by
         /// [`Layers`]). A value is kept as given; [`Values::resolve`] parses it.
@@ -271,9 +280,9 @@ macro_rules! settings {
                 #[arg(
                     long,
                     value_name = $value,
-                    help = settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*).help(&[$($doc),+]),
-                    num_args = settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*).num_args(),
-                    default_missing_value = settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*).missing_value(),
+                    help = DECLARED.$name.help(&[$($doc),+]),
+                    num_args = DECLARED.$name.num_args(),
+                    default_missing_value = DECLARED.$name.missing_value(),
                 )]
                 pub $name: Option<String>,
             )+
@@ -285,9 +294,8 @@ macro_rules! settings {
                 let mut out = f.debug_struct("ServeArgs");
                 out.field("config", &self.config);
                 $(
-                    let declared = settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*);
                     match &self.$name {
-                        Some(_) if declared.secret => out.field(stringify!($name), &"[redacted]"),
+                        Some(_) if DECLARED.$name.secret => out.field(stringify!($name), &"[redacted]"),
                         value => out.field(stringify!($name), value),
                     };
                 )+
@@ -313,8 +321,12 @@ macro_rules! settings {
             pub fn resolve(layers: &Layers<'_>) -> Result<Self, ConfigError> {
                 Ok(Self {$(
                     $name: {
-                        let declared = settings!(@declared $name, $env, $value $(, $default)?; $($modifier)*);
-                        let found = layers.first_set(&declared, layers.flags.$name.as_deref(), |file| file.$name.as_ref());
+                        let declared = DECLARED.$name;
+                        let found = layers.first_set(
+                            &declared,
+                            layers.flags.$name.as_deref(),
+                            |file| file.$name.as_ref(),
+                        );
                         settings!(@pick declared, found $(, $default)?)?
                     },
                 )+})

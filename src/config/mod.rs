@@ -17,9 +17,9 @@
 //!
 //! Each setting is declared once, in [`catalog`]: its doc comment (the `--help` text), its name (the TOML key;
 //! the flag is the name with `-`), its type, its default, its environment variable and its `--help`
-//! placeholder. From that one line the `settings!` macro (in `declare.rs`) generates the flag of [`ServeArgs`], the key of the
-//! file, the environment lookup, the typed field of [`Values`] and the entry of [`SETTINGS`] (what the help,
-//! the README check and the generated precedence tests walk). [`Layers::first_set`] is the precedence rule,
+//! placeholder. From that one line the `settings!` macro (in `declare.rs`) generates the flag of [`ServeArgs`],
+//! the key of the file, the environment lookup, the typed field of [`Values`] and the entry of [`SETTINGS`] (what
+//! the help, the README check and the generated precedence tests walk). [`Layers::first_set`] is the precedence rule,
 //! written once; [`value::SettingValue::parse`] reads the text of every source the same way, so a type carries
 //! each single-value rule (more than zero, at least 1, `off`, an http(s) URL). Then one validation step,
 //! [`Settings::validate`], applies the rules that relate settings (development defaults with the sandbox
@@ -38,9 +38,9 @@
 //! `Option<T>`; `secret` keeps a value out of `Debug`; `switch` lets a boolean flag stand alone.
 //!
 //! Why a macro of our own rather than figment or config: flags and their `--help` text would still be declared
-//! a second time for clap, since neither library produces a command line; both would add a second `toml`
-//! major version to the tree (figment 0.10 is on toml 0.8, with serde_yaml beside it), and the environment
-//! names here are not one prefix (`DATABASE_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`), so each would need mapping
+//! a second time for clap, since neither library produces a command line; figment 0.10 would add a second
+//! `toml` version to the tree (it is on toml 0.8, with serde_yaml beside it); and the environment names here
+//! are not one prefix (`DATABASE_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`), so each would need mapping
 //! by hand anyway. The macro and the layering are one small file (`declare.rs`) over clap, serde and toml,
 //! which the gateway already uses.
 
