@@ -160,7 +160,7 @@ impl PostgresGateway {
 /// The gateway as `serve` runs it by default (built-in sandbox upstream), on `database_url` and a free port.
 async fn start_gateway(database_url: &str) -> Result<RunningGateway, BenchError> {
     let settings = Settings::resolve(&ServeArgs {
-        listen: Some("127.0.0.1:0".parse()?),
+        listen: Some("127.0.0.1:0".into()),
         notify_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.to_owned()),
         ..ServeArgs::default()
