@@ -11,7 +11,7 @@ use axum::response::{IntoResponse as _, Response};
 
 use crate::app::App;
 use crate::cards::{self, PageRefusal};
-use crate::issuer::{CHALLENGE_OTP, ChallengeAnswer, PresentedCard};
+use crate::issuer::{self, CHALLENGE_OTP, ChallengeAnswer, PresentedCard};
 use crate::notices;
 use crate::pages::{back_to_merchant, escape, page};
 use crate::state::{Payment, PaymentStatus};
@@ -101,7 +101,7 @@ pub(crate) async fn card_submit(
         .filter(|c| !c.is_whitespace())
         .collect();
     let cvv = field("cvv");
-    if card_no.is_empty() || cvv.is_some_and(|c| !(3..=4).contains(&c.len())) {
+    if card_no.is_empty() || cvv.is_some_and(|c| !issuer::cvv_well_formed(c)) {
         return match at_step(&app, &payment_id, false) {
             Ok(payment) => page(
                 StatusCode::BAD_REQUEST,

@@ -53,7 +53,7 @@ pub(crate) fn parse<'a>(method: Fields<'a>, token: Option<&'a str>) -> Checked<C
     };
     let card_no = meta.str("cardNo", 32)?;
     let cvv = meta.str("cvv", 4)?;
-    if cvv.is_some_and(|c| c.len() < 3 || !c.bytes().all(|b| b.is_ascii_digit())) {
+    if cvv.is_some_and(|c| !issuer::cvv_well_formed(c)) {
         return Err(illegal(
             "paymentMethod.paymentMethodMetaData.cvv must be 3 or 4 digits",
         ));

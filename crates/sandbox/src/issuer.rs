@@ -215,6 +215,11 @@ pub fn avs_result(billing_zip: Option<Option<&str>>) -> Option<&'static str> {
     })
 }
 
+/// A CVV the issuer can check: 3 or 4 digits.
+pub fn cvv_well_formed(cvv: &str) -> bool {
+    (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `cvvResultRaw`: "000" gives N, any other CVV Y; no CVV, no code.
 pub fn cvv_result(cvv: Option<&str>) -> Option<&'static str> {
     cvv.map(|cvv| if cvv == "000" { "N" } else { "Y" })
