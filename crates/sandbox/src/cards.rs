@@ -349,7 +349,13 @@ impl CardPayment {
         result.insert("eci".into(), json!(three_ds.eci));
         if three_ds.authenticated {
             // A fixed-shape test CAVV, unique per payment.
-            let cavv = format!("SBX{}", &self.ds_transaction_id.replace('-', "")[..25]);
+            let unique: String = self
+                .ds_transaction_id
+                .chars()
+                .filter(|c| *c != '-')
+                .take(25)
+                .collect();
+            let cavv = format!("SBX{unique}");
             result.insert("cavv".into(), json!(cavv));
         }
         result.insert("dsTransactionId".into(), json!(self.ds_transaction_id));
@@ -429,35 +435,17 @@ pub(crate) fn add_facts(fields: &mut Map<String, Value>, payment: &Payment, card
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::new_id;
 
     /// A card payment of `value` minor units, before the card flow starts.
     fn payment_for_test(value: u64) -> Payment {
-        let now = Utc::now();
         Payment {
-            payment_id: new_id(now),
             client_id: "C".into(),
-            payment_request_id: "r".into(),
-            product_code: "CASHIER_PAYMENT".into(),
             method_type: "CARD".into(),
             amount: crate::validate::Amount {
                 currency: "USD".into(),
                 value,
             },
-            created_at: now,
-            status: PaymentStatus::Processing,
-            fail_code: None,
-            fail_message: None,
-            settled_at: None,
-            cancelled_at: None,
-            progress: Progress::Settled,
-            redirect_url: None,
-            corrupt_pay_signature: false,
-            customer: None,
-            authorization: None,
-            notify_url: None,
-            operations: Vec::new(),
-            card: None,
+            ..Payment::default()
         }
     }
 

@@ -68,10 +68,11 @@ impl std::fmt::Debug for Token {
 }
 
 /// `paymentStatus` as inquiryPayment reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PaymentStatus {
     Success,
     Fail,
+    #[default]
     Processing,
     Cancelled,
 }
@@ -88,9 +89,10 @@ impl PaymentStatus {
 }
 
 /// How a PROCESSING payment will move on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
     /// Nothing pending (final payments).
+    #[default]
     Settled,
     /// The buyer has to act on the cashier page.
     AwaitingBuyer,
@@ -167,7 +169,7 @@ pub struct Operation {
 }
 
 /// A payment record: created once per (client, paymentRequestId).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Payment {
     pub payment_id: String,
     pub client_id: String,

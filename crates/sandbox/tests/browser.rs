@@ -9,16 +9,14 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use alipay::Outcome;
 use alipay::model::{
-    Amount, CaptureMode, CardNumber, CardPaymentMethodMetaData, Env, InquiryPaymentRequest, Order,
-    PayRequest, PaymentFactor, PaymentMethod, PaymentStatus, ProductCode, RecurringType,
-    TerminalType,
+    Amount, CaptureMode, CardNumber, CardPaymentMethodMetaData, InquiryPaymentRequest, PayRequest,
+    PaymentMethod, PaymentStatus, RecurringType,
 };
-use alipay::{AlipayClient, ClientConfig, Outcome, PathPrefix};
 use axum::extract::{OriginalUri, State};
-use sandbox::{RunningSandbox, SandboxConfig, dev};
+use sandbox::{SandboxConfig, dev};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -100,38 +98,11 @@ async fn checkout(modules: &str, chromium: &str, order: Value) -> Value {
     serde_json::from_str(stdout.trim()).unwrap()
 }
 
-fn client(sandbox: &RunningSandbox) -> AlipayClient {
-    let config = ClientConfig::new(
-        dev::CLIENT_ID,
-        dev::MERCHANT_PRIVATE_KEY_PEM,
-        sandbox.alipay_public_key_pem(),
-        sandbox.base_url(),
-    )
-    .with_path_prefix(PathPrefix::Sandbox)
-    .with_request_timeout(Duration::from_secs(30));
-    AlipayClient::new(config).unwrap()
-}
-
 fn pay_request(return_url: &str, method: PaymentMethod) -> PayRequest {
-    let amount = Amount::new("EUR", 2500);
-    let id = common::unique("browser");
-    let mut request = PayRequest::new(
-        ProductCode::CashierPayment,
-        id.clone(),
-        amount.clone(),
-        Order::new(format!("order-{id}"), "Browser card order", amount),
-        method,
-    );
-    request.payment_factor = Some(PaymentFactor {
-        is_authorization: Some(true),
-        capture_mode: Some(CaptureMode::Automatic),
-        ..PaymentFactor::default()
-    });
-    request.env = Some(Env {
-        client_ip: Some("127.0.0.1".into()),
-        ..Env::new(TerminalType::Web)
-    });
-    request.payment_redirect_url = Some(format!("{return_url}?order={id}"));
+    let mut request =
+        common::card::pay_request(Amount::new("EUR", 2500), CaptureMode::Automatic, method);
+    request.payment_redirect_url =
+        Some(format!("{return_url}?order={}", request.payment_request_id));
     request
 }
 
@@ -141,7 +112,7 @@ async fn a_buyer_pays_on_the_hosted_page_with_3ds_in_a_real_browser() {
         return;
     };
     let sandbox = common::start(SandboxConfig::development()).await;
-    let client = client(&sandbox);
+    let client = common::card::client(&sandbox, dev::CLIENT_ID);
     let merchant = ReturnServer::start().await;
     let return_url = format!("{}/return", merchant.base);
     let status_of = |request_id: String| {

@@ -6,32 +6,17 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alipay::model::{
-    Address, Amount, CaptureMode, CaptureRequest, CardNumber, CardPaymentMethodMetaData, Env,
-    InquiryPaymentRequest, MpiData, Notification, Order, PayRequest, PaymentFactor, PaymentMethod,
-    PaymentResultInfo, PaymentStatus, ProductCode, RecurringType, RefundRequest, Secret,
-    TerminalType,
+    Address, Amount, CaptureMode, CaptureRequest, CardNumber, CardPaymentMethodMetaData,
+    InquiryPaymentRequest, MpiData, Notification, PayRequest, PaymentFactor, PaymentMethod,
+    PaymentResultInfo, PaymentStatus, RecurringType, RefundRequest, Secret,
 };
-use alipay::{AlipayClient, ClientConfig, Outcome, PathPrefix, ResultCode};
+use alipay::{AlipayClient, Outcome, ResultCode};
 use common::receiver::Receiver;
 use sandbox::{RunningSandbox, SandboxConfig, dev};
 
 const RETURN_URL: &str = "https://merchant.example/return";
 const OTHER_CLIENT: &str = "OTHER_CARD_CLIENT";
-
-fn client_for(sandbox: &RunningSandbox, client_id: &str) -> AlipayClient {
-    let config = ClientConfig::new(
-        client_id,
-        dev::MERCHANT_PRIVATE_KEY_PEM,
-        sandbox.alipay_public_key_pem(),
-        sandbox.base_url(),
-    )
-    .with_path_prefix(PathPrefix::Sandbox)
-    .with_request_timeout(Duration::from_secs(30));
-    AlipayClient::new(config).unwrap()
-}
 
 /// A sandbox, the merchant's signed client, a browser-like HTTP client (no redirects followed) and a verifying
 /// notification receiver.
@@ -49,7 +34,7 @@ impl Bank {
             .with_merchant(OTHER_CLIENT, dev::MERCHANT_PUBLIC_KEY_PEM)
             .with_notify_redelivery(false);
         let sandbox = common::start(config).await;
-        let client = client_for(&sandbox, dev::CLIENT_ID);
+        let client = common::card::client(&sandbox, dev::CLIENT_ID);
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -65,24 +50,8 @@ impl Bank {
     /// A card pay request: CASHIER_PAYMENT, CARD, a MANUAL authorization, a buyer environment, the return and
     /// notify URLs.
     fn request(&self, value: u64, method: PaymentMethod) -> PayRequest {
-        let amount = Amount::new("USD", value);
-        let id = common::unique("card");
-        let mut request = PayRequest::new(
-            ProductCode::CashierPayment,
-            id.clone(),
-            amount.clone(),
-            Order::new(format!("order-{id}"), "Card test order", amount),
-            method,
-        );
-        request.payment_factor = Some(PaymentFactor {
-            is_authorization: Some(true),
-            capture_mode: Some(CaptureMode::Manual),
-            ..PaymentFactor::default()
-        });
-        request.env = Some(Env {
-            client_ip: Some("203.0.113.7".into()),
-            ..Env::new(TerminalType::Web)
-        });
+        let mut request =
+            common::card::pay_request(Amount::new("USD", value), CaptureMode::Manual, method);
         request.payment_redirect_url = Some(RETURN_URL.into());
         request.payment_notify_url = Some(self.receiver.url("/alipay/notify"));
         request
@@ -308,9 +277,9 @@ async fn every_row_of_the_card_table() {
         let info = facts(&reply.body);
         assert_eq!(info.card_brand.as_deref(), Some(brand));
         let three_ds = info.three_ds_result.unwrap();
-        assert_eq!(three_ds.eci.as_deref(), Some(eci));
+        assert_eq!(three_ds.authentication.eci.as_deref(), Some(eci));
         assert_eq!(three_ds.challenged, Some(false));
-        assert!(three_ds.cavv.is_some());
+        assert!(three_ds.authentication.cavv.is_some());
     }
 
     // The amount scenarios apply after the card table.
@@ -439,9 +408,12 @@ async fn the_3ds_challenge_passes_fails_and_cancels_by_its_form() {
         let info = inquiry.card_facts().unwrap();
         let three_ds = info.three_ds_result.clone().unwrap();
         assert_eq!(three_ds.challenged, Some(true));
-        assert_eq!(three_ds.eci.as_deref(), Some(eci));
+        assert_eq!(three_ds.authentication.eci.as_deref(), Some(eci));
         assert_eq!(three_ds.challenge_cancel.as_deref(), cancel);
-        assert_eq!(three_ds.cavv.is_some(), status == PaymentStatus::Success);
+        assert_eq!(
+            three_ds.authentication.cavv.is_some(),
+            status == PaymentStatus::Success
+        );
         if status == PaymentStatus::Fail {
             assert_eq!(
                 inquiry.payment_result_code,
@@ -583,7 +555,7 @@ async fn hosted_page_tokenizes_then_stored_card_cit_and_mit() {
     assert!(mit_facts.three_ds_result.is_none());
 
     // The token is bound to the client that created it.
-    let other = client_for(&bank.sandbox, OTHER_CLIENT);
+    let other = common::card::client(&bank.sandbox, OTHER_CLIENT);
     let reply = other
         .pay(&bank.request(
             1000,

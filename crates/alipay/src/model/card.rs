@@ -51,10 +51,11 @@ pub enum RecurringType {
     Unscheduled,
 }
 
-/// External 3DS data.
+/// The values a 3-D Secure authentication produces: sent as `mpiData` when the merchant's own MPI ran 3DS, and
+/// the core of every `threeDSResult` Alipay returns (see `ThreeDSResult`).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MpiData {
+pub struct ThreeDSAuthentication {
     /// 3DS version (1.0.2 / 2.1.0 / 2.2.0). The wire key is `threeDSVersion` (camel case would say `threeDs`).
     #[serde(
         rename = "threeDSVersion",
@@ -62,26 +63,30 @@ pub struct MpiData {
         skip_serializing_if = "Option::is_none"
     )]
     pub three_ds_version: Option<String>,
-    /// ECI.
+    /// ECI: 02/05 authenticated, 01/06 attempted, 00/07 not authenticated, 04 data only (Mastercard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eci: Option<String>,
-    /// Cardholder authentication value.
+    /// Cardholder authentication value (≤64): proof of authentication, never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cavv: Option<Secret>,
-    /// Directory-server transaction id.
+    /// Directory-server transaction id (3DS 2, ≤64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ds_transaction_id: Option<String>,
 }
 
-impl fmt::Debug for MpiData {
+impl fmt::Debug for ThreeDSAuthentication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpiData")
+        f.debug_struct("ThreeDSAuthentication")
             .field("three_ds_version", &self.three_ds_version)
             .field("eci", &self.eci)
             .field("cavv", &self.cavv)
-            .finish_non_exhaustive()
+            .field("ds_transaction_id", &self.ds_transaction_id)
+            .finish()
     }
 }
+
+/// External 3DS data (`mpiData`): the merchant authenticated the cardholder itself.
+pub type MpiData = ThreeDSAuthentication;
 
 /// `paymentMethod.paymentMethodMetaData` for `paymentMethodType=CARD`.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]

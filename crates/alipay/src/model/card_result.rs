@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::card::ThreeDSAuthentication;
 use super::card_checks::{AvsCheck, CvvCheck};
 use super::common::Secret;
 use super::serde_helpers::{opt_bool, opt_string_or_number};
@@ -17,22 +18,9 @@ use super::serde_helpers::{opt_bool, opt_string_or_number};
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreeDSResult {
-    /// `1.0.2`, `2.1.0` or `2.2.0`.
-    #[serde(
-        rename = "threeDSVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub three_ds_version: Option<String>,
-    /// ECI: 02/05 authenticated, 01/06 attempted, 00/07 not authenticated, 04 data only (Mastercard).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eci: Option<String>,
-    /// Cardholder authentication value: proof of authentication, never logged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cavv: Option<Secret>,
-    /// Directory-server transaction id (3DS 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ds_transaction_id: Option<String>,
+    /// Version, ECI, CAVV and directory-server transaction id (the keys `mpiData` has too).
+    #[serde(flatten)]
+    pub authentication: ThreeDSAuthentication,
     /// Transaction id (3DS 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xid: Option<String>,
@@ -77,10 +65,7 @@ pub struct ThreeDSResult {
 impl fmt::Debug for ThreeDSResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreeDSResult")
-            .field("three_ds_version", &self.three_ds_version)
-            .field("eci", &self.eci)
-            .field("cavv", &self.cavv)
-            .field("ds_transaction_id", &self.ds_transaction_id)
+            .field("authentication", &self.authentication)
             .field("xid", &self.xid)
             .field(
                 "three_ds_transaction_status_reason",
@@ -312,9 +297,12 @@ mod tests {
     fn every_field_of_the_sample_is_typed_and_round_trips() {
         let info: PaymentResultInfo = serde_json::from_str(SAMPLE).unwrap();
         let three_ds = info.three_ds_result.clone().unwrap();
-        assert_eq!(three_ds.three_ds_version.as_deref(), Some("2.2.0"));
         assert_eq!(
-            three_ds.cavv.as_ref().map(Secret::expose),
+            three_ds.authentication.three_ds_version.as_deref(),
+            Some("2.2.0")
+        );
+        assert_eq!(
+            three_ds.authentication.cavv.as_ref().map(Secret::expose),
             Some("AAABBEg0VhI0VniQEjRWAAAAAAA=")
         );
         assert_eq!(three_ds.challenge_cancel.as_deref(), Some("01"));
@@ -385,8 +373,11 @@ mod tests {
         assert_eq!(merged.card_brand.as_deref(), Some("VISA"));
         assert_eq!(merged.card_token.as_ref().map(Secret::expose), Some("tok"));
         let three_ds = merged.three_ds_result.unwrap();
-        assert_eq!(three_ds.eci.as_deref(), Some("05"));
-        assert_eq!(three_ds.three_ds_version.as_deref(), Some("2.2.0"));
+        assert_eq!(three_ds.authentication.eci.as_deref(), Some("05"));
+        assert_eq!(
+            three_ds.authentication.three_ds_version.as_deref(),
+            Some("2.2.0")
+        );
         assert_eq!(
             PaymentResultInfo::merged(None, Some(&card_info)),
             Some(card_info)
