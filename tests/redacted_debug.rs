@@ -129,6 +129,10 @@ fn no_message_prints_a_secret() {
         "StoredCard",
         "AuthorizeCardRequest",
         "ExternalThreeDS",
+        "ThreeDSResult",
+        "CardSummary",
+        "CardToken",
+        "DeleteCardTokenRequest",
     ] {
         assert!(
             with_secrets.iter().any(|m| m == expected),
@@ -150,6 +154,10 @@ fn the_rule_finds_the_documented_secret_fields() {
         ("StoredCard", "cvv"),
         ("StoredCard", "card_token"),
         ("ExternalThreeDS", "cavv"),
+        ("ThreeDSResult", "cavv"),
+        ("CardSummary", "card_token"),
+        ("CardToken", "card_token"),
+        ("DeleteCardTokenRequest", "card_token"),
     ] {
         let desc = pool
             .get_message_by_name(&format!("{PACKAGE}.{message}"))
@@ -164,8 +172,21 @@ fn the_rule_finds_the_documented_secret_fields() {
     }
     assert!(!is_secret("page_token") && !is_secret("next_page_token"));
     assert!(!is_secret("payment_request_id") && !is_secret("customer_id"));
-    // The issuer's approval code is printed on receipts; it is not a credential.
+    // The issuer's approval code is printed on receipts; it is not a credential. Nor are the masked number, the
+    // check verdicts and the 3DS cancel reason, which support staff must see.
     assert!(!is_secret("authorization_code"));
+    for visible in [
+        "masked_card_no",
+        "avs_result_raw",
+        "cvv_result_raw",
+        "avs_check",
+        "cvv_check",
+        "challenge_cancel_code",
+        "network_transaction_id",
+        "last_four",
+    ] {
+        assert!(!is_secret(visible), "{visible}");
+    }
 }
 
 #[test]

@@ -21,7 +21,8 @@ fn rule_for(key: &str) -> Option<Rule> {
         | "expiryYear" | "expiryMonth" | "cpf" | "dateOfBirth" | "payerEmail" | "payerName"
         | "businessNo" | "paymentCode" => Some(Rule::Full),
         "cardNo" | "paymentMethodId" | "cardToken" => Some(Rule::KeepLast4),
-        "cardholderName" => Some(Rule::Deep),
+        // Personal data the AVS check reads: never recorded, like the cardholder's name.
+        "cardholderName" | "billingAddress" => Some(Rule::Deep),
         _ => None,
     }
 }
@@ -50,7 +51,7 @@ fn mask_all(value: &mut Value) {
 
 /// Masks secrets in place: tokens, authCode, CVV and card-verification data fully; card numbers, card tokens and
 /// `paymentMethodId` (an access token, card token or payment code) down to their last four characters; cardholder
-/// names entirely.
+/// names and billing addresses entirely.
 pub fn mask_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -90,6 +91,7 @@ mod tests {
         let mut v = json!({"paymentMethod": {"paymentMethodType": "CARD", "paymentMethodMetaData": {
             "cardNo": "4117347806156383", "cvv": "850", "expiryYear": "29", "expiryMonth": "12",
             "cardholderName": {"firstName": "Tom", "lastName": "Jay"}, "is3DSAuthentication": false,
+            "billingAddress": {"region": "US", "zipCode": "99990", "address1": "1 Main St"},
             "mpiData": {"cavv": "abc", "eci": "05"}}}});
         mask_json(&mut v);
         let meta = &v["paymentMethod"]["paymentMethodMetaData"];
@@ -98,10 +100,19 @@ mod tests {
         assert_eq!(meta["expiryYear"], "***");
         assert_eq!(meta["cardholderName"]["firstName"], "***");
         assert_eq!(meta["mpiData"]["cavv"], "***");
+        assert_eq!(meta["billingAddress"]["address1"], "***");
+        assert_eq!(meta["billingAddress"]["zipCode"], "***");
         assert_eq!(meta["mpiData"]["eci"], "05");
         assert_eq!(meta["is3DSAuthentication"], false);
         assert_eq!(v["paymentMethod"]["paymentMethodType"], "CARD");
         assert!(!v.to_string().contains("4117347806156383"));
+        // In results the cardholder name is a plain string; the token keeps only its last four.
+        let mut result = json!({"paymentResultInfo": {"cardholderName": "Tom Jay",
+            "cardToken": "ALIPAYtoken-0123456789", "cardNo": "411734******6383"}});
+        mask_json(&mut result);
+        let info = &result["paymentResultInfo"];
+        assert_eq!(info["cardholderName"], "***");
+        assert_eq!(info["cardToken"], "******************6789");
     }
 
     #[test]

@@ -167,6 +167,40 @@ result_codes! {
     ExpiredRefreshToken => "EXPIRED_REFRESH_TOKEN",
     /// OAuth failed.
     OauthFailed => "OAUTH_FAILED",
+    /// Card: the account behind the card is closed.
+    AccountClosed => "ACCOUNT_CLOSED",
+    /// Card: the issuer requires 3DS and the charge did not ask for it (or allow an upgrade).
+    AuthenticationRequired => "AUTHENTICATION_REQUIRED",
+    /// Card: blocked on first use.
+    BlockedFirstUsed => "BLOCKED_FIRST_USED",
+    /// Card: expired.
+    CardExpired => "CARD_EXPIRED",
+    /// Card: brand or product not supported for this merchant.
+    CardNotSupported => "CARD_NOT_SUPPORTED",
+    /// Card: the issuer declined without a reason (refusal code 05).
+    DoNotHonor => "DO_NOT_HONOR",
+    /// Card: rejected as fraud.
+    FraudReject => "FRAUD_REJECT",
+    /// Card: the number is invalid.
+    InvalidCardNumber => "INVALID_CARD_NUMBER",
+    /// Card: the CVV is wrong.
+    InvalidCvv => "INVALID_CVV",
+    /// Card: the expiry date is wrong.
+    InvalidExpirationDate => "INVALID_EXPIRATION_DATE",
+    /// Card: reported lost.
+    LostCard => "LOST_CARD",
+    /// Card: no account selected (combo cards).
+    NoSelectedAccount => "NO_SELECTED_ACCOUNT",
+    /// Card: the issuer asks to retain the card.
+    PickupCard => "PICKUP_CARD",
+    /// Card: refused by policy.
+    Policy => "POLICY",
+    /// Card: restricted.
+    RestrictedCard => "RESTRICTED_CARD",
+    /// Card: reported stolen.
+    StolenCard => "STOLEN_CARD",
+    /// Card: too many verification attempts.
+    VerifyTimesExceedLimit => "VERIFY_TIMES_EXCEED_LIMIT",
 }
 
 impl ResultCode {
@@ -222,6 +256,35 @@ mod tests {
         let code: ResultCode = serde_json::from_str("\"BRAND_NEW_CODE\"").unwrap();
         assert_eq!(code, ResultCode::Other("BRAND_NEW_CODE".into()));
         assert_eq!(code.to_string(), "BRAND_NEW_CODE");
+    }
+
+    #[test]
+    fn card_decline_codes_are_known_and_others_pass_through() {
+        for code in [
+            "CARD_NOT_SUPPORTED",
+            "INVALID_CARD_NUMBER",
+            "INVALID_CVV",
+            "INVALID_EXPIRATION_DATE",
+            "CARD_EXPIRED",
+            "DO_NOT_HONOR",
+            "LOST_CARD",
+            "STOLEN_CARD",
+            "PICKUP_CARD",
+            "RESTRICTED_CARD",
+            "FRAUD_REJECT",
+            "AUTHENTICATION_REQUIRED",
+            "USER_PAYMENT_VERIFICATION_FAILED",
+            "USER_BALANCE_NOT_ENOUGH",
+            "PROCESS_FAIL",
+        ] {
+            let parsed = ResultCode::parse(code);
+            assert!(!matches!(parsed, ResultCode::Other(_)), "{code}");
+            assert_eq!(parsed.as_str(), code);
+        }
+        assert_eq!(
+            ResultCode::parse("3DS_AUTH_FAILED"),
+            ResultCode::Other("3DS_AUTH_FAILED".into())
+        );
     }
 
     #[test]

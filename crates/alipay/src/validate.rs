@@ -191,7 +191,7 @@ fn card(meta: &CardPaymentMethodMetaData) -> Result<(), ValidationError> {
     max_len(
         &format!("{base}.networkTransactionId"),
         meta.network_transaction_id.as_deref(),
-        100,
+        256,
     )?;
     max_len(
         &format!("{base}.selectedCardBrand"),
@@ -340,6 +340,20 @@ mod tests {
             ..CardPaymentMethodMetaData::default()
         });
         assert!(p.validate().unwrap_err().problem.contains("01–12"));
+        // networkTransactionId may be 256 characters (reference §3.9), not 100.
+        p.payment_method.payment_method_meta_data = Some(CardPaymentMethodMetaData {
+            network_transaction_id: Some("7".repeat(256)),
+            ..CardPaymentMethodMetaData::default()
+        });
+        assert!(p.validate().is_ok());
+        p.payment_method.payment_method_meta_data = Some(CardPaymentMethodMetaData {
+            network_transaction_id: Some("7".repeat(257)),
+            ..CardPaymentMethodMetaData::default()
+        });
+        assert_eq!(
+            p.validate().unwrap_err().field,
+            "paymentMethod.paymentMethodMetaData.networkTransactionId"
+        );
     }
 
     #[test]

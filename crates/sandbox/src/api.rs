@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::Value;
 
+use crate::app::{App, ConnectionKill};
 use crate::codes::{self, Code};
 use crate::endpoint::Endpoint;
 use crate::reply::{Effect, Reply};
-use crate::server::{App, ConnectionKill};
 use crate::signature;
 use crate::state::iso;
 use crate::{auth, payments};

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::app::App;
 use crate::codes;
 use crate::payments::{OS_TYPES, TERMINAL_TYPES};
 use crate::reply::Reply;
-use crate::server::App;
 use crate::state::{AuthCode, AuthSession, State, Token, iso, new_id};
 use crate::validate::{Checked, Fields, absolute_url};
 use crate::wallets::{self, WALLETS};

@@ -59,4 +59,15 @@ codes! {
     REFUND_IN_PROCESS = "The refund is being processed.";
     REFUND_WINDOW_EXCEED = "The refund period has passed.";
     CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT = "The capture amount exceeds the authorized amount.";
+    // card issuer (reference §3.9)
+    AUTHENTICATION_REQUIRED = "The issuer requires 3D Secure authentication.";
+    CARD_EXPIRED = "The card has expired.";
+    CARD_NOT_SUPPORTED = "The card is not supported.";
+    DO_NOT_HONOR = "The issuer declined the payment.";
+    FRAUD_REJECT = "The payment was rejected as suspected fraud.";
+    INVALID_CARD_NUMBER = "The card number is invalid.";
+    INVALID_CVV = "The CVV is invalid.";
+    INVALID_EXPIRATION_DATE = "The expiry date is invalid.";
+    USER_PAYMENT_VERIFICATION_FAILED = "The cardholder failed payment verification.";
+    INVALID_TOKEN = "The card token is invalid or does not belong to this client.";
 }

@@ -18,7 +18,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::clock::Clock;
 use crate::error::SandboxError;
-use crate::server::stopped;
+use crate::shutdown::stopped;
 use crate::signature;
 use crate::state::iso;
 

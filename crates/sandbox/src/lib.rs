@@ -12,7 +12,10 @@
 //! ```
 
 mod api;
+mod app;
 mod auth;
+mod card_pages;
+mod cards;
 mod clock;
 mod codes;
 mod config;
@@ -20,6 +23,7 @@ mod control;
 mod delivery;
 mod endpoint;
 mod error;
+mod issuer;
 mod keys;
 mod notices;
 mod operations;
@@ -29,6 +33,7 @@ mod reply;
 mod routes;
 mod scenario;
 mod server;
+mod shutdown;
 mod signature;
 mod state;
 mod stats;

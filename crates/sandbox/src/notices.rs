@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::app::App;
+use crate::cards;
 use crate::delivery::{Kind, Notice};
 use crate::operations::{operation_fields, operation_reply};
 use crate::payments::{payment_result, psp_customer_info};
 use crate::reply::Reply;
-use crate::server::App;
 use crate::state::{
     AuthSession, Operation, OperationKind, OperationState, Payment, PaymentStatus, Token, iso,
     new_id,
@@ -60,6 +61,8 @@ fn send_payment(app: &App, payment: &Payment, notify_type: &str, result: (&str, 
     if let Some(auth) = &payment.authorization {
         body.insert("authExpiryTime".into(), json!(iso(auth.expires_at)));
     }
+    // Card facts in `paymentResultInfo` (the SDK parsers' source) and, with the token, `cardInfo` (seed 003's).
+    cards::add_facts(&mut body, payment, true);
     send(
         app,
         Kind::Payment,
@@ -76,8 +79,8 @@ fn send_payment_result(app: &App, payment: &Payment) {
 
 /// A payment was just created by pay. In-store (and, with the switch, agreement) payments still PROCESSING get
 /// PAYMENT_PENDING (`S` here means "still processing"); agreement payments that are already final get their
-/// PAYMENT_RESULT when the switch is on. Cashier payments wait for the buyer. A successful AUTOMATIC
-/// authorization is captured at once.
+/// PAYMENT_RESULT when the switch is on, and card payments decided at once get theirs. Other cashier payments
+/// wait for the buyer. A successful AUTOMATIC authorization is captured at once.
 pub(crate) fn payment_created(app: &App, payment: &Payment, now: DateTime<Utc>) {
     match payment.status {
         PaymentStatus::Processing
@@ -92,7 +95,9 @@ pub(crate) fn payment_created(app: &App, payment: &Payment, now: DateTime<Utc>) 
             );
         }
         PaymentStatus::Success | PaymentStatus::Fail
-            if payment.product_code == "AGREEMENT_PAYMENT" && notifies_payment(app, payment) =>
+            if payment.card.is_some()
+                || (payment.product_code == "AGREEMENT_PAYMENT"
+                    && notifies_payment(app, payment)) =>
         {
             send_payment_result(app, payment);
         }

@@ -6,11 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::app::App;
 use crate::codes;
 use crate::notices;
 use crate::reply::Reply;
 use crate::scenario::Scenario;
-use crate::server::App;
 use crate::state::{
     Operation, OperationKind, OperationState, Payment, PaymentStatus, State, iso, new_id,
 };

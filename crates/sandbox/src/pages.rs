@@ -9,15 +9,15 @@ use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::app::App;
 use crate::auth;
 use crate::notices;
 use crate::payments;
-use crate::server::App;
-use crate::state::PaymentStatus;
+use crate::state::{Payment, PaymentStatus};
 use crate::stats::Stats;
 
 /// Escapes text for HTML element and attribute content.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -32,7 +32,8 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A complete HTML page: no scripts, nothing loaded from elsewhere.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1>{body}<p><small>Alipay sandbox: test data only.</small></p></body></html>",
@@ -187,8 +188,14 @@ pub(crate) async fn cashier_submit(
         );
     }
     notices::payment_settled(&app, &payment, now);
-    match payment.redirect_url {
-        Some(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
+    back_to_merchant(&payment)
+}
+
+/// Where the buyer goes once a page is done with a payment: a 303 to `paymentRedirectUrl` when the merchant gave
+/// one, else a result page.
+pub(crate) fn back_to_merchant(payment: &Payment) -> Response {
+    match &payment.redirect_url {
+        Some(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url.clone())]).into_response(),
         None => page(
             StatusCode::OK,
             "Payment result",

@@ -4,12 +4,15 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use sha2::{Digest as _, Sha256};
+
+use crate::app::App;
+use crate::cards::{self, CardPay};
 use crate::codes::{self, Code};
 use crate::notices;
 use crate::operations::operation_reply;
 use crate::reply::{Effect, Reply};
 use crate::scenario::Scenario;
-use crate::server::App;
 use crate::state::{
     Authorization, Operation, OperationKind, OperationState, PayAttempts, Payment, PaymentStatus,
     Progress, State, iso, new_id,
@@ -38,6 +41,8 @@ struct PayRequest<'a> {
     notify_url: Option<&'a str>,
     /// `Some(manual)` when `isAuthorization` is true.
     authorization: Option<bool>,
+    /// The card part of a `CARD` payment.
+    card: Option<CardPay<'a>>,
 }
 
 fn parse_pay(body: &Value) -> Checked<PayRequest<'_>> {
@@ -55,7 +60,14 @@ fn parse_pay(body: &Value) -> Checked<PayRequest<'_>> {
     }
     let method = f.required_object("paymentMethod", "paymentMethod")?;
     let method_type = method.required_str("paymentMethodType", 64)?;
-    let method_id = method.str("paymentMethodId", 128)?;
+    // A cardToken may be up to 2048 characters (reference §3.9); other method ids 128.
+    let is_card = method_type == "CARD";
+    let method_id = method.str("paymentMethodId", if is_card { 2048 } else { 128 })?;
+    let card = if is_card {
+        Some(cards::parse(method, method_id)?)
+    } else {
+        None
+    };
     for name in ["paymentNotifyUrl", "paymentRedirectUrl"] {
         if let Some(url) = f.str(name, 2048)? {
             absolute_url(name, url)?;
@@ -94,6 +106,7 @@ fn parse_pay(body: &Value) -> Checked<PayRequest<'_>> {
         redirect_url,
         notify_url,
         authorization: is_authorization.then_some(capture_mode == Some("MANUAL")),
+        card,
     })
 }
 
@@ -106,8 +119,9 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
     let now = app.clock.now();
     let mut state = app.state();
     let key = (client_id.to_owned(), request.payment_request_id.to_owned());
+    let digest = digest(app, body);
     let attempt = match state.pay_attempts.get_mut(&key) {
-        Some(seen) if seen.request != *body => {
+        Some(seen) if seen.request != digest => {
             return Reply::failed(codes::REPEAT_REQ_INCONSISTENT);
         }
         Some(seen) => {
@@ -122,7 +136,7 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
             state.pay_attempts.insert(
                 key.clone(),
                 PayAttempts {
-                    request: body.clone(),
+                    request: digest,
                     count: 1,
                     payment_id: None,
                 },
@@ -136,7 +150,7 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
         Scenario::AlwaysUnknown => return Reply::unknown(codes::UNKNOWN_EXCEPTION),
         _ => {}
     }
-    let mut payment = create_payment(&state, client_id, &request, scenario, now);
+    let mut payment = create_payment(&mut state, client_id, &request, scenario, now);
     payment.notify_url = app.notifier.url_for(request.notify_url);
     notices::payment_created(app, &payment, now);
     let effect = match scenario {
@@ -226,7 +240,7 @@ fn is_alipay_payment_code(code: &str) -> bool {
 }
 
 fn create_payment(
-    state: &State,
+    state: &mut State,
     client_id: &str,
     request: &PayRequest<'_>,
     scenario: Scenario,
@@ -255,50 +269,46 @@ fn create_payment(
         }),
         notify_url: None,
         operations: Vec::new(),
+        card: None,
     };
     match check_payer(state, client_id, request, now) {
         Err((code, message)) => {
-            settle(&mut payment, Err((code, Some(message))), now);
+            payment.settle(Err((code, Some(message))), now);
             return payment;
         }
         Ok(customer) => payment.customer = customer,
     }
+    if let Some(card) = &request.card {
+        // The issuer decides first; the amount scenarios apply once it approves.
+        cards::start(&mut state.card_tokens, &mut payment, card, now);
+        return payment;
+    }
     match scenario {
-        Scenario::Fail(code) => settle(&mut payment, Err((code, None)), now),
+        Scenario::Fail(code) => payment.settle(Err((code, None)), now),
         Scenario::SettleAfterInquiries(countdown) => {
             payment.progress = Progress::AfterInquiries(countdown);
         }
         Scenario::ProcessingForever => payment.progress = Progress::UntilCancelled,
         Scenario::SlowFirstAnswer | Scenario::DroppedFirstAnswer | Scenario::BadSignature => {
-            settle(&mut payment, Ok(()), now);
+            payment.settle(Ok(()), now);
         }
         Scenario::Normal | Scenario::UnknownOnFirstAttempt(_) | Scenario::AlwaysUnknown => {
             if request.product_code == "CASHIER_PAYMENT" {
                 payment.progress = Progress::AwaitingBuyer;
             } else {
-                settle(&mut payment, Ok(()), now);
+                payment.settle(Ok(()), now);
             }
         }
     }
     payment
 }
 
-/// Moves a payment to SUCCESS or FAIL.
-pub(crate) fn settle(
-    payment: &mut Payment,
-    outcome: Result<(), (Code, Option<String>)>,
-    now: DateTime<Utc>,
-) {
-    payment.progress = Progress::Settled;
-    payment.settled_at = Some(now);
-    match outcome {
-        Ok(()) => payment.status = PaymentStatus::Success,
-        Err((code, message)) => {
-            payment.status = PaymentStatus::Fail;
-            payment.fail_code = Some(code);
-            payment.fail_message = message;
-        }
-    }
+/// A keyed SHA-256 of a request body: enough to tell a replay from a changed request without keeping the body.
+fn digest(app: &App, body: &Value) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(app.digest_key);
+    hasher.update(body.to_string().as_bytes());
+    hasher.finalize().into()
 }
 
 /// The cashier page URL of a payment.
@@ -323,7 +333,13 @@ fn pay_reply(app: &App, payment: &Payment, effect: Effect) -> Reply {
         PaymentStatus::Processing => {
             fields.insert("paymentId".into(), json!(payment.payment_id));
             fields.insert("paymentCreateTime".into(), json!(iso(payment.created_at)));
-            if payment.product_code == "CASHIER_PAYMENT" {
+            if let Some(url) = cards::page_url(app, payment) {
+                fields.insert(
+                    "redirectActionForm".into(),
+                    json!({"method": "GET", "redirectUrl": url, "actionFormType": "RedirectActionForm"}),
+                );
+                fields.insert("normalUrl".into(), json!(url));
+            } else if payment.product_code == "CASHIER_PAYMENT" && payment.card.is_none() {
                 fields.insert(
                     "normalUrl".into(),
                     json!(cashier_url(app, &payment.payment_id)),
@@ -345,6 +361,9 @@ fn pay_reply(app: &App, payment: &Payment, effect: Effect) -> Reply {
     };
     if let Some(auth) = &payment.authorization {
         fields.insert("authExpiryTime".into(), json!(iso(auth.expires_at)));
+    }
+    if payment.status != PaymentStatus::Processing {
+        cards::add_facts(&mut fields, payment, false);
     }
     let effect = if payment.corrupt_pay_signature {
         Effect::CorruptSignature
@@ -392,8 +411,8 @@ pub fn inquiry(app: &App, client_id: &str, body: &Value) -> Reply {
         && payment.status == PaymentStatus::Processing
     {
         match countdown.inquire() {
-            Some(true) => settle(payment, Ok(()), now),
-            Some(false) => settle(payment, Err((codes::USER_BALANCE_NOT_ENOUGH, None)), now),
+            Some(true) => payment.settle(Ok(()), now),
+            Some(false) => payment.settle(Err((codes::USER_BALANCE_NOT_ENOUGH, None)), now),
             None => payment.progress = Progress::AfterInquiries(countdown),
         }
         if payment.status != PaymentStatus::Processing {
@@ -437,6 +456,7 @@ fn inquiry_fields(state: &State, payment: &Payment) -> Map<String, Value> {
     if let Some(info) = psp_customer_info(payment) {
         fields.insert("pspCustomerInfo".into(), info);
     }
+    cards::add_facts(&mut fields, payment, true);
     let transactions: Vec<Value> = payment
         .operations
         .iter()
@@ -537,7 +557,8 @@ pub(crate) fn complete_on_cashier(
     let Some(payment) = state.payments.get_mut(payment_id) else {
         return false;
     };
-    if payment.status != PaymentStatus::Processing {
+    // Card payments complete on the card and 3DS pages only.
+    if payment.status != PaymentStatus::Processing || payment.card.is_some() {
         return false;
     }
     if pay {
@@ -545,10 +566,9 @@ pub(crate) fn complete_on_cashier(
             payment.method_type.clone(),
             wallets::test_user(&payment.method_type),
         ));
-        settle(payment, Ok(()), now);
+        payment.settle(Ok(()), now);
     } else {
-        settle(
-            payment,
+        payment.settle(
             Err((
                 codes::PROCESS_FAIL,
                 Some("The buyer chose to fail the payment.".to_owned()),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::server::App;
-use crate::{api, control, pages};
+use crate::app::App;
+use crate::{api, card_pages, control, pages};
 
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -20,6 +20,14 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route(
             "/sandbox/cashier/{payment_id}",
             get(pages::cashier_page).post(pages::cashier_submit),
+        )
+        .route(
+            "/sandbox/card/{payment_id}",
+            get(card_pages::card_page).post(card_pages::card_submit),
+        )
+        .route(
+            "/sandbox/3ds/{payment_id}",
+            get(card_pages::challenge_page).post(card_pages::challenge_submit),
         )
         .route("/sandbox/notifications", get(control::list))
         .route("/sandbox/notifications/{id}/resend", post(control::resend))

@@ -4,79 +4,27 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use hyper_util::rt::TokioIo;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
+use crate::app::{App, ConnectionKill, Limits};
 use crate::clock::Clock;
 use crate::config::SandboxConfig;
 use crate::delivery::{self, Notifier};
 use crate::error::SandboxError;
 use crate::keys;
+use crate::shutdown::stopped;
 use crate::state::State;
 use crate::stats::Stats;
-
-/// TTLs and windows, copied out of the configuration.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub slow_response: Duration,
-    pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
-    pub auth_code_ttl: Duration,
-    pub cancel_window: Duration,
-    pub refund_window: Duration,
-}
-
-/// Everything the handlers share.
-pub(crate) struct App {
-    pub limits: Limits,
-    pub signing_key: RsaPrivateKey,
-    pub merchants: HashMap<String, RsaPublicKey>,
-    pub clock: Clock,
-    pub base_url: String,
-    pub state: Mutex<State>,
-    pub notifier: Arc<Notifier>,
-    pub shutdown: watch::Receiver<bool>,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("base_url", &self.base_url)
-            .field("merchants", &self.merchants.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl App {
-    /// The state, recovering from a poisoned lock: a panicked handler must not take the sandbox down.
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Waits until the sandbox shuts down (used to cut scenario delays short).
-    pub async fn shutting_down(&self) {
-        stopped(&mut self.shutdown.clone()).await;
-    }
-}
-
-/// Lets a handler close its own TCP connection without answering (scenario 94002).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ConnectionKill(Arc<Notify>);
-
-impl ConnectionKill {
-    pub fn kill(&self) {
-        self.0.notify_one();
-    }
-}
 
 /// Entry point of the simulator.
 #[derive(Debug)]
@@ -139,6 +87,7 @@ impl Sandbox {
             clock: config.clock.clone(),
             base_url: base_url.clone(),
             state: Mutex::new(State::default()),
+            digest_key: rand::random(),
             notifier,
             shutdown: stop_rx.clone(),
         });
@@ -178,11 +127,6 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
     while connections.join_next().await.is_some() {}
 }
 
-/// Resolves once shutdown is requested (or the sender is gone), without holding the channel's read guard.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     router: Router,
@@ -204,7 +148,7 @@ async fn serve_connection(
             }
         }
         // Dropping the connection future closes the socket with nothing written.
-        () = kill.0.notified() => {}
+        () = kill.killed() => {}
         () = stopped(&mut stop) => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;

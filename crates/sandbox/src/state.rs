@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::codes::Code;
+use crate::issuer::{Authentication, CardProfile, Decline, ThreeDs};
 use crate::scenario::Countdown;
 use crate::stats::Stats;
 use crate::validate::Amount;
@@ -67,10 +68,11 @@ impl std::fmt::Debug for Token {
 }
 
 /// `paymentStatus` as inquiryPayment reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PaymentStatus {
     Success,
     Fail,
+    #[default]
     Processing,
     Cancelled,
 }
@@ -87,9 +89,10 @@ impl PaymentStatus {
 }
 
 /// How a PROCESSING payment will move on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
     /// Nothing pending (final payments).
+    #[default]
     Settled,
     /// The buyer has to act on the cashier page.
     AwaitingBuyer,
@@ -166,7 +169,7 @@ pub struct Operation {
 }
 
 /// A payment record: created once per (client, paymentRequestId).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Payment {
     pub payment_id: String,
     pub client_id: String,
@@ -193,12 +196,70 @@ pub struct Payment {
     pub notify_url: Option<String>,
     /// Follow-up operation ids, in order.
     pub operations: Vec<String>,
+    /// The card side of a `CARD` payment.
+    pub card: Option<CardPayment>,
+}
+
+impl Payment {
+    /// Moves the payment to SUCCESS or FAIL.
+    pub fn settle(&mut self, outcome: Result<(), (Code, Option<String>)>, now: DateTime<Utc>) {
+        self.progress = Progress::Settled;
+        self.settled_at = Some(now);
+        match outcome {
+            Ok(()) => self.status = PaymentStatus::Success,
+            Err((code, message)) => {
+                self.status = PaymentStatus::Fail;
+                self.fail_code = Some(code);
+                self.fail_message = message;
+            }
+        }
+    }
+}
+
+/// What a card pay request asked for, kept on the payment (no card data).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CardRequest {
+    /// The 3DS flags.
+    pub auth: Authentication,
+    /// `tokenize`: issue a cardToken on success.
+    pub tokenize: bool,
+}
+
+/// The card side of a payment: what the issuer decided, and what pay, inquiry and notifications report. It
+/// holds a [`CardProfile`], never the card number or CVV.
+#[derive(Debug, Clone, Default)]
+pub struct CardPayment {
+    pub request: CardRequest,
+    /// The card, once presented (a hosted payment has none until the card page is submitted).
+    pub card: Option<CardProfile>,
+    pub avs: Option<&'static str>,
+    pub cvv: Option<&'static str>,
+    pub three_ds: Option<ThreeDs>,
+    pub refusal: Option<Decline>,
+    /// Issue a token on success (`tokenize`, and on the hosted page the "save card" box).
+    pub save: bool,
+    /// The cardToken issued by, or charged in, this payment.
+    pub token: Option<String>,
+    pub network_transaction_id: Option<String>,
+    pub authorization_code: Option<String>,
+    pub rrn: Option<String>,
+    pub ds_transaction_id: String,
+}
+
+/// A card saved by tokenization, charged later by `paymentMethodId=<cardToken>`.
+#[derive(Debug, Clone)]
+pub struct StoredCard {
+    /// Only this client may charge it.
+    pub client_id: String,
+    pub card: CardProfile,
 }
 
 /// What the sandbox remembers about a paymentRequestId, even when no payment was created (92001/92003).
 #[derive(Debug, Clone)]
 pub struct PayAttempts {
-    pub request: Value,
+    /// A keyed digest of the request body, for REPEAT_REQ_INCONSISTENT: the body may hold a card number and CVV,
+    /// which the sandbox must not keep.
+    pub request: [u8; 32],
     pub count: u32,
     pub payment_id: Option<String>,
 }
@@ -217,6 +278,8 @@ pub struct State {
     /// Refund requests answered U with nothing recorded (scenario 92001), by (client, refundRequestId), with the
     /// body: their retry goes through, and a retry with other content is REPEAT_REQ_INCONSISTENT.
     pub unrecorded_refunds: HashMap<(String, String), Value>,
+    /// Stored cards by cardToken.
+    pub card_tokens: HashMap<String, StoredCard>,
     pub stats: Stats,
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::reply::Reply;
 
 /// A money amount in minor units, as on the wire (`{"currency":"PHP","value":"800"}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Amount {
     /// ISO 4217 code, three upper-case letters.
     pub currency: String,

@@ -1,4 +1,4 @@
-//! Card data for server-to-server card payments (reference §3.2). PAN, CVV and cardholder data are typed so
+//! Card data for server-to-server card payments (reference §3.2, corrected by §3.9). PAN, CVV and cardholder data are typed so
 //! `Debug` can redact them: they must never reach logs, traces or error messages.
 
 use std::fmt;
@@ -51,33 +51,42 @@ pub enum RecurringType {
     Unscheduled,
 }
 
-/// External 3DS data.
+/// The values a 3-D Secure authentication produces: sent as `mpiData` when the merchant's own MPI ran 3DS, and
+/// the core of every `threeDSResult` Alipay returns (see `ThreeDSResult`).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MpiData {
-    /// 3DS version (1.0.2 / 2.1.0 / 2.2.0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+pub struct ThreeDSAuthentication {
+    /// 3DS version (1.0.2 / 2.1.0 / 2.2.0). The wire key is `threeDSVersion` (camel case would say `threeDs`).
+    #[serde(
+        rename = "threeDSVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub three_ds_version: Option<String>,
-    /// ECI.
+    /// ECI: 02/05 authenticated, 01/06 attempted, 00/07 not authenticated, 04 data only (Mastercard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eci: Option<String>,
-    /// Cardholder authentication value.
+    /// Cardholder authentication value (≤64): proof of authentication, never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cavv: Option<Secret>,
-    /// Directory-server transaction id.
+    /// Directory-server transaction id (3DS 2, ≤64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ds_transaction_id: Option<String>,
 }
 
-impl fmt::Debug for MpiData {
+impl fmt::Debug for ThreeDSAuthentication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpiData")
+        f.debug_struct("ThreeDSAuthentication")
             .field("three_ds_version", &self.three_ds_version)
             .field("eci", &self.eci)
             .field("cavv", &self.cavv)
-            .finish_non_exhaustive()
+            .field("ds_transaction_id", &self.ds_transaction_id)
+            .finish()
     }
 }
+
+/// External 3DS data (`mpiData`): the merchant authenticated the cardholder itself.
+pub type MpiData = ThreeDSAuthentication;
 
 /// `paymentMethod.paymentMethodMetaData` for `paymentMethodType=CARD`.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -86,7 +95,7 @@ pub struct CardPaymentMethodMetaData {
     /// PAN (≤32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_no: Option<CardNumber>,
-    /// CVV (≤4 digits).
+    /// CVV: 3 digits, 4 for AMEX.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvv: Option<Secret>,
     /// Two-digit expiry year.
@@ -98,10 +107,10 @@ pub struct CardPaymentMethodMetaData {
     /// Cardholder name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cardholder_name: Option<UserName>,
-    /// Billing address (AVS).
+    /// Billing address: the AVS input (personal data: `Debug` shows only its region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Address>,
-    /// Request 3DS.
+    /// Request 3DS. Absent means false.
     #[serde(
         rename = "is3DSAuthentication",
         default,
@@ -133,7 +142,7 @@ pub struct CardPaymentMethodMetaData {
     /// MIT type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurring_type: Option<RecurringType>,
-    /// Scheme transaction id from the first CIT.
+    /// Scheme transaction id from the first CIT (≤256, reference §3.9; not 100 as §3.2 says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_transaction_id: Option<String>,
     /// Brand for co-badged cards.
@@ -192,6 +201,81 @@ mod tests {
         assert!(!debug.contains("850"));
         assert!(!debug.contains("Tomasz"));
         assert!(debug.contains("****6383"));
+    }
+
+    #[test]
+    fn a_card_pay_request_round_trips_with_the_reference_keys() {
+        use crate::model::{PayRequest, PaymentMethod};
+        let sample = r#"{
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": "card-1",
+            "paymentAmount": {"currency": "USD", "value": "1000"},
+            "order": {"referenceOrderId": "o-1", "orderDescription": "Shoes",
+                      "orderAmount": {"currency": "USD", "value": "1000"}},
+            "paymentMethod": {
+                "paymentMethodType": "CARD",
+                "paymentMethodMetaData": {
+                    "cardNo": "4111111111111111", "cvv": "123", "expiryMonth": "06", "expiryYear": "29",
+                    "cardholderName": {"firstName": "Jane", "lastName": "Roe"},
+                    "billingAddress": {"region": "US", "zipCode": "99990", "city": "Springfield"},
+                    "is3DSAuthentication": true, "enableAuthenticationUpgrade": false, "tokenize": true,
+                    "mpiData": {"threeDSVersion": "2.2.0", "eci": "05", "cavv": "AAAB", "dsTransactionId": "ds-1"}
+                }
+            },
+            "paymentFactor": {"isAuthorization": true, "captureMode": "MANUAL"},
+            "env": {"terminalType": "WEB", "clientIp": "203.0.113.7",
+                    "browserInfo": {"acceptHeader": "text/html", "javaEnabled": false, "javaScriptEnabled": true,
+                                    "language": "en-US", "userAgent": "Mozilla/5.0"}},
+            "paymentRedirectUrl": "https://merchant.example/return",
+            "paymentNotifyUrl": "https://merchant.example/notify"
+        }"#;
+        let request: PayRequest = serde_json::from_str(sample).unwrap();
+        let card = request
+            .payment_method
+            .payment_method_meta_data
+            .clone()
+            .unwrap();
+        assert_eq!(card.expiry_month.as_deref(), Some("06"));
+        assert_eq!(
+            card.billing_address.as_ref().unwrap().zip_code.as_deref(),
+            Some("99990")
+        );
+        assert_eq!(
+            request.payment_factor.as_ref().unwrap().capture_mode,
+            Some(crate::model::CaptureMode::Manual)
+        );
+        let expected: serde_json::Value = serde_json::from_str(sample).unwrap();
+        assert_eq!(serde_json::to_value(&request).unwrap(), expected);
+        let debug = format!("{request:?}");
+        for secret in [
+            "4111111111111111",
+            "\"123\"",
+            "Jane",
+            "Roe",
+            "99990",
+            "Springfield",
+            "AAAB",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+
+        let mit = PaymentMethod::stored_card(
+            "card-token-1",
+            CardPaymentMethodMetaData {
+                recurring_type: Some(RecurringType::Unscheduled),
+                network_transaction_id: Some("n".repeat(256)),
+                ..CardPaymentMethodMetaData::default()
+            },
+        );
+        let json = serde_json::to_value(&mit).unwrap();
+        assert_eq!(json["paymentMethodType"], "CARD");
+        assert_eq!(json["paymentMethodId"], "card-token-1");
+        assert_eq!(json["paymentMethodMetaData"]["isCardOnFile"], true);
+        assert_eq!(
+            json["paymentMethodMetaData"]["recurringType"],
+            "UNSCHEDULED"
+        );
+        assert!(!format!("{mit:?}").contains("card-token-1"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod card;
+pub mod card_checks;
+pub mod card_result;
 pub mod common;
 pub mod notify;
 pub mod payments;
@@ -10,6 +12,8 @@ pub mod users;
 
 pub use auth::*;
 pub use card::*;
+pub use card_checks::*;
+pub use card_result::*;
 pub use common::*;
 pub use notify::*;
 pub use payments::*;

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::card_result::PaymentResultInfo;
 use super::common::{Amount, ResultInfo, Secret};
-use super::payments::{PaymentResultInfo, RefundStatus};
+use super::payments::RefundStatus;
 
 /// `notifyType` of a payment notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,12 @@ impl NotifyPayment {
     pub fn is_paid(&self) -> bool {
         self.notify_type == PaymentNotifyType::PaymentResult
             && self.result.result_status == super::common::ResultStatus::Success
+    }
+
+    /// The card facts, from `paymentResultInfo` (the SDK parsers' source) or `cardInfo` (seed 003's), the
+    /// first winning field by field.
+    pub fn card_facts(&self) -> Option<PaymentResultInfo> {
+        PaymentResultInfo::merged(self.payment_result_info.as_ref(), self.card_info.as_ref())
     }
 }
 
@@ -340,5 +347,36 @@ mod tests {
         };
         assert!(n.is_paid());
         assert!(n.card_info.is_none() && n.payment_result_info.is_none());
+    }
+
+    #[test]
+    fn card_facts_come_from_either_card_info_or_payment_result_info() {
+        let body = br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},
+            "paymentRequestId":"r","cardInfo":{"cardToken":"tok-1","cardBrand":"VISA"},
+            "paymentResultInfo":{"avsResultRaw":"N","threeDSResult":{"eci":"05","challengeCancel":"01"}}}"#;
+        let Notification::Payment(n) = Notification::parse(body).unwrap() else {
+            panic!("a payment result")
+        };
+        let facts = n.card_facts().unwrap();
+        assert_eq!(facts.card_token.as_ref().map(Secret::expose), Some("tok-1"));
+        assert_eq!(facts.card_brand.as_deref(), Some("VISA"));
+        assert_eq!(facts.avs_result_raw.as_deref(), Some("N"));
+        assert_eq!(
+            facts
+                .three_ds_result
+                .and_then(|t| t.challenge_cancel)
+                .as_deref(),
+            Some("01")
+        );
+        let only_result = br#"{"notifyType":"PAYMENT_RESULT","result":{"resultCode":"DO_NOT_HONOR","resultStatus":"F"},
+            "paymentRequestId":"r","paymentResultInfo":{"refusalCodeRaw":"05"}}"#;
+        let Notification::Payment(n) = Notification::parse(only_result).unwrap() else {
+            panic!("a payment result")
+        };
+        assert_eq!(n.result.result_code, crate::ResultCode::DoNotHonor);
+        assert_eq!(
+            n.card_facts().and_then(|f| f.refusal_code_raw).as_deref(),
+            Some("05")
+        );
     }
 }

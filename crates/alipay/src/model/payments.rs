@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::card::CardPaymentMethodMetaData;
+use super::card_result::PaymentResultInfo;
 use super::common::{Amount, Env, Order, PspCustomerInfo, ResultInfo, Secret};
 use super::serde_helpers::opt_bool;
 use crate::result_code::ResultCode;
@@ -68,6 +69,27 @@ impl PaymentMethod {
             customer_id: None,
             require_issuer_authentication: None,
             extend_info: None,
+        }
+    }
+
+    /// A card payment with the card data (`paymentMethodType=CARD`).
+    pub fn card(meta: CardPaymentMethodMetaData) -> Self {
+        Self {
+            payment_method_meta_data: Some(meta),
+            ..Self::of_type("CARD")
+        }
+    }
+
+    /// A stored-card charge: `paymentMethodId=<cardToken>` with `isCardOnFile:true` set on `meta` (which holds
+    /// `recurringType` and `networkTransactionId` for merchant-initiated charges).
+    pub fn stored_card(card_token: impl Into<Secret>, meta: CardPaymentMethodMetaData) -> Self {
+        Self {
+            payment_method_id: Some(card_token.into()),
+            payment_method_meta_data: Some(CardPaymentMethodMetaData {
+                is_card_on_file: Some(true),
+                ..meta
+            }),
+            ..Self::of_type("CARD")
         }
     }
 
@@ -228,54 +250,6 @@ pub struct RedirectActionForm {
     /// Target URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
-}
-
-/// Card result details (`paymentResultInfo`, `cardInfo`). The PAN here is masked by Alipay.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentResultInfo {
-    /// Token of the stored card.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_token: Option<Secret>,
-    /// Masked card number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_no: Option<String>,
-    /// Brand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_brand: Option<String>,
-    /// BIN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_bin: Option<String>,
-    /// Last four digits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_four: Option<String>,
-    /// Issuing country.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuing_country: Option<String>,
-    /// Funding (credit/debit/prepaid).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub funding: Option<String>,
-    /// AVS result.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub avs_result_raw: Option<String>,
-    /// CVV check result.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cvv_result_raw: Option<String>,
-    /// Scheme transaction id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_transaction_id: Option<String>,
-    /// 3DS result.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub three_ds_result: Option<serde_json::Value>,
-    /// Raw refusal code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal_code_raw: Option<String>,
-    /// Raw refusal reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal_reason_raw: Option<String>,
-    /// Issuer authorization code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization_code: Option<String>,
 }
 
 /// Response of pay.
@@ -502,6 +476,14 @@ pub struct InquiryPaymentResponse {
     /// Acquirer reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acquirer_reference_no: Option<String>,
+}
+
+impl InquiryPaymentResponse {
+    /// The card facts, wherever this answer carries them: `paymentResultInfo` wins, `cardInfo` (which holds
+    /// the cardToken) fills the gaps.
+    pub fn card_facts(&self) -> Option<PaymentResultInfo> {
+        PaymentResultInfo::merged(self.payment_result_info.as_ref(), self.card_info.as_ref())
+    }
 }
 
 payment_target_request!(

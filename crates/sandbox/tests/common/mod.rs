@@ -2,6 +2,7 @@
 //! real loopback HTTP, and verifies every response signature with the sandbox's public key.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod card;
 pub mod receiver;
 
 use std::time::Duration;
