@@ -139,6 +139,7 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
                     request: digest,
                     count: 1,
                     payment_id: None,
+                    method_id: request.method_id.map(str::to_owned),
                 },
             );
             1

@@ -262,6 +262,9 @@ pub struct PayAttempts {
     pub request: [u8; 32],
     pub count: u32,
     pub payment_id: Option<String>,
+    /// The `paymentMethodId` the merchant presented (a payment code, a wallet access token or a cardToken; never
+    /// card data): credentials a leak scan of the merchant's logs looks for ([`State::credentials`]).
+    pub method_id: Option<String>,
 }
 
 /// The whole simulated world.
@@ -284,23 +287,21 @@ pub struct State {
 }
 
 impl State {
-    /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, and the
-    /// paymentMethodId of pay requests (an in-store payment code, a wallet access token). What a leak scan of the
-    /// merchant side's logs looks for.
+    /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, cardTokens, and the
+    /// paymentMethodId of pay requests (an in-store payment code, a wallet access token, a cardToken). What a leak
+    /// scan of the merchant side's logs looks for.
     pub fn credentials(&self) -> Vec<String> {
         let issued = self.auth_codes.keys().cloned();
         let tokens = self
             .tokens
             .iter()
             .flat_map(|(access, token)| [access.clone(), token.refresh_token.clone()]);
-        let presented = self.pay_attempts.values().filter_map(|attempt| {
-            attempt
-                .request
-                .pointer("/paymentMethod/paymentMethodId")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-        issued.chain(tokens).chain(presented).collect()
+        let presented = self
+            .pay_attempts
+            .values()
+            .filter_map(|attempt| attempt.method_id.clone());
+        let cards = self.card_tokens.keys().cloned();
+        issued.chain(tokens).chain(presented).chain(cards).collect()
     }
 
     /// A client's payment by paymentId (wins) or paymentRequestId.
