@@ -40,8 +40,8 @@ mod telemetry;
 mod validate;
 
 pub use commands::{
-    ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, PayCommand, PaySource,
-    RefundCommand, UserInfo,
+    ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, Metadata, PayCommand,
+    PaySource, RefundCommand, UserInfo,
 };
 pub use config::EngineConfig;
 pub use error::{EngineError, FieldViolation};
