@@ -140,14 +140,15 @@ impl TryFrom<&pb::RefundRequest> for engine::RefundCommand {
 
     fn try_from(r: &pb::RefundRequest) -> Result<Self, EngineError> {
         let mut v = Violations::new();
-        let refund_request_id = required(&mut v, "refund_request_id", &r.refund_request_id);
-        let payment_request_id = required(&mut v, "payment_request_id", &r.payment_request_id);
-        let amount = money(&mut v, "refund_amount", r.refund_amount.as_ref());
+        let operation = operation(
+            &mut v,
+            ("refund_request_id", &r.refund_request_id),
+            &r.payment_request_id,
+            ("refund_amount", r.refund_amount.as_ref()),
+        );
         let reason =
             optional::<Text<MAX_REFUND_REASON_LEN>>(&mut v, "refund_reason", &r.refund_reason);
-        let (Some(refund_request_id), Some(payment_request_id), Some(amount)) =
-            (refund_request_id, payment_request_id, amount)
-        else {
+        let Some((refund_request_id, payment_request_id, amount)) = operation else {
             return Err(rejected(v));
         };
         v.finish(Self {
@@ -164,12 +165,13 @@ impl TryFrom<&pb::CaptureRequest> for engine::CaptureCommand {
 
     fn try_from(r: &pb::CaptureRequest) -> Result<Self, EngineError> {
         let mut v = Violations::new();
-        let capture_request_id = required(&mut v, "capture_request_id", &r.capture_request_id);
-        let payment_request_id = required(&mut v, "payment_request_id", &r.payment_request_id);
-        let amount = money(&mut v, "capture_amount", r.capture_amount.as_ref());
-        let (Some(capture_request_id), Some(payment_request_id), Some(amount)) =
-            (capture_request_id, payment_request_id, amount)
-        else {
+        let operation = operation(
+            &mut v,
+            ("capture_request_id", &r.capture_request_id),
+            &r.payment_request_id,
+            ("capture_amount", r.capture_amount.as_ref()),
+        );
+        let Some((capture_request_id, payment_request_id, amount)) = operation else {
             return Err(rejected(v));
         };
         v.finish(Self {
@@ -179,6 +181,20 @@ impl TryFrom<&pb::CaptureRequest> for engine::CaptureCommand {
             is_last_capture: r.is_last_capture,
         })
     }
+}
+
+/// What a refund and a capture both name: their own request id (`(field, value)`), the payment's request id, and
+/// the amount (`(field, value)`). `None` when any of them is invalid (recorded in `v`).
+fn operation(
+    v: &mut Violations,
+    (id_field, id): (&str, &str),
+    payment_request_id: &str,
+    (amount_field, amount): (&str, Option<&pb::Amount>),
+) -> Option<(RequestId, RequestId, alipay::checked::Money)> {
+    let id = required(v, id_field, id);
+    let payment_request_id = required(v, "payment_request_id", payment_request_id);
+    let amount = money(v, amount_field, amount);
+    Some((id?, payment_request_id?, amount?))
 }
 
 /// Requests that only name a payment or refund by its request id parse into that id.
