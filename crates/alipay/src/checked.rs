@@ -510,6 +510,40 @@ mod tests {
             }
         }
 
+        /// The edge parses with the same limits the client checks before signing: whatever the checked values
+        /// hold, the wire request built from them passes the client's last check.
+        #[test]
+        fn checked_values_always_pass_the_clients_last_check(
+            id in "[A-Za-z0-9_.:-]{1,64}",
+            reference in "\\PC{1,64}",
+            description in "\\PC{1,256}",
+            url in "[a-z./]{1,2040}",
+            value in 1i64..=i64::MAX,
+        ) {
+            use crate::limits::{MAX_ORDER_DESCRIPTION_LEN, MAX_REFERENCE_ORDER_ID_LEN};
+            use crate::model::{Env, Order, PayRequest, PaymentMethod, ProductCode, TerminalType};
+            use crate::validate::Validate;
+            let reference = Text::<MAX_REFERENCE_ORDER_ID_LEN>::new(reference);
+            let description = Text::<MAX_ORDER_DESCRIPTION_LEN>::new(description);
+            prop_assume!(reference.is_ok() && description.is_ok());
+            let (reference, description) = (reference.expect("assumed"), description.expect("assumed"));
+            let id = RequestId::new(id).expect("generated from the charset");
+            let url = HttpsUrl::<MAX_URL_LEN>::new(format!("https://{url}")).expect("https");
+            let amount = Money::new(Currency::new("PHP").expect("PHP"), value)
+                .expect("positive")
+                .to_wire();
+            let mut request = PayRequest::new(
+                ProductCode::CashierPayment,
+                String::from(id),
+                amount.clone(),
+                Order::new(String::from(reference), String::from(description), amount),
+                PaymentMethod::of_type(Wallet::Gcash),
+            );
+            request.payment_redirect_url = Some(url.into());
+            request.env = Some(Env::new(TerminalType::Web));
+            prop_assert_eq!(request.validate(), Ok(()));
+        }
+
         #[test]
         fn region_codes_are_two_upper_case_letters(value in "[A-Za-z0-9]{0,3}") {
             let expected = value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase());
