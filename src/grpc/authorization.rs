@@ -1,9 +1,10 @@
 //! `alipay.gateway.v1.AuthorizationService`: wallet authorizations (bindings).
 
+use alipay::checked::CustomerId;
 use tonic::{Request, Response, Status};
 
 use super::status::to_status;
-use super::{convert, validate};
+use super::{convert, parse};
 use crate::pb::v1 as pb;
 use crate::pb::v1::authorization_service_server::AuthorizationService;
 
@@ -31,12 +32,8 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::ConsultRequest>,
     ) -> Result<Response<pb::ConsultResponse>, Status> {
         let r = request.into_inner();
-        validate::consult(&r).map_err(err)?;
-        let outcome = self
-            .engine
-            .consult(convert::consult(&r))
-            .await
-            .map_err(err)?;
+        let cmd = engine::ConsultCommand::try_from(&r).map_err(err)?;
+        let outcome = self.engine.consult(cmd).await.map_err(err)?;
         Ok(Response::new(convert::consult_response(outcome)))
     }
 
@@ -45,12 +42,8 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::ApplyTokenRequest>,
     ) -> Result<Response<pb::ApplyTokenResponse>, Status> {
         let r = request.into_inner();
-        validate::apply_token(&r).map_err(err)?;
-        let binding = self
-            .engine
-            .apply_token(convert::apply_token(&r))
-            .await
-            .map_err(err)?;
+        let cmd = engine::ApplyTokenCommand::try_from(&r).map_err(err)?;
+        let binding = self.engine.apply_token(cmd).await.map_err(err)?;
         Ok(Response::new(pb::ApplyTokenResponse {
             binding: Some(convert::binding(&binding)),
         }))
@@ -61,10 +54,10 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::RefreshBindingRequest>,
     ) -> Result<Response<pb::RefreshBindingResponse>, Status> {
         let r = request.into_inner();
-        validate::binding_id(&r.binding_id).map_err(err)?;
+        let binding_id = CustomerId::try_from(&r).map_err(err)?;
         let binding = self
             .engine
-            .refresh_binding(&r.binding_id)
+            .refresh_binding(&binding_id)
             .await
             .map_err(err)?;
         Ok(Response::new(pb::RefreshBindingResponse {
@@ -77,12 +70,8 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::RevokeBindingRequest>,
     ) -> Result<Response<pb::RevokeBindingResponse>, Status> {
         let r = request.into_inner();
-        validate::binding_id(&r.binding_id).map_err(err)?;
-        let binding = self
-            .engine
-            .revoke_binding(&r.binding_id)
-            .await
-            .map_err(err)?;
+        let binding_id = CustomerId::try_from(&r).map_err(err)?;
+        let binding = self.engine.revoke_binding(&binding_id).await.map_err(err)?;
         Ok(Response::new(pb::RevokeBindingResponse {
             binding: Some(convert::binding(&binding)),
         }))
@@ -93,10 +82,10 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::InquireUserInfoRequest>,
     ) -> Result<Response<pb::InquireUserInfoResponse>, Status> {
         let r = request.into_inner();
-        validate::binding_id(&r.binding_id).map_err(err)?;
+        let binding_id = CustomerId::try_from(&r).map_err(err)?;
         let info = self
             .engine
-            .inquire_user_info(&r.binding_id)
+            .inquire_user_info(&binding_id)
             .await
             .map_err(err)?;
         Ok(Response::new(pb::InquireUserInfoResponse {
@@ -111,8 +100,8 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::GetBindingRequest>,
     ) -> Result<Response<pb::GetBindingResponse>, Status> {
         let r = request.into_inner();
-        validate::binding_id(&r.binding_id).map_err(err)?;
-        let binding = self.engine.get_binding(&r.binding_id).await.map_err(err)?;
+        let binding_id = CustomerId::try_from(&r).map_err(err)?;
+        let binding = self.engine.get_binding(&binding_id).await.map_err(err)?;
         Ok(Response::new(pb::GetBindingResponse {
             binding: Some(convert::binding(&binding)),
         }))
@@ -123,13 +112,10 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::ListBindingsRequest>,
     ) -> Result<Response<pb::ListBindingsResponse>, Status> {
         let r = request.into_inner();
-        validate::list_bindings(&r).map_err(err)?;
+        let query = parse::BindingQuery::try_from(&r).map_err(err)?;
         let page = self
             .engine
-            .list_bindings(
-                convert::binding_filter(&r),
-                convert::page(r.page_size, &r.page_token),
-            )
+            .list_bindings(query.filter, query.page)
             .await
             .map_err(err)?;
         Ok(Response::new(pb::ListBindingsResponse {

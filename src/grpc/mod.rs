@@ -1,14 +1,13 @@
-//! The gRPC services: thin adapters that validate a request (`validate`), convert it to an engine command
-//! (`convert`), call the engine, and convert the record back, mapping every engine error through the one
-//! function in `status`.
+//! The gRPC services: thin adapters that parse a request into an engine command (`parse`), call the engine, and
+//! convert the record back (`convert`), mapping every engine error through the one function in `status`.
 
 mod authorization;
 mod card;
 pub mod codec;
 pub mod convert;
+pub mod parse;
 mod payment;
 pub mod status;
-pub mod validate;
 
 pub use authorization::AuthorizationApi;
 pub use card::CardApi;

@@ -7,11 +7,12 @@
 
 use std::pin::Pin;
 
+use alipay::checked::RequestId;
 use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::status::to_status;
-use super::{convert, validate};
+use super::{convert, parse};
 use crate::pb::v1 as pb;
 use crate::pb::v1::payment_service_server::PaymentService;
 
@@ -75,8 +76,8 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::PayResponse>, Status> {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
-        validate::pay(&r, convert::now()).map_err(|e| to_status(e, Some(&id)))?;
-        let payment = match self.engine.pay(convert::pay(&r)).await {
+        let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
+        let payment = match self.engine.pay(cmd).await {
             Ok(p) => p,
             // Alipay's answer was unknown and the reconciler is resolving it: the contract's PROCESSING. A payment
             // still CREATED is one whose first call is in flight: UNAVAILABLE `OUTCOME_PENDING`.
@@ -95,8 +96,8 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetPaymentRequest>,
     ) -> Result<Response<pb::GetPaymentResponse>, Status> {
-        let id = request.into_inner().payment_request_id;
-        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let r = request.into_inner();
+        let id = RequestId::try_from(&r).map_err(|e| to_status(e, Some(&r.payment_request_id)))?;
         let payment = self
             .engine
             .get_payment(&id)
@@ -111,8 +112,8 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::InquirePaymentRequest>,
     ) -> Result<Response<pb::InquirePaymentResponse>, Status> {
-        let id = request.into_inner().payment_request_id;
-        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let r = request.into_inner();
+        let id = RequestId::try_from(&r).map_err(|e| to_status(e, Some(&r.payment_request_id)))?;
         let payment = self
             .engine
             .inquire_payment(&id)
@@ -127,8 +128,8 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::CancelPaymentRequest>,
     ) -> Result<Response<pb::CancelPaymentResponse>, Status> {
-        let id = request.into_inner().payment_request_id;
-        validate::payment_request_id(&id).map_err(|e| to_status(e, Some(&id)))?;
+        let r = request.into_inner();
+        let id = RequestId::try_from(&r).map_err(|e| to_status(e, Some(&r.payment_request_id)))?;
         let payment = self
             .engine
             .cancel_payment(&id)
@@ -145,8 +146,8 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RefundResponse>, Status> {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
-        validate::refund(&r).map_err(|e| to_status(e, Some(&id)))?;
-        let refund = match self.engine.refund(convert::refund(&r)).await {
+        let cmd = engine::RefundCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
+        let refund = match self.engine.refund(cmd).await {
             Ok(refund) => refund,
             Err(e) if pending(&e) => match self
                 .store
@@ -168,8 +169,7 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::InquireRefundRequest>,
     ) -> Result<Response<pb::InquireRefundResponse>, Status> {
-        let id = request.into_inner().refund_request_id;
-        validate::refund_request_id(&id).map_err(|e| to_status(e, None))?;
+        let id = RequestId::try_from(&request.into_inner()).map_err(|e| to_status(e, None))?;
         let refund = self
             .engine
             .inquire_refund(&id)
@@ -185,13 +185,13 @@ impl PaymentService for PaymentApi {
         request: Request<pb::ListPaymentsRequest>,
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
         let r = request.into_inner();
-        validate::list_payments(&r).map_err(|e| to_status(e, None))?;
-        let Some(filter) = convert::payment_filter(&r) else {
+        let query = parse::PaymentQuery::try_from(&r).map_err(|e| to_status(e, None))?;
+        let Some(filter) = query.filter else {
             return Ok(Response::new(pb::ListPaymentsResponse::default()));
         };
         let page = self
             .engine
-            .list_payments(filter, convert::page(r.page_size, &r.page_token))
+            .list_payments(filter, query.page)
             .await
             .map_err(|e| to_status(e, None))?;
         let payments =
@@ -209,8 +209,8 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::CaptureResponse>, Status> {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
-        validate::capture(&r).map_err(|e| to_status(e, Some(&id)))?;
-        let capture = match self.engine.capture(convert::capture(&r)).await {
+        let cmd = engine::CaptureCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
+        let capture = match self.engine.capture(cmd).await {
             Ok(capture) => capture,
             Err(e) if pending(&e) => match self
                 .store
@@ -241,11 +241,10 @@ impl PaymentService for PaymentApi {
         request: Request<pb::StreamPaymentEventsRequest>,
     ) -> Result<Response<Self::StreamPaymentEventsStream>, Status> {
         let r = request.into_inner();
-        validate::stream_payment_events(&r).map_err(|e| to_status(e, None))?;
-        let cursor = (!r.cursor.is_empty()).then_some(r.cursor.as_str());
+        let query = parse::EventQuery::try_from(&r).map_err(|e| to_status(e, None))?;
         let events = self
             .engine
-            .stream_payment_events(cursor, convert::event_filter(&r))
+            .stream_payment_events(query.cursor.as_deref(), query.filter)
             .await
             .map_err(|e| to_status(e, None))?;
         let stream = futures::stream::unfold(events, |mut events| async move {

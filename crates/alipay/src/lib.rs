@@ -8,11 +8,13 @@
 //!
 //! Retries are deliberately not here: the engine owns the S/F/U retry-inquire-cancel policy.
 
+pub mod checked;
 pub mod client;
 pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod mask;
 pub mod model;
 pub mod notification;

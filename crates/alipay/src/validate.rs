@@ -1,6 +1,15 @@
-//! Documented request limits, checked before anything is signed or sent: bad input gets a precise error and never
-//! reaches Alipay (where it would cost a round trip and, for pay, burn the idempotency key).
+//! The client's last check before anything is signed or sent: bad input gets a precise error and never reaches
+//! Alipay (where it would cost a round trip and, for pay, burn the idempotency key). The limits are those of
+//! [`crate::limits`], the same the gateway's edge parses requests with; this guards callers of the client that
+//! build wire requests themselves.
 
+use crate::limits::{
+    CARD_NO_DIGITS, CVV_DIGITS, MAX_ALIPAY_ID_LEN, MAX_AUTH_REDIRECT_URL_LEN, MAX_AUTH_STATE_LEN,
+    MAX_CARD_BRAND_LEN, MAX_CARDHOLDER_NAME_PART_LEN, MAX_NETWORK_TRANSACTION_ID_LEN,
+    MAX_ORDER_DESCRIPTION_LEN, MAX_OS_VERSION_LEN, MAX_REFERENCE_ORDER_ID_LEN,
+    MAX_REFUND_REASON_LEN, MAX_REQUEST_ID_LEN, MAX_SCOPES, MAX_TOKEN_LEN, MAX_URL_LEN,
+    MAX_WALLET_NAME_LEN, REGION_CODE_LEN,
+};
 use crate::model::*;
 
 /// A request field that breaks a documented rule.
@@ -63,8 +72,8 @@ fn exactly_one_id(
     if !present(a) && !present(b) {
         return Err(err(field_a, format!("{field_a} or {field_b} is required")));
     }
-    max_len(field_a, a, 64)?;
-    max_len(field_b, b, 64)
+    max_len(field_a, a, MAX_ALIPAY_ID_LEN)?;
+    max_len(field_b, b, MAX_ALIPAY_ID_LEN)
 }
 
 fn digits(
@@ -89,24 +98,44 @@ pub trait Validate {
 
 impl Validate for ConsultRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("customerBelongsTo", &self.customer_belongs_to, 64)?;
-        required("authRedirectUrl", &self.auth_redirect_url, 1024)?;
-        required("authState", &self.auth_state, 256)?;
-        if self.scopes.is_empty() || self.scopes.len() > 4 {
-            return Err(err("scopes", "must hold 1 to 4 scopes"));
+        required(
+            "customerBelongsTo",
+            &self.customer_belongs_to,
+            MAX_WALLET_NAME_LEN,
+        )?;
+        required(
+            "authRedirectUrl",
+            &self.auth_redirect_url,
+            MAX_AUTH_REDIRECT_URL_LEN,
+        )?;
+        required("authState", &self.auth_state, MAX_AUTH_STATE_LEN)?;
+        if self.scopes.is_empty() || self.scopes.len() > MAX_SCOPES {
+            return Err(err("scopes", format!("must hold 1 to {MAX_SCOPES} scopes")));
         }
         if self.terminal_type != TerminalType::Web && self.os_type.is_none() {
             return Err(err("osType", "is required unless terminalType is WEB"));
         }
-        max_len("osVersion", self.os_version.as_deref(), 16)?;
-        max_len("merchantRegion", self.merchant_region.as_deref(), 2)?;
-        max_len("authNotifyUrl", self.auth_notify_url.as_deref(), 2048)
+        max_len("osVersion", self.os_version.as_deref(), MAX_OS_VERSION_LEN)?;
+        max_len(
+            "merchantRegion",
+            self.merchant_region.as_deref(),
+            REGION_CODE_LEN,
+        )?;
+        max_len(
+            "authNotifyUrl",
+            self.auth_notify_url.as_deref(),
+            MAX_URL_LEN,
+        )
     }
 }
 
 impl Validate for ApplyTokenRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("customerBelongsTo", &self.customer_belongs_to, 64)?;
+        required(
+            "customerBelongsTo",
+            &self.customer_belongs_to,
+            MAX_WALLET_NAME_LEN,
+        )?;
         let (needed, name, other, other_name) = match self.grant_type {
             GrantType::AuthorizationCode => (
                 &self.auth_code,
@@ -134,23 +163,23 @@ impl Validate for ApplyTokenRequest {
 
 impl Validate for RevokeRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("accessToken", self.access_token.expose(), 256)
+        required("accessToken", self.access_token.expose(), MAX_TOKEN_LEN)
     }
 }
 
 impl Validate for InquiryUserInfoRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("accessToken", self.access_token.expose(), 256)
+        required("accessToken", self.access_token.expose(), MAX_TOKEN_LEN)
     }
 }
 
 fn card(meta: &CardPaymentMethodMetaData) -> Result<(), ValidationError> {
     let base = "paymentMethod.paymentMethodMetaData";
     if let Some(no) = &meta.card_no {
-        digits(&format!("{base}.cardNo"), Some(no.expose()), 12..=32)?;
+        digits(&format!("{base}.cardNo"), Some(no.expose()), CARD_NO_DIGITS)?;
     }
     if let Some(cvv) = &meta.cvv {
-        digits(&format!("{base}.cvv"), Some(cvv.expose()), 3..=4)?;
+        digits(&format!("{base}.cvv"), Some(cvv.expose()), CVV_DIGITS)?;
     }
     digits(
         &format!("{base}.expiryYear"),
@@ -177,11 +206,15 @@ fn card(meta: &CardPaymentMethodMetaData) -> Result<(), ValidationError> {
             ("lastName", &name.last_name),
             ("fullName", &name.full_name),
         ] {
-            max_len(&format!("{base}.cardholderName.{f}"), v.as_deref(), 32)?;
+            max_len(
+                &format!("{base}.cardholderName.{f}"),
+                v.as_deref(),
+                MAX_CARDHOLDER_NAME_PART_LEN,
+            )?;
         }
     }
     if let Some(addr) = &meta.billing_address
-        && addr.region.len() != 2
+        && addr.region.len() != REGION_CODE_LEN
     {
         return Err(err(
             &format!("{base}.billingAddress.region"),
@@ -191,26 +224,38 @@ fn card(meta: &CardPaymentMethodMetaData) -> Result<(), ValidationError> {
     max_len(
         &format!("{base}.networkTransactionId"),
         meta.network_transaction_id.as_deref(),
-        256,
+        MAX_NETWORK_TRANSACTION_ID_LEN,
     )?;
     max_len(
         &format!("{base}.selectedCardBrand"),
         meta.selected_card_brand.as_deref(),
-        64,
+        MAX_CARD_BRAND_LEN,
     )
 }
 
 impl Validate for PayRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("paymentRequestId", &self.payment_request_id, 64)?;
+        required(
+            "paymentRequestId",
+            &self.payment_request_id,
+            MAX_REQUEST_ID_LEN,
+        )?;
         amount("paymentAmount", &self.payment_amount)?;
-        required("order.referenceOrderId", &self.order.reference_order_id, 64)?;
-        required("order.orderDescription", &self.order.order_description, 256)?;
+        required(
+            "order.referenceOrderId",
+            &self.order.reference_order_id,
+            MAX_REFERENCE_ORDER_ID_LEN,
+        )?;
+        required(
+            "order.orderDescription",
+            &self.order.order_description,
+            MAX_ORDER_DESCRIPTION_LEN,
+        )?;
         amount("order.orderAmount", &self.order.order_amount)?;
         required(
             "paymentMethod.paymentMethodType",
             &self.payment_method.payment_method_type,
-            64,
+            MAX_WALLET_NAME_LEN,
         )?;
         if self.product_code == ProductCode::AgreementPayment
             && self.payment_method.payment_method_id.is_none()
@@ -223,11 +268,15 @@ impl Validate for PayRequest {
         if let Some(meta) = &self.payment_method.payment_method_meta_data {
             card(meta)?;
         }
-        max_len("paymentNotifyUrl", self.payment_notify_url.as_deref(), 2048)?;
+        max_len(
+            "paymentNotifyUrl",
+            self.payment_notify_url.as_deref(),
+            MAX_URL_LEN,
+        )?;
         max_len(
             "paymentRedirectUrl",
             self.payment_redirect_url.as_deref(),
-            2048,
+            MAX_URL_LEN,
         )?;
         if self.product_code == ProductCode::CashierPayment && self.env.is_none() {
             return Err(err("env", "is required for CASHIER_PAYMENT (terminalType)"));
@@ -256,19 +305,35 @@ validate_payment_target!(InquiryPaymentRequest, CancelRequest);
 
 impl Validate for CaptureRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("captureRequestId", &self.capture_request_id, 64)?;
-        required("paymentId", &self.payment_id, 64)?;
+        required(
+            "captureRequestId",
+            &self.capture_request_id,
+            MAX_REQUEST_ID_LEN,
+        )?;
+        required("paymentId", &self.payment_id, MAX_ALIPAY_ID_LEN)?;
         amount("captureAmount", &self.capture_amount)
     }
 }
 
 impl Validate for RefundRequest {
     fn validate(&self) -> Result<(), ValidationError> {
-        required("refundRequestId", &self.refund_request_id, 64)?;
-        required("paymentId", &self.payment_id, 64)?;
+        required(
+            "refundRequestId",
+            &self.refund_request_id,
+            MAX_REQUEST_ID_LEN,
+        )?;
+        required("paymentId", &self.payment_id, MAX_ALIPAY_ID_LEN)?;
         amount("refundAmount", &self.refund_amount)?;
-        max_len("refundReason", self.refund_reason.as_deref(), 256)?;
-        max_len("refundNotifyUrl", self.refund_notify_url.as_deref(), 2048)
+        max_len(
+            "refundReason",
+            self.refund_reason.as_deref(),
+            MAX_REFUND_REASON_LEN,
+        )?;
+        max_len(
+            "refundNotifyUrl",
+            self.refund_notify_url.as_deref(),
+            MAX_URL_LEN,
+        )
     }
 }
 

@@ -23,9 +23,9 @@ use tracing::Instrument;
 use crate::commands::{ApplyTokenCommand, ConsultCommand, ConsultOutcome, UserInfo};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
-use crate::limits::USER_INFO_SCOPES;
 use crate::retry::{Attempted, with_retries};
 use crate::{Engine, parse_alipay_time, validate};
+use alipay::limits::USER_INFO_SCOPES;
 
 impl Engine {
     /// Asks Alipay for the authorization URLs of a wallet (consult). Idempotent at Alipay, so retried on U.
@@ -34,15 +34,15 @@ impl Engine {
         let span = tracing::info_span!("consult", customer_id = cmd.customer_id.as_deref(), wallet = %cmd.wallet);
         async {
             let request = ConsultRequest {
-                customer_belongs_to: cmd.wallet.clone(),
+                customer_belongs_to: cmd.wallet.into(),
                 auth_client_id: None,
-                auth_redirect_url: cmd.auth_redirect_url.clone(),
-                scopes: cmd.scopes.clone(),
-                auth_state: cmd.auth_state.clone(),
+                auth_redirect_url: cmd.auth_redirect_url.to_string(),
+                scopes: cmd.scopes.to_vec(),
+                auth_state: cmd.auth_state.to_string(),
                 terminal_type: cmd.terminal_type,
                 os_type: cmd.os_type,
-                os_version: cmd.os_version.clone(),
-                merchant_region: cmd.merchant_region.clone(),
+                os_version: cmd.os_version.clone().map(String::from),
+                merchant_region: cmd.merchant_region.clone().map(String::from),
                 recurring_payment: None,
                 auth_notify_url: self.config().notify_url.clone(),
                 env: None,
@@ -67,7 +67,6 @@ impl Engine {
     /// Idempotent per authCode: a repeat with the same content returns the stored binding without calling Alipay
     /// (an authCode is single-use there); different content is `RequestMismatch`.
     pub async fn apply_token(&self, cmd: ApplyTokenCommand) -> Result<Binding, EngineError> {
-        validate::apply_token(&cmd)?;
         let span = tracing::info_span!("apply_token", customer_id = %cmd.customer_id, wallet = %cmd.wallet);
         self.apply_token_inner(cmd).instrument(span).await
     }
@@ -114,8 +113,8 @@ impl Engine {
             );
         }
         let request = ApplyTokenRequest {
-            merchant_region: cmd.merchant_region.clone(),
-            ..ApplyTokenRequest::authorization_code(cmd.wallet.clone(), cmd.auth_code.clone())
+            merchant_region: cmd.merchant_region.clone().map(String::from),
+            ..ApplyTokenRequest::authorization_code(cmd.wallet, cmd.auth_code.clone())
         };
         let reply = match self
             .call_idempotent(|| self.client().apply_token(&request))
@@ -158,8 +157,8 @@ impl Engine {
             .is_some()
             .then(|| self.refresh_due(tokens.access_token_expires_at));
         let new = NewBinding {
-            customer_id: cmd.customer_id.clone(),
-            wallet: cmd.wallet.clone(),
+            customer_id: cmd.customer_id.to_string(),
+            wallet: cmd.wallet.into(),
             scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
             tokens,
             user_login_id: body.user_login_id.clone(),
@@ -167,7 +166,7 @@ impl Engine {
                 .psp_customer_info
                 .as_ref()
                 .and_then(|p| p.psp_customer_id.clone()),
-            merchant_region: cmd.merchant_region.clone(),
+            merchant_region: cmd.merchant_region.clone().map(String::from),
         };
         Ok(self
             .bindings()

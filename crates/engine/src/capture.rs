@@ -15,13 +15,12 @@ use crate::commands::CaptureCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, amount_value, is_manual_authorization, result_info};
-use crate::{Engine, reasons, validate};
+use crate::pay::{IN_STORE, is_manual_authorization, result_info};
+use crate::{Engine, reasons};
 
 impl Engine {
     /// Captures (part of) an authorized payment. Idempotent per `capture_request_id`.
     pub async fn capture(&self, cmd: CaptureCommand) -> Result<Capture, EngineError> {
-        validate::capture(&cmd)?;
         let span = tracing::info_span!(
             "capture",
             capture_request_id = %cmd.capture_request_id,
@@ -34,7 +33,7 @@ impl Engine {
         let print = fingerprint(&cmd);
         let prepare = async {
             let payment = self.get_payment(&cmd.payment_request_id).await?;
-            let value = amount_value("capture_amount", &cmd.amount.value)?;
+            let value = cmd.amount.minor_units();
             if payment.status != PaymentStatus::Success || !is_manual_authorization(&payment) {
                 return Err(EngineError::illegal_state(
                     reasons::PAYMENT_NOT_CAPTURABLE,
@@ -49,7 +48,7 @@ impl Engine {
                     ),
                 ));
             }
-            if cmd.amount.currency != payment.currency {
+            if *cmd.amount.currency() != payment.currency {
                 return Err(EngineError::invalid(
                     "capture_amount.currency",
                     format!("must be {}", payment.currency),
@@ -77,17 +76,17 @@ impl Engine {
                 ));
             };
             let new = NewCapture {
-                capture_request_id: cmd.capture_request_id.clone(),
+                capture_request_id: cmd.capture_request_id.to_string(),
                 payment_id: payment.id.clone(),
                 amount_value: value,
-                currency: cmd.amount.currency.clone(),
+                currency: cmd.amount.currency().to_string(),
                 is_last_capture: cmd.is_last_capture,
                 request_fingerprint: print.clone(),
             };
             let request = CaptureRequest {
-                capture_request_id: cmd.capture_request_id.clone(),
+                capture_request_id: cmd.capture_request_id.to_string(),
                 payment_id: alipay_payment_id,
-                capture_amount: cmd.amount.clone(),
+                capture_amount: cmd.amount.to_wire(),
                 is_last_capture: Some(cmd.is_last_capture),
             };
             Ok((new, request))

@@ -10,7 +10,7 @@
 //!   [`Engine::list_payments`], [`Engine::payment_totals`], [`Engine::capture`], [`Engine::refund`],
 //!   [`Engine::inquire_refund`];
 //! - errors: [`EngineError`]; the machine-readable codes of [`EngineError::IllegalState`] are in [`reasons`], the
-//!   documented input limits in [`limits`];
+//!   engine's own input limits (caller metadata) in [`limits`] (Alipay's documented limits are `alipay::limits`);
 //! - events: [`Engine::stream_payment_events`] (commit-ordered, resumable), [`Engine::close_event_streams`];
 //! - background: [`Engine::run_reconciler`] (also prunes events past retention), [`Engine::flush_call_records`].
 //!
@@ -40,8 +40,8 @@ mod telemetry;
 mod validate;
 
 pub use commands::{
-    ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, PayCommand, PaySource,
-    RefundCommand, UserInfo,
+    ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, Metadata, PayCommand,
+    PaySource, RefundCommand, UserInfo,
 };
 pub use config::EngineConfig;
 pub use error::{EngineError, FieldViolation};

@@ -77,27 +77,28 @@ impl Engine {
         }
         let (method, product, binding) = self.payment_method(&cmd.source).await?;
         let customer_id = match (&binding, &cmd.customer_id) {
-            (Some(binding), Some(customer)) if *customer != binding.customer_id => {
+            (Some(binding), Some(customer)) if **customer != binding.customer_id => {
                 return Err(EngineError::invalid(
                     "customer_id",
                     "must be the customer of the binding (or left empty)",
                 ));
             }
             (Some(binding), _) => Some(binding.customer_id.clone()),
-            (None, customer) => customer.clone(),
+            (None, customer) => customer.clone().map(String::from),
         };
         // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
         let merchant_region = cmd
             .merchant_region
             .clone()
+            .map(String::from)
             .or_else(|| binding.as_ref().and_then(|b| b.merchant_region.clone()));
         let intent = payments
             .insert_intent(
                 NewPayment {
-                    payment_request_id: cmd.payment_request_id.clone(),
+                    payment_request_id: cmd.payment_request_id.to_string(),
                     product_code: product_name(product).to_owned(),
-                    amount_value: amount_value("payment_amount", &cmd.amount.value)?,
-                    currency: cmd.amount.currency.clone(),
+                    amount_value: cmd.amount.minor_units(),
+                    currency: cmd.amount.currency().to_string(),
                     order_reference_id: Some(cmd.order.reference_order_id.clone()),
                     order_description: Some(cmd.order.order_description.clone()),
                     payment_method_type: method.payment_method_type.clone(),
@@ -106,7 +107,7 @@ impl Engine {
                     request_fingerprint: print.clone(),
                     is_authorization: cmd.is_authorization,
                     capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
-                    metadata: cmd.metadata.clone(),
+                    metadata: (*cmd.metadata).clone(),
                     merchant_region: merchant_region.clone(),
                     payment_expiry_time: cmd.payment_expiry_time,
                 },
@@ -527,12 +528,12 @@ impl Engine {
                 Ok((method, ProductCode::AgreementPayment, Some(binding)))
             }
             PaySource::InStore { payment_code } => Ok((
-                PaymentMethod::with_id("CONNECT_WALLET", payment_code.clone()),
+                PaymentMethod::with_id("CONNECT_WALLET", payment_code.secret().clone()),
                 ProductCode::InStorePayment,
                 None,
             )),
             PaySource::Cashier { wallet, .. } => Ok((
-                PaymentMethod::of_type(wallet.clone()),
+                PaymentMethod::of_type(*wallet),
                 ProductCode::CashierPayment,
                 None,
             )),
@@ -594,14 +595,6 @@ fn product_name(product: ProductCode) -> &'static str {
     }
 }
 
-/// Minor units as the store keeps them; validation already proved the value is a positive integer. `field` is
-/// the amount's path in the contract (`payment_amount`, `refund_amount`, `capture_amount`).
-pub(crate) fn amount_value(field: &str, value: &str) -> Result<i64, EngineError> {
-    value
-        .parse::<i64>()
-        .map_err(|_| EngineError::invalid(format!("{field}.value"), "does not fit in 64 bits"))
-}
-
 fn build_pay_request(
     cmd: &PayCommand,
     method: PaymentMethod,
@@ -610,13 +603,13 @@ fn build_pay_request(
 ) -> PayRequest {
     let mut request = PayRequest::new(
         product,
-        cmd.payment_request_id.clone(),
-        cmd.amount.clone(),
+        cmd.payment_request_id.to_string(),
+        cmd.amount.to_wire(),
         cmd.order.clone(),
         method,
     );
     request.env = cmd.env.clone();
-    request.payment_notify_url = cmd.payment_notify_url.clone();
+    request.payment_notify_url = cmd.payment_notify_url.clone().map(String::from);
     request.merchant_region = merchant_region;
     request.payment_expiry_time = cmd
         .payment_expiry_time
@@ -628,7 +621,7 @@ fn build_pay_request(
     };
     match &cmd.source {
         PaySource::Cashier { redirect_url, .. } => {
-            request.payment_redirect_url = Some(redirect_url.clone())
+            request.payment_redirect_url = Some(redirect_url.to_string())
         }
         PaySource::InStore { .. } => {
             factor.in_store_payment_scenario = Some("PaymentCode".into());

@@ -1,6 +1,8 @@
 //! Refunds: write-ahead intent, the refund call retried with the same refundRequestId, INQUIRE_REFUND follow-up,
 //! and the automatic full refund the reconciler issues for a payment it could not cancel in time.
 
+use alipay::checked::Money;
+use alipay::limits::MAX_REQUEST_ID_LEN;
 use alipay::model::{Amount, InquiryRefundRequest, RefundRequest, RefundStatus, TransactionType};
 use alipay::{Outcome, ResultCode};
 use sha2::{Digest, Sha256};
@@ -12,10 +14,9 @@ use tracing::Instrument;
 use crate::commands::RefundCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
-use crate::limits::MAX_REQUEST_ID_LEN;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, amount_value, is_manual_authorization, result_info, succeeded};
-use crate::{Engine, reasons, validate};
+use crate::pay::{IN_STORE, is_manual_authorization, result_info, succeeded};
+use crate::{Engine, reasons};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
 
@@ -40,7 +41,6 @@ impl Engine {
     /// refund fits in what is not yet refunded (`IllegalState` with [`reasons::PAYMENT_NOT_REFUNDABLE`] /
     /// [`reasons::REFUND_AMOUNT_EXCEED`], without calling Alipay).
     pub async fn refund(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
-        validate::refund(&cmd)?;
         let span = tracing::info_span!(
             "refund",
             refund_request_id = %cmd.refund_request_id,
@@ -53,14 +53,14 @@ impl Engine {
         let print = fingerprint(&cmd);
         let prepare = async {
             let payment = self.get_payment(&cmd.payment_request_id).await?;
-            let amount = amount_value("refund_amount", &cmd.amount.value)?;
+            let amount = cmd.amount.minor_units();
             self.check_refundable(&payment, &cmd.amount, amount).await?;
             let new = NewRefund {
-                refund_request_id: cmd.refund_request_id.clone(),
+                refund_request_id: cmd.refund_request_id.to_string(),
                 payment_id: payment.id.clone(),
                 amount_value: amount,
-                currency: cmd.amount.currency.clone(),
-                reason: cmd.reason.clone(),
+                currency: cmd.amount.currency().to_string(),
+                reason: cmd.reason.clone().map(String::from),
                 request_fingerprint: print.clone(),
             };
             Ok((new, payment))
@@ -77,7 +77,7 @@ impl Engine {
     async fn check_refundable(
         &self,
         payment: &Payment,
-        amount: &Amount,
+        amount: &Money,
         value: i64,
     ) -> Result<(), EngineError> {
         if payment.status != PaymentStatus::Success {
@@ -89,7 +89,7 @@ impl Engine {
                 ),
             ));
         }
-        if amount.currency != payment.currency {
+        if *amount.currency() != payment.currency {
             return Err(EngineError::invalid(
                 "refund_amount.currency",
                 format!("must be the payment currency {}", payment.currency),

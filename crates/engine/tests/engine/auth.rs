@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use alipay::checked::{Scopes, Wallet};
 use alipay::model::Scope;
 use engine::{BindingStatus, EngineError, PaymentStatus};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use store::entity::alipay_call;
 
 use crate::harness::{
-    Env, agreement_pay, each_backend, eventually, fast_config, new_id, sandbox_config,
+    Env, agreement_pay, checked, each_backend, eventually, fast_config, new_id, sandbox_config,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,10 +108,10 @@ async fn apply_token_replays_the_binding_of_an_auth_code() {
         let scopes = vec![Scope::AgreementPay, Scope::UserInfo];
         let code = env.authorize(&scopes).await;
         let command = engine::ApplyTokenCommand {
-            customer_id: "cust-7".into(),
-            wallet: "GCASH".into(),
-            auth_code: code.as_str().into(),
-            scopes: scopes.clone(),
+            customer_id: checked("cust-7"),
+            wallet: Wallet::Gcash,
+            auth_code: checked(&code),
+            scopes: Scopes::new(scopes.clone()).expect("scopes"),
             merchant_region: None,
         };
         let first = env
@@ -120,7 +121,7 @@ async fn apply_token_replays_the_binding_of_an_auth_code() {
             .expect("apply");
         assert_eq!(first.customer_id, "cust-7");
         let other_customer = engine::ApplyTokenCommand {
-            customer_id: "cust-8".into(),
+            customer_id: checked("cust-8"),
             ..command.clone()
         };
         for again in [command, other_customer] {
@@ -155,22 +156,14 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
         let env = Env::start(&url).await;
         let scopes = vec![Scope::AgreementPay];
         let command = engine::ApplyTokenCommand {
-            customer_id: "cust-region".into(),
-            wallet: "GCASH".into(),
-            auth_code: env.authorize(&scopes).await.as_str().into(),
-            scopes,
-            merchant_region: Some("SG".into()),
+            customer_id: checked("cust-region"),
+            wallet: Wallet::Gcash,
+            auth_code: checked(&env.authorize(&scopes).await),
+            scopes: Scopes::new(scopes).expect("scopes"),
+            merchant_region: Some(checked("SG")),
         };
-        let bad = engine::ApplyTokenCommand {
-            merchant_region: Some("sgp".into()),
-            ..command.clone()
-        };
-        match env.engine.apply_token(bad).await {
-            Err(EngineError::InvalidArgument(v)) => {
-                assert_eq!(v[0].field, "merchant_region", "[{backend}] {v:?}")
-            }
-            other => panic!("[{backend}] expected InvalidArgument, got {other:?}"),
-        }
+        // A malformed region cannot be put in a command at all.
+        assert!(alipay::checked::RegionCode::new("sgp").is_err());
         assert_eq!(env.stats().endpoint_calls("authorizations/applyToken"), 0);
 
         let binding = env.engine.apply_token(command).await.expect("apply");

@@ -1,16 +1,16 @@
 //! Captures of manual-capture authorizations: success, idempotent replay, mismatch, the local over-capture check,
 //! and refusals for payments that cannot be captured — all before Alipay where the rules allow.
 
-use alipay::model::{Amount, CaptureMode, Scope};
+use alipay::model::{CaptureMode, Scope};
 use engine::{CaptureCommand, EngineError, OperationStatus, PaymentStatus, RefundCommand, reasons};
 
-use crate::harness::{Env, agreement_pay, each_backend, new_id};
+use crate::harness::{Env, agreement_pay, checked, each_backend, new_id, php};
 
 fn capture(id: &str, payment: &str, value: u64, last: bool) -> CaptureCommand {
     CaptureCommand {
-        capture_request_id: id.into(),
-        payment_request_id: payment.into(),
-        amount: Amount::new("PHP", value),
+        capture_request_id: checked(id),
+        payment_request_id: checked(payment),
+        amount: php(value),
         is_last_capture: last,
     }
 }
@@ -137,9 +137,9 @@ async fn refunds_of_a_manual_authorization_are_capped_at_what_was_captured() {
         let env = Env::start(&url).await;
         let (pay_id, _) = authorize(&env, 1000).await;
         let refund = |value: u64| RefundCommand {
-            refund_request_id: new_id("refund"),
-            payment_request_id: pay_id.clone(),
-            amount: Amount::new("PHP", value),
+            refund_request_id: checked(&new_id("refund")),
+            payment_request_id: checked(&pay_id),
+            amount: php(value),
             reason: None,
         };
         let refused = |result: Result<engine::RefundRecord, EngineError>| match result {

@@ -7,9 +7,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use alipay::checked::{Scopes, Wallet};
 use alipay::model::{
-    Amount, CaptureMode, InquiryPaymentRequest, InquiryRefundRequest, InquiryUserInfoRequest,
-    PaymentStatus as AlipayStatus, RefundStatus, Scope, Secret, TransactionType,
+    CaptureMode, InquiryPaymentRequest, InquiryRefundRequest, InquiryUserInfoRequest,
+    PaymentStatus as AlipayStatus, RefundStatus, Scope, TransactionType,
 };
 use alipay::{Outcome, ResultCode};
 use engine::{
@@ -20,8 +21,8 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::fault::{self, FaultPoint};
 use crate::harness::{
-    Env, ReconcilerGuard, agreement_pay, cashier_pay, client, each_backend, eventually,
-    fast_config, in_store_pay, new_id, press_cashier_button, settled,
+    Env, ReconcilerGuard, agreement_pay, cashier_pay, checked, client, each_backend, eventually,
+    fast_config, in_store_pay, new_id, php, press_cashier_button, settled,
 };
 
 /// The doomed engine makes one attempt per call (300 ms client timeout), so the write-ahead jobs it commits can be
@@ -293,9 +294,9 @@ async fn refunds_recover_from_a_crash_at_every_write() {
             let what = format!("[{backend}] refund, fault at {}", point.name);
             let id = new_id("refund-crash");
             let cmd = || RefundCommand {
-                refund_request_id: id.clone(),
-                payment_request_id: pay_id.clone(),
-                amount: Amount::new("PHP", 100),
+                refund_request_id: checked(&id),
+                payment_request_id: checked(&pay_id),
+                amount: php(100),
                 reason: None,
             };
             operation_through(
@@ -350,9 +351,9 @@ async fn captures_recover_from_a_crash_at_every_write() {
             env.engine.pay(authorize).await.expect("authorized");
             let id = new_id("capture-crash");
             let cmd = || CaptureCommand {
-                capture_request_id: id.clone(),
-                payment_request_id: pay_id.clone(),
-                amount: Amount::new("PHP", 1000),
+                capture_request_id: checked(&id),
+                payment_request_id: checked(&pay_id),
+                amount: php(1000),
                 is_last_capture: true,
             };
             operation_through(
@@ -432,10 +433,10 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
             let code = env.authorize(&[Scope::AgreementPay]).await;
             let customer = new_id("cust");
             let cmd = || ApplyTokenCommand {
-                customer_id: customer.clone(),
-                wallet: "GCASH".into(),
-                auth_code: Secret::new(code.clone()),
-                scopes: vec![Scope::AgreementPay],
+                customer_id: checked(&customer),
+                wallet: Wallet::Gcash,
+                auth_code: checked(&code),
+                scopes: Scopes::new(vec![Scope::AgreementPay]).expect("scopes"),
                 merchant_region: None,
             };
             let revokes = env.stats().endpoint_calls("authorizations/revoke");

@@ -5,7 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use alipay::model::{Amount, Order, Scope, Secret, TerminalType};
+use alipay::checked::{Currency, Money, Scopes, Wallet};
+use alipay::model::{Order, Scope, TerminalType};
 use alipay::{AlipayClient, ClientConfig, PathPrefix};
 use engine::{
     ApplyTokenCommand, BindingRecord, ConsultCommand, Engine, EngineConfig, PayCommand, PaySource,
@@ -205,10 +206,10 @@ impl Env {
         let auth_code = self.authorize(&scopes).await;
         self.engine
             .apply_token(ApplyTokenCommand {
-                customer_id: "cust-1".into(),
-                wallet: "GCASH".into(),
-                auth_code: Secret::new(auth_code),
-                scopes,
+                customer_id: checked("cust-1"),
+                wallet: Wallet::Gcash,
+                auth_code: checked(&auth_code),
+                scopes: Scopes::new(scopes).expect("scopes"),
                 merchant_region: None,
             })
             .await
@@ -220,11 +221,11 @@ impl Env {
         let outcome = self
             .engine
             .consult(ConsultCommand {
-                customer_id: Some("cust-1".into()),
-                wallet: "GCASH".into(),
-                auth_redirect_url: "https://merchant.example/auth/return".into(),
-                auth_state: format!("state-{}", uuid::Uuid::new_v4().simple()),
-                scopes: scopes.to_vec(),
+                customer_id: Some(checked("cust-1")),
+                wallet: Wallet::Gcash,
+                auth_redirect_url: checked("https://merchant.example/auth/return"),
+                auth_state: checked(&format!("state-{}", uuid::Uuid::new_v4().simple())),
+                scopes: Scopes::new(scopes.to_vec()).expect("scopes"),
                 terminal_type: TerminalType::Web,
                 os_type: None,
                 os_version: None,
@@ -307,17 +308,31 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A checked value for a test literal: panics on one its constructor refuses.
+pub fn checked<T: std::str::FromStr>(value: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    value.parse().expect("a valid test value")
+}
+
+/// `value` PHP minor units.
+pub fn php(value: u64) -> Money {
+    let currency = Currency::new("PHP").expect("PHP");
+    Money::new(currency, i64::try_from(value).expect("i64")).expect("a valid amount")
+}
+
 /// A GCASH agreement pay command for `value` PHP minor units.
 pub fn agreement_pay(id: &str, binding_id: &str, value: u64) -> PayCommand {
-    let amount = Amount::new("PHP", value);
+    let amount = php(value);
     PayCommand {
-        payment_request_id: id.into(),
-        amount: amount.clone(),
-        order: Order::new(format!("order-{id}"), "Mi Band strap", amount),
+        payment_request_id: checked(id),
+        order: Order::new(format!("order-{id}"), "Mi Band strap", amount.to_wire()),
+        amount,
         env: None,
         customer_id: None,
         source: PaySource::Agreement {
-            binding_id: binding_id.into(),
+            binding_id: checked(binding_id),
         },
         payment_notify_url: None,
         merchant_region: None,
@@ -333,8 +348,8 @@ pub fn cashier_pay(id: &str, value: u64) -> PayCommand {
     PayCommand {
         customer_id: None,
         source: PaySource::Cashier {
-            wallet: "GCASH".into(),
-            redirect_url: "https://merchant.example/paid".into(),
+            wallet: Wallet::Gcash,
+            redirect_url: checked("https://merchant.example/paid"),
         },
         env: Some(alipay::model::Env::new(TerminalType::Web)),
         ..agreement_pay(id, "unused", value)
@@ -346,7 +361,7 @@ pub fn in_store_pay(id: &str, payment_code: &str, value: u64) -> PayCommand {
     PayCommand {
         customer_id: None,
         source: PaySource::InStore {
-            payment_code: Secret::new(payment_code),
+            payment_code: checked(payment_code),
         },
         ..agreement_pay(id, "unused", value)
     }

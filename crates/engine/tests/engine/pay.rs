@@ -1,9 +1,9 @@
 //! The pay path: S, F, same-id retries of U and transport failures, and what is recorded.
 
 use alipay::model::Scope;
-use engine::{EngineError, PaymentStatus};
+use engine::{EngineError, Metadata, PaymentStatus};
 
-use crate::harness::{Env, agreement_pay, each_backend, new_id};
+use crate::harness::{Env, agreement_pay, checked, each_backend, new_id};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agreement_pay_succeeds_is_recorded_and_replays_without_a_second_call() {
@@ -161,18 +161,22 @@ async fn request_mismatch_and_invalid_input_never_reach_alipay() {
             env.engine.pay(different).await,
             Err(EngineError::RequestMismatch { request_id }) if request_id == id
         ));
+        // Fields are valid by construction; what spans fields is the engine's rule, all reported at once.
         let mut bad = agreement_pay(&new_id("pay-bad"), &binding.id, 1000);
-        bad.amount.value = "01".into();
-        bad.order.order_description = "x".repeat(257);
-        bad.source = engine::PaySource::InStore {
-            payment_code: "1234".into(),
-        };
+        bad.capture_mode = Some(alipay::model::CaptureMode::Manual);
+        bad.payment_expiry_time = Some(chrono::Utc::now() + chrono::Duration::minutes(5));
+        bad.env = Some(alipay::model::Env::new(alipay::model::TerminalType::App));
         match env.engine.pay(bad).await {
             Err(EngineError::InvalidArgument(violations)) => {
                 let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
-                assert!(fields.contains(&"payment_amount.value"), "{fields:?}");
-                assert!(fields.contains(&"order.order_description"), "{fields:?}");
-                assert!(fields.contains(&"in_store.payment_code"), "{fields:?}");
+                assert_eq!(
+                    fields,
+                    [
+                        "agreement.env.os_type",
+                        "capture_mode",
+                        "payment_expiry_time"
+                    ]
+                );
             }
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
@@ -193,21 +197,18 @@ async fn metadata_and_region_are_stored_not_sent_and_limits_are_enforced() {
         let binding = env.bind(vec![Scope::AgreementPay]).await;
         let id = new_id("pay-meta");
         let mut cmd = agreement_pay(&id, &binding.id, 1000);
-        cmd.metadata = [
-            ("cart".to_owned(), "c-42".to_owned()),
-            ("channel".to_owned(), "kiosk-unique-marker".to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        cmd.merchant_region = Some("SG".into());
+        cmd.metadata = Metadata::new([("cart", "c-42"), ("channel", "kiosk-unique-marker")])
+            .expect("metadata");
+        cmd.merchant_region = Some(checked("SG"));
         let paid = env.engine.pay(cmd.clone()).await.expect("pay");
-        assert_eq!(paid.metadata_map(), cmd.metadata, "[{backend}]");
+        assert_eq!(paid.metadata_map(), *cmd.metadata, "[{backend}]");
         assert_eq!(paid.merchant_region.as_deref(), Some("SG"));
         let read = env.engine.get_payment(&id).await.expect("read");
-        assert_eq!(read.metadata_map(), cmd.metadata);
+        assert_eq!(read.metadata_map(), *cmd.metadata);
         // Metadata is part of the request: the same id with other metadata is a different request.
         let mut other = cmd.clone();
-        other.metadata.insert("cart".into(), "c-43".into());
+        other.metadata = Metadata::new([("cart", "c-43"), ("channel", "kiosk-unique-marker")])
+            .expect("metadata");
         assert!(matches!(
             env.engine.pay(other).await,
             Err(EngineError::RequestMismatch { .. })
@@ -221,37 +222,22 @@ async fn metadata_and_region_are_stored_not_sent_and_limits_are_enforced() {
             "metadata never goes to Alipay"
         );
 
-        let mut bad = agreement_pay(&new_id("pay-meta"), &binding.id, 1000);
-        bad.metadata = (0..=MAX_METADATA_ENTRIES)
+        // Over-limit metadata, a malformed region or request id cannot be put in a command at all.
+        let mut bad: std::collections::BTreeMap<String, String> = (0..=MAX_METADATA_ENTRIES)
             .map(|i| (format!("k{i}"), "v".into()))
             .collect();
-        bad.metadata
-            .insert("k".repeat(MAX_METADATA_KEY_LEN + 1), "v".into());
-        bad.metadata
-            .insert("k0".into(), "v".repeat(MAX_METADATA_VALUE_LEN + 1));
-        bad.merchant_region = Some("sgp".into());
-        match env.engine.pay(bad).await {
+        bad.insert("k".repeat(MAX_METADATA_KEY_LEN + 1), "v".into());
+        bad.insert("k0".into(), "v".repeat(MAX_METADATA_VALUE_LEN + 1));
+        match Metadata::new(&bad) {
             Err(EngineError::InvalidArgument(v)) => {
                 let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
-                assert_eq!(
-                    fields,
-                    ["merchant_region", "metadata[k0]", "metadata", "metadata"],
-                    "[{backend}] {v:?}"
-                );
+                assert_eq!(fields, ["metadata[k0]", "metadata", "metadata"], "{v:?}");
             }
-            other => panic!("[{backend}] expected InvalidArgument, got {other:?}"),
+            other => panic!("expected InvalidArgument, got {other:?}"),
         }
+        assert!(alipay::checked::RegionCode::new("sgp").is_err());
         for bad_id in ["pay/1", "pay 1", "pay#1", "päy"] {
-            match env
-                .engine
-                .pay(agreement_pay(bad_id, &binding.id, 1000))
-                .await
-            {
-                Err(EngineError::InvalidArgument(v)) => {
-                    assert_eq!(v[0].field, "payment_request_id", "{bad_id}")
-                }
-                other => panic!("[{backend}] {bad_id}: expected InvalidArgument, got {other:?}"),
-            }
+            assert!(alipay::checked::RequestId::new(bad_id).is_err(), "{bad_id}");
         }
         assert_eq!(env.stats().endpoint_calls("payments/pay"), 1);
     })

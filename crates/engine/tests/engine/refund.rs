@@ -1,20 +1,20 @@
 //! Refunds: success, local REFUND_AMOUNT_EXCEED check, idempotent replay, and the outcomes that are not immediate
 //! (the sandbox's refund scenarios: 92001 unknown once, 930NN / 931NN REFUND_IN_PROCESS then SUCCESS / FAIL).
 
-use alipay::model::{Amount, InquiryPaymentRequest, Scope, TransactionType};
+use alipay::model::{InquiryPaymentRequest, Scope, TransactionType};
 use engine::{EngineError, OperationStatus, RefundCommand};
 
-use crate::harness::{Env, agreement_pay, each_backend, new_id, reconcile_refund};
+use crate::harness::{Env, agreement_pay, checked, each_backend, new_id, php, reconcile_refund};
 
 /// What every scenario test pays: 1000.00 PHP, enough to refund any scenario amount, and not a scenario itself.
 const PAID: u64 = 100_000;
 
 fn refund(id: &str, payment: &str, value: u64) -> RefundCommand {
     RefundCommand {
-        refund_request_id: id.into(),
-        payment_request_id: payment.into(),
-        amount: Amount::new("PHP", value),
-        reason: Some("customer asked".into()),
+        refund_request_id: checked(id),
+        payment_request_id: checked(payment),
+        amount: php(value),
+        reason: Some(checked("customer asked")),
     }
 }
 
