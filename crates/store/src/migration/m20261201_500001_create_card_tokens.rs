@@ -21,6 +21,16 @@ pub(super) enum CardTokens {
     CustomerId,
     TokenEnc,
     TokenHash,
+    FirstPaymentRequestId,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+/// The card columns both card tables have (`card_tokens` and `payment_card_facts`), with one name and one limit
+/// each: the same facts about a card, reported by the same Alipay fields.
+#[derive(DeriveIden)]
+pub(super) enum CardColumns {
     Brand,
     LastFour,
     ExpiryMonth,
@@ -28,10 +38,20 @@ pub(super) enum CardTokens {
     Funding,
     IssuingCountry,
     NetworkTransactionId,
-    FirstPaymentRequestId,
-    CreatedAt,
-    UpdatedAt,
-    DeletedAt,
+}
+
+/// The [`CardColumns`], nullable (each source reports some).
+pub(super) fn card_columns() -> [ColumnDef; 7] {
+    use CardColumns as C;
+    [
+        text(C::Brand, 32).null().to_owned(),
+        text(C::LastFour, 4).null().to_owned(),
+        text(C::ExpiryMonth, 2).null().to_owned(),
+        text(C::ExpiryYear, 4).null().to_owned(),
+        text(C::Funding, 32).null().to_owned(),
+        text(C::IssuingCountry, 2).null().to_owned(),
+        text(C::NetworkTransactionId, 256).null().to_owned(),
+    ]
 }
 
 /// One row per token and customer: the upsert's conflict target, and the lookup by hash.
@@ -42,29 +62,23 @@ const LIST_INDEX: &str = "idx_card_tokens_customer_created";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(CardTokens::Table)
-                    .if_not_exists()
-                    .col(id_pk(CardTokens::Id))
-                    .col(text(CardTokens::CustomerId, 64).not_null())
-                    .col(ColumnDef::new(CardTokens::TokenEnc).text().null())
-                    .col(text(CardTokens::TokenHash, 64).not_null())
-                    .col(text(CardTokens::Brand, 32).null())
-                    .col(text(CardTokens::LastFour, 4).null())
-                    .col(text(CardTokens::ExpiryMonth, 2).null())
-                    .col(text(CardTokens::ExpiryYear, 4).null())
-                    .col(text(CardTokens::Funding, 32).null())
-                    .col(text(CardTokens::IssuingCountry, 2).null())
-                    .col(text(CardTokens::NetworkTransactionId, 256).null())
-                    .col(text(CardTokens::FirstPaymentRequestId, 64).not_null())
-                    .col(ts(CardTokens::CreatedAt).not_null())
-                    .col(ts(CardTokens::UpdatedAt).not_null())
-                    .col(ts(CardTokens::DeletedAt).null())
-                    .to_owned(),
-            )
-            .await?;
+        let mut table = Table::create();
+        table
+            .table(CardTokens::Table)
+            .if_not_exists()
+            .col(id_pk(CardTokens::Id))
+            .col(text(CardTokens::CustomerId, 64).not_null())
+            .col(ColumnDef::new(CardTokens::TokenEnc).text().null())
+            .col(text(CardTokens::TokenHash, 64).not_null());
+        for column in card_columns() {
+            table.col(column);
+        }
+        table
+            .col(text(CardTokens::FirstPaymentRequestId, 64).not_null())
+            .col(ts(CardTokens::CreatedAt).not_null())
+            .col(ts(CardTokens::UpdatedAt).not_null())
+            .col(ts(CardTokens::DeletedAt).null());
+        manager.create_table(table).await?;
         manager
             .create_index(
                 Index::create()
