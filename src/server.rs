@@ -52,11 +52,21 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
-/// Opens the store named by `settings` and applies migrations when auto-migrate is on.
+/// Opens the store named by `settings`, applies migrations when auto-migrate is on, and seals any plaintext
+/// `payments.card_token` of the first schema (a data move that needs the token key, which `migrate` lacks).
 pub async fn open_store(settings: &Settings) -> Result<store::Store, ServerError> {
     let store = store::Store::connect(&settings.database_url).await?;
     if settings.auto_migrate {
         store.migrate().await?;
+    }
+    let sealed = store::card_tokens::CardTokens::new(&store, &settings.engine.token_cipher)
+        .seal_plain_payment_tokens()
+        .await?;
+    if sealed > 0 {
+        tracing::info!(
+            payments = sealed,
+            "plaintext card tokens sealed into card_tokens"
+        );
     }
     Ok(store)
 }

@@ -16,6 +16,8 @@ pub mod audit;
 pub mod bindings;
 pub mod calls;
 pub mod captures;
+pub mod card_facts;
+pub mod card_tokens;
 mod crypto;
 mod db;
 pub mod entity;

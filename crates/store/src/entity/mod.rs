@@ -3,9 +3,11 @@
 
 pub mod alipay_call;
 pub mod capture;
+pub mod card_token;
 pub mod idempotency_record;
 pub mod notification;
 pub mod payment;
+pub mod payment_card_facts;
 pub mod payment_event;
 pub mod reconciliation_job;
 pub mod refund;

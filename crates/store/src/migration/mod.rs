@@ -19,6 +19,8 @@ mod m20261122_000012_add_binding_region;
 mod m20261201_200001_create_payment_events;
 mod m20261201_300001_notification_ingress;
 mod m20261201_400001_add_payment_alipay_times;
+mod m20261201_500001_create_card_tokens;
+mod m20261201_500002_create_payment_card_facts;
 
 /// Every migration of the store, in order.
 #[derive(Debug)]
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_200001_create_payment_events::Migration),
             Box::new(m20261201_300001_notification_ingress::Migration),
             Box::new(m20261201_400001_add_payment_alipay_times::Migration),
+            Box::new(m20261201_500001_create_card_tokens::Migration),
+            Box::new(m20261201_500002_create_payment_card_facts::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod bindings;
+mod cards;
 mod common;
 mod events;
 mod idempotency;
