@@ -1,4 +1,5 @@
 //! Black-box tests of `alipay-gateway signature sign|verify` on the committed OpenSSL test vector.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

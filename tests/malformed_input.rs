@@ -6,6 +6,7 @@
 //! unbounded violation lists, page tokens replayed with other filters, impossible timestamps, over-size
 //! messages), and a generated run that builds thousands of random requests for every unary RPC from the
 //! descriptors themselves, so a new RPC or field is fuzzed the day it is added.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

@@ -1,8 +1,10 @@
-//! The cross-language check of `StreamPaymentEvents`: `tests/node/stream_events.js` (@grpc/grpc-js and
-//! @grpc/proto-loader reading `proto/` at run time) streams, disconnects, resumes from its cursor missing nothing,
-//! and gets OUT_OF_RANGE for a cursor past retention. The packages come from the `node_modules` directory named by
-//! `ALIPAY_GATEWAY_NODE_MODULES` (`npm install --no-audit --no-fund @grpc/grpc-js @grpc/proto-loader`); without it
-//! the test is skipped locally and fails under CI.
+//! The cross-language checks with a Node client, `tests/node/client.js`, built with the recipe of docs/clients.md
+//! (@grpc/grpc-js and @grpc/proto-loader reading `proto/` at run time, google-proto-files for the `google.rpc`
+//! details): it streams `StreamPaymentEvents`, disconnects, resumes from its cursor missing nothing, gets
+//! OUT_OF_RANGE for a cursor past retention, and decodes the BadRequest and ErrorInfo details of failed Pays. The
+//! packages come from the `node_modules` directory named by `ALIPAY_GATEWAY_NODE_MODULES` (scripts/test installs
+//! them); without it the test is skipped locally and fails under CI.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 
@@ -16,7 +18,7 @@ fn node_modules() -> Option<String> {
         _ if std::env::var_os("CI").is_some() => {
             panic!(
                 "CI is set but ALIPAY_GATEWAY_NODE_MODULES is not: point it at a node_modules directory with \
-                 @grpc/grpc-js and @grpc/proto-loader"
+                 @grpc/grpc-js, @grpc/proto-loader and google-proto-files"
             )
         }
         _ => {
@@ -31,7 +33,7 @@ async fn run_node(modules: &str, args: Vec<String>) -> Output {
     let modules = modules.to_owned();
     tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg(format!("{root}/tests/node/stream_events.js"))
+            .arg(format!("{root}/tests/node/client.js"))
             .args(args)
             .env("NODE_PATH", modules)
             .output()
@@ -42,7 +44,7 @@ async fn run_node(modules: &str, args: Vec<String>) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn node_grpc_client_resumes_the_event_stream_from_its_cursor() {
+async fn node_grpc_client_resumes_the_event_stream_and_decodes_error_details() {
     let Some(modules) = node_modules() else {
         return;
     };
@@ -69,7 +71,7 @@ async fn node_grpc_client_resumes_the_event_stream_from_its_cursor() {
                     "resume".into(),
                     addr.clone(),
                     proto.clone(),
-                    binding.binding_id,
+                    binding.binding_id.clone(),
                 ],
             )
             .await;
@@ -82,9 +84,19 @@ async fn node_grpc_client_resumes_the_event_stream_from_its_cursor() {
                 .to_owned();
 
             age_all_events(&db).await;
-            let expired =
-                run_node(&modules, vec!["expired".into(), addr, proto, first_cursor]).await;
+            let expired = run_node(
+                &modules,
+                vec!["expired".into(), addr.clone(), proto.clone(), first_cursor],
+            )
+            .await;
             check(&expired, "node events: OK out of range");
+            // Last: its payment would otherwise be among the events the resume check counts.
+            let errors = run_node(
+                &modules,
+                vec!["errors".into(), addr, proto, binding.binding_id],
+            )
+            .await;
+            check(&errors, "node errors: OK");
             sandbox.shutdown().await;
         }
     })

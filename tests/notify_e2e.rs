@@ -1,5 +1,6 @@
 //! Notifications end to end: the sandbox delivers signed notifications to the gateway's listener over real HTTP,
 //! with Alipay's redelivery schedule (scaled down), and the gateway applies them without inquiring.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The notification ingress end to end: notifications signed as Alipay signs them (the sandbox's development key
 //! plays Alipay) posted over real HTTP to the real binary's listener, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

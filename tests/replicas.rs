@@ -5,6 +5,7 @@
 //!
 //! Each replica reaches the sandbox through its own recording proxy, so every inquiry is attributed to the replica
 //! that made it, with the time it was on the wire. PostgreSQL only: SQLite serves a single instance.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 
@@ -155,12 +156,13 @@ fn migrations_applied(log: &str) -> u64 {
         .lines()
         .find(|l| l.contains("database migrations applied"))
         .unwrap_or_else(|| panic!("no migration line in the log:\n{log}"));
-    let count = line
-        .split("applied=")
-        .nth(1)
-        .expect("applied=N")
-        .trim()
-        .trim_matches(|c: char| !c.is_ascii_digit());
+    // `applied=N` in text logs, `"applied":N` in JSON ones.
+    let after = line
+        .split_once("applied=")
+        .or_else(|| line.split_once("\"applied\":"))
+        .map(|(_, after)| after)
+        .expect("applied=N");
+    let count: String = after.chars().take_while(char::is_ascii_digit).collect();
     count.parse().expect("a count")
 }
 

@@ -1,6 +1,7 @@
 //! Credentials never reach the logs, even at `trace` level in JSON: a wallet flow (consult, authorization page,
 //! applyToken, auto debit, in-store payment code, refund) runs against a gateway logging everything, and the log
 //! is searched for every credential the flow used.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

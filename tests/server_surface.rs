@@ -1,5 +1,6 @@
 //! What operators and tools see: health, server reflection (v1 and v1alpha, so grpcurl works), the binary's
 //! default start-up, configuration errors, `migrate` and the stand-alone `sandbox`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 
@@ -177,6 +178,47 @@ fn configuration_errors_stop_start_up_with_the_setting_named() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("inquiry_intervall"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+/// The process environment is layered between the flags and the file: the error names the source that won.
+#[test]
+fn a_bad_value_is_reported_from_the_source_that_won() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, "health_probe_interval = \"0s\"\n").expect("write");
+    let failure = |flags: &[&str], env: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"))
+            .current_dir(dir.path())
+            .env_clear()
+            .envs(env.iter().copied())
+            .env("ALIPAY_GATEWAY_CONFIG", &config)
+            .arg("serve")
+            .args(flags)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let from_file = failure(&[], &[]);
+    assert!(
+        from_file.contains("invalid setting health_probe_interval: must be more than zero")
+            && from_file.contains("gateway.toml"),
+        "{from_file}"
+    );
+    let env = [("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "soon")];
+    let from_env = failure(&[], &env);
+    assert!(
+        from_env.contains("health_probe_interval")
+            && from_env.contains("(from ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL)"),
+        "{from_env}"
+    );
+    let from_flag = failure(&["--health-probe-interval", "never"], &env);
+    assert!(
+        from_flag.contains("health_probe_interval")
+            && from_flag.contains("(from --health-probe-interval)"),
+        "{from_flag}"
+    );
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 

@@ -3,6 +3,7 @@
 //! as its child (and the same trace context sent to Alipay), store and reconciler spans, every metric, and no
 //! secret of a wallet flow anywhere in what was exported. Without an endpoint nothing is exported or logged about
 //! it; a dead collector does not slow RPCs down.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

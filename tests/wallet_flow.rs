@@ -1,5 +1,6 @@
 //! The auto-debit journey end to end through the real binary, the real sandbox and a real store, plus the error
 //! model at the gRPC edge: Alipay declines, idempotency clashes and validation.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

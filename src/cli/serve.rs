@@ -3,14 +3,14 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::config::{ServeArgs, Settings};
+use crate::config::{ServeArgs, Settings, process_env};
 use crate::server::Gateway;
 use crate::telemetry::Telemetry;
 
-/// Validates the configuration, starts the gateway, prints the bound address on stdout
+/// Validates the configuration (flags over the environment, the file and the defaults), starts the gateway, prints the bound address on stdout
 /// (`alipay-gateway listening on ADDR`, one line, for scripts and tests) and runs until SIGTERM/SIGINT.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    let settings = match Settings::resolve(args) {
+    let settings = match Settings::resolve_in(args, &process_env) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("alipay-gateway: configuration error: {error}");

@@ -16,6 +16,7 @@ pub enum SignatureCommand {
         /// Merchant private key: PEM or bare base64, PKCS#8 or PKCS#1.
         #[arg(long, value_name = "FILE")]
         private_key: PathBuf,
+        /// The signed string's parts (clap ignores this comment on a flattened field).
         #[command(flatten)]
         message: SignedMessage,
         /// keyVersion to put in the header.
@@ -28,6 +29,7 @@ pub enum SignatureCommand {
         /// base64, SubjectPublicKeyInfo or PKCS#1.
         #[arg(long, value_name = "FILE")]
         public_key: PathBuf,
+        /// The signed string's parts (clap ignores this comment on a flattened field).
         #[command(flatten)]
         message: SignedMessage,
         /// The whole `signature` header value, or only its signature part.

@@ -78,9 +78,11 @@ impl PaymentService for PaymentApi {
         validate::pay(&r, convert::now()).map_err(|e| to_status(e, Some(&id)))?;
         let payment = match self.engine.pay(convert::pay(&r)).await {
             Ok(p) => p,
+            // Alipay's answer was unknown and the reconciler is resolving it: the contract's PROCESSING. A payment
+            // still CREATED is one whose first call is in flight: UNAVAILABLE `OUTCOME_PENDING`.
             Err(e) if pending(&e) => match self.engine.get_payment(&id).await {
-                Ok(p) => p,
-                Err(_) => return Err(to_status(e, Some(&id))),
+                Ok(p) if p.status != engine::PaymentStatus::Created => p,
+                _ => return Err(to_status(e, Some(&id))),
             },
             Err(e) => return Err(to_status(e, Some(&id))),
         };

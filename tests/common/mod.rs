@@ -214,6 +214,17 @@ pub struct GatewayProcess {
     /// The bound notification listener address.
     pub notify_addr: Option<SocketAddr>,
     log: PathBuf,
+    /// The upstream sandbox's credentials, written beside the log for the suite's credential scan.
+    credentials: sandbox::CredentialsProbe,
+}
+
+/// `ALIPAY_GATEWAY_TEST_LOG_DIR`: when set (scripts/test sets it), every gateway process logs at trace level in
+/// JSON into this directory, and the credentials its sandbox issued or received are written beside the log, so
+/// that the whole suite's logs can be scanned for them afterwards (tests/scan_logs.py).
+pub fn log_scan_dir() -> Option<PathBuf> {
+    std::env::var_os("ALIPAY_GATEWAY_TEST_LOG_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
 }
 
 impl GatewayProcess {
@@ -226,9 +237,10 @@ impl GatewayProcess {
     ) -> GatewayProcess {
         let key_file = db.dir.path().join("alipay-public.pem");
         std::fs::write(&key_file, sandbox.alipay_public_key_pem()).expect("write sandbox key");
-        let log = db
-            .dir
-            .path()
+        let scan_dir = log_scan_dir();
+        let log = scan_dir
+            .as_deref()
+            .unwrap_or(db.dir.path())
             .join(format!("gateway-{}.log", uuid::Uuid::new_v4().simple()));
         let mut command = Command::new(env!("CARGO_BIN_EXE_alipay-gateway"));
         command
@@ -261,8 +273,18 @@ impl GatewayProcess {
             )
             .env("ALIPAY_GATEWAY_RECONCILER_POLL_INTERVAL", "50ms")
             .env("ALIPAY_GATEWAY_HEALTH_PROBE_INTERVAL", "200ms")
-            .env("ALIPAY_GATEWAY_LOG", "info,engine=debug")
             .env("ALIPAY_GATEWAY_NOTIFY_LISTEN", "127.0.0.1:0")
+            .envs(match scan_dir {
+                // The whole suite's logs are scanned for credentials: log everything, as JSON.
+                Some(_) => [
+                    ("ALIPAY_GATEWAY_LOG", "trace"),
+                    ("ALIPAY_GATEWAY_LOG_FORMAT", "json"),
+                ],
+                None => [
+                    ("ALIPAY_GATEWAY_LOG", "info,engine=debug"),
+                    ("ALIPAY_GATEWAY_LOG_FORMAT", "text"),
+                ],
+            })
             .envs(options.extra_env.iter().map(|(name, value)| (name, value)))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -279,6 +301,7 @@ impl GatewayProcess {
             addr,
             notify_addr,
             log,
+            credentials: sandbox.credentials_probe(),
         }
     }
 
@@ -338,6 +361,14 @@ impl Drop for GatewayProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if log_scan_dir().is_some() {
+            let mut credentials = self.credentials.credentials();
+            credentials.push(String::new());
+            let _ = std::fs::write(
+                self.log.with_extension("credentials"),
+                credentials.join("\n"),
+            );
+        }
     }
 }
 

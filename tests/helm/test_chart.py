@@ -297,10 +297,10 @@ def test_config_renders_as_the_same_toml(ci_values):
 
 def test_config_keys_are_gateway_settings():
     """The schema's `config` keys must be settings the gateway's TOML file accepts (it rejects unknown keys)."""
-    source = (ROOT / "src" / "config.rs").read_text()
-    block = re.search(r"struct FileSettings \{(.*?)\n\}", source, re.S)
-    assert block, "FileSettings not found in src/config.rs"
-    settings = set(re.findall(r"^\s*(\w+): Option<", block.group(1), re.M))
+    source = (ROOT / "src" / "config" / "catalog.rs").read_text()
+    block = re.search(r"^settings! \{(.*?)\n\}", source, re.S | re.M)
+    assert block, "the settings! declarations not found in src/config/catalog.rs"
+    settings = set(re.findall(r"^    (\w+): ", block.group(1), re.M))
     schema = json.loads((CHART / "values.schema.json").read_text())
     keys = set(schema["properties"]["config"]["properties"])
     assert keys <= settings, keys - settings

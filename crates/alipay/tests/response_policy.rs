@@ -1,6 +1,7 @@
 //! Client policy for answers the sandbox never gives on purpose (unsigned S, partial signature headers, odd header
 //! case, non-200 statuses, undecodable bodies). A minimal loopback HTTP responder plays Alipay here, signing with
 //! the throw-away vector key, so the policy is exercised over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 use std::time::Duration;
 

@@ -120,7 +120,7 @@ async fn recreate(admin_url: &str, database: &str, drop_only: bool) -> Result<()
 
 async fn run(store: &'static str, database_url: &str, payments: usize) -> Result<Run, BenchError> {
     let settings = Settings::resolve(&ServeArgs {
-        listen: Some("127.0.0.1:0".parse()?),
+        listen: Some("127.0.0.1:0".into()),
         notify_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.to_owned()),
         // Only notifications settle the payments here: the reconciler stays out of the measurement.

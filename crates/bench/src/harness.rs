@@ -118,7 +118,13 @@ pub fn run_for(budget: Duration, mut op: impl FnMut()) -> Round {
 /// that file does not exist. Dividing it by wall time shows how many cores a round really got: on a shared
 /// machine a concurrent case can be starved by other work, which throughput alone cannot tell from a lock.
 pub fn process_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_time_of("self")
+}
+
+/// CPU time (user + system, all threads) of process `pid` (or `"self"`) so far, from `/proc/<pid>/stat`: what the
+/// gateway bench charges to the gateway process alone, with the load generator and the sandbox elsewhere.
+pub fn cpu_time_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: count fields after the last ')'.
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
     // That leaves field 3 first; utime and stime are fields 14 and 15, in clock ticks.
@@ -126,6 +132,14 @@ pub fn process_cpu_time() -> Option<Duration> {
     let stime: u64 = fields.next()?.parse().ok()?;
     // USER_HZ is 100 on every Linux architecture we run on (it is part of the kernel ABI).
     Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Resident memory of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn resident_bytes(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 type RunRound<'a> = Box<dyn FnMut(Duration) -> Result<Round, BenchError> + 'a>;

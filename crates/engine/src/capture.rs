@@ -154,7 +154,7 @@ impl Engine {
             Err(_) if capture.status == OperationStatus::Created => {
                 return self.resend_capture(capture, &payment).await;
             }
-            Err(note) => return Ok(Progress::Pending(note)),
+            Err(note) => return Ok(Progress::Unanswered(note)),
         };
         let to = match transaction.transaction_status {
             Some(AlipayStatus::Success) => OperationStatus::Success,

@@ -31,6 +31,9 @@ pub(crate) enum Progress {
     Final,
     /// Ask again later.
     Pending(String),
+    /// Alipay gave no answer (unreachable, timed out, unverifiable): ask again later, and tell a live caller that
+    /// nothing was learned rather than answering with the stored record.
+    Unanswered(String),
 }
 
 /// A refund-like row: its own request id (Alipay's idempotency key), its own table and its own inquiry job.

@@ -472,11 +472,17 @@ impl Engine {
     fn after_inquiry<T: Tracked>(&self, job: &Job, progress: Progress) -> Next {
         match progress {
             Progress::Final => Next::Done,
-            Progress::Pending(note) if self.inquiries_exhausted(job) => Next::Escalate(format!(
-                "{} unresolved after the inquiry budget: {note}",
-                T::WHAT
-            )),
-            Progress::Pending(note) => Next::Retry(self.config().inquiry_interval, note),
+            Progress::Pending(note) | Progress::Unanswered(note)
+                if self.inquiries_exhausted(job) =>
+            {
+                Next::Escalate(format!(
+                    "{} unresolved after the inquiry budget: {note}",
+                    T::WHAT
+                ))
+            }
+            Progress::Pending(note) | Progress::Unanswered(note) => {
+                Next::Retry(self.config().inquiry_interval, note)
+            }
         }
     }
 

@@ -167,8 +167,15 @@ impl Engine {
                     id: refund_request_id.to_owned(),
                 })?;
             if refund.status == OperationStatus::Processing {
-                let (refund, _) = self.inquire_refund_and_apply(refund, false).await?;
-                return Ok(refund);
+                return match self.inquire_refund_and_apply(refund, false).await? {
+                    (_, Progress::Unanswered(reason)) => {
+                        tracing::warn!(%reason, "live refund inquiry learned nothing; the stored refund is unchanged");
+                        Err(EngineError::Unreachable {
+                            retry_after: self.config().inquiry_interval,
+                        })
+                    }
+                    (refund, Progress::Final | Progress::Pending(_)) => Ok(refund),
+                };
             }
             Ok(refund)
         }
@@ -188,7 +195,7 @@ impl Engine {
         request.in_store = payment.product_code == IN_STORE;
         let reply = match self.client().inquiry_refund(&request).await {
             Ok(reply) => reply,
-            Err(error) => return Ok((refund, Progress::Pending(error.to_string()))),
+            Err(error) => return Ok((refund, Progress::Unanswered(error.to_string()))),
         };
         match reply.outcome {
             Outcome::Success => {

@@ -43,5 +43,5 @@ mod wallets;
 pub use clock::Clock;
 pub use config::{SandboxConfig, config_from_files, dev, parse_merchant_arg};
 pub use error::SandboxError;
-pub use server::{RunningSandbox, Sandbox};
+pub use server::{CredentialsProbe, RunningSandbox, Sandbox};
 pub use stats::Stats;

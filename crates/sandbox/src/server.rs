@@ -156,6 +156,23 @@ async fn serve_connection(
     }
 }
 
+/// See [`RunningSandbox::credentials_probe`].
+#[derive(Clone)]
+pub struct CredentialsProbe(Arc<App>);
+
+impl CredentialsProbe {
+    /// The credentials so far ([`State::credentials`](crate::state::State::credentials)).
+    pub fn credentials(&self) -> Vec<String> {
+        self.0.state().credentials()
+    }
+}
+
+impl std::fmt::Debug for CredentialsProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialsProbe")
+    }
+}
+
 /// A started sandbox. Dropping it stops the server too, but [`RunningSandbox::shutdown`] waits for that.
 #[derive(Debug)]
 pub struct RunningSandbox {
@@ -168,6 +185,12 @@ pub struct RunningSandbox {
 }
 
 impl RunningSandbox {
+    /// A handle that lists every credential this sandbox issued or received, usable after the sandbox stopped:
+    /// test harnesses scan the merchant side's logs for them.
+    pub fn credentials_probe(&self) -> CredentialsProbe {
+        CredentialsProbe(Arc::clone(&self.app))
+    }
+
     /// `http://<addr>` (or the configured public base URL): the client's endpoint.
     pub fn base_url(&self) -> String {
         self.base_url.clone()

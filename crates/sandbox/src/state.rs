@@ -284,6 +284,25 @@ pub struct State {
 }
 
 impl State {
+    /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, and the
+    /// paymentMethodId of pay requests (an in-store payment code, a wallet access token). What a leak scan of the
+    /// merchant side's logs looks for.
+    pub fn credentials(&self) -> Vec<String> {
+        let issued = self.auth_codes.keys().cloned();
+        let tokens = self
+            .tokens
+            .iter()
+            .flat_map(|(access, token)| [access.clone(), token.refresh_token.clone()]);
+        let presented = self.pay_attempts.values().filter_map(|attempt| {
+            attempt
+                .request
+                .pointer("/paymentMethod/paymentMethodId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        issued.chain(tokens).chain(presented).collect()
+    }
+
     /// A client's payment by paymentId (wins) or paymentRequestId.
     pub fn find_payment_id(
         &self,

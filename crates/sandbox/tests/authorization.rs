@@ -1,5 +1,6 @@
 //! Wallet authorization: consult validation, the H5 page, applyToken (code and refresh grants), expiry,
 //! revoke and inquiryUserInfo scopes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Every test-data amount of the scenario table, over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 

@@ -20,21 +20,30 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 /// Access and refresh tokens with their expiry, as applyToken returns them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSet {
+    /// Bearer credential for agreement payments on the user's behalf (encrypted at rest).
     pub access_token: Secret,
+    /// After this Alipay refuses the access token; the engine refreshes before it.
     pub access_token_expires_at: DateTime<Utc>,
+    /// Renews the access token without asking the user again; `None` when the wallet gives none.
     pub refresh_token: Option<Secret>,
+    /// After this only a new authorization by the user renews the binding.
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A binding to create after a successful applyToken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBinding {
+    /// The caller's customer the binding belongs to: payments for it must name the same one.
     pub customer_id: String,
     /// e.g. `GCASH`.
     pub wallet: String,
+    /// What the user granted (`AGREEMENT_PAY`, `USER_LOGIN_ID`, ...), as Alipay returned them.
     pub scopes: Vec<String>,
+    /// The tokens applyToken returned.
     pub tokens: TokenSet,
+    /// The user's masked login id, when the `USER_LOGIN_ID` scope was granted.
     pub user_login_id: Option<String>,
+    /// Alipay's id of the user, when returned: ties later notifications to the binding.
     pub alipay_user_id: Option<String>,
     /// `merchantRegion` the authorization was made for (refreshes repeat it).
     pub merchant_region: Option<String>,
@@ -43,26 +52,40 @@ pub struct NewBinding {
 /// A binding with its tokens decrypted. `Debug` is safe: the tokens are [`Secret`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
+    /// The gateway's binding id, the one callers hold.
     pub id: String,
+    /// The caller's customer the binding belongs to.
     pub customer_id: String,
+    /// The wallet bound, e.g. `GCASH`.
     pub wallet: String,
+    /// What the user granted, as Alipay returned them.
     pub scopes: Vec<String>,
+    /// The current tokens, decrypted.
     pub tokens: TokenSet,
+    /// The user's masked login id, when granted.
     pub user_login_id: Option<String>,
+    /// Alipay's id of the user, when returned.
     pub alipay_user_id: Option<String>,
     /// `merchantRegion` the authorization was made for.
     pub merchant_region: Option<String>,
+    /// Only an ACTIVE binding can be charged.
     pub status: BindingStatus,
+    /// When the binding was first stored.
     pub created_at: DateTime<Utc>,
+    /// When the binding last changed (refresh, revoke).
     pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: a write against an older one is refused.
     pub version: i64,
 }
 
 /// Filters for [`Bindings::list`]; every set field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BindingFilter {
+    /// Only this customer's bindings.
     pub customer_id: Option<String>,
+    /// Only bindings of this wallet.
     pub wallet: Option<String>,
+    /// Only bindings in this status.
     pub status: Option<BindingStatus>,
 }
 

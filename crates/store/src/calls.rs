@@ -22,10 +22,15 @@ pub struct NewCall {
     pub endpoint: String,
     /// paymentRequestId / refundRequestId / ... when the endpoint has one.
     pub request_id: Option<String>,
+    /// Alipay's `result.resultStatus` (`S`, `F`, `U`); `None` when no answer was read.
     pub result_status: Option<String>,
+    /// Alipay's `result.resultCode`, for support and the per-code metrics.
     pub result_code: Option<String>,
+    /// Alipay's `result.resultMessage`.
     pub result_message: Option<String>,
+    /// HTTP status of the answer; `None` when the call failed before one arrived.
     pub http_status: Option<i32>,
+    /// Wall time of the call as the client measured it.
     pub latency_ms: i64,
     /// Masked request body.
     pub request_json: Option<String>,

@@ -16,13 +16,17 @@ pub type Capture = capture::Model;
 /// What the engine knows before calling Alipay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCapture {
+    /// Alipay's idempotency key of the capture (`captureRequestId`).
     pub capture_request_id: String,
     /// The gateway's payment id (not Alipay's).
     pub payment_id: String,
+    /// Minor units to capture, > 0 and within what the authorization has left.
     pub amount_value: i64,
+    /// ISO 4217; must be the payment's currency.
     pub currency: String,
     /// Tells Alipay no further capture follows, releasing the rest of the authorisation.
     pub is_last_capture: bool,
+    /// Hash of the canonical request: a retry with the same request id must carry the same one.
     pub request_fingerprint: String,
 }
 

@@ -16,8 +16,10 @@ pub enum StoreError {
     /// The directory for a SQLite file could not be created.
     #[error("cannot create database directory {path}: {source}")]
     CreateDir {
+        /// The directory that could not be created.
         path: String,
         #[source]
+        /// Why it could not be created.
         source: std::io::Error,
     },
     /// Could not open the database (the URL is left out on purpose: it may hold a password).
@@ -31,35 +33,58 @@ pub enum StoreError {
     Database(#[from] sea_orm::DbErr),
     /// No row with that id.
     #[error("{entity} {id} not found")]
-    NotFound { entity: EntityKind, id: String },
+    NotFound {
+        /// The kind of record.
+        entity: EntityKind,
+        /// The id asked for.
+        id: String,
+    },
     /// Someone else changed the row since the caller read it: re-read and decide again.
     #[error(
         "{entity} {id} was modified concurrently (expected version {expected}, found {actual})"
     )]
     VersionConflict {
+        /// The kind of record.
         entity: EntityKind,
+        /// The record's id.
         id: String,
+        /// The version the caller read.
         expected: i64,
+        /// The version found.
         actual: i64,
     },
     /// The status table forbids the move (e.g. a late PROCESSING after SUCCESS).
     #[error("{entity} {id} cannot move from {from} to {to}")]
     IllegalTransition {
+        /// The kind of record.
         entity: EntityKind,
+        /// The record's id.
         id: String,
+        /// Its current status.
         from: &'static str,
+        /// The status asked for.
         to: &'static str,
     },
     /// The caller no longer holds the lease (it expired and another worker took over, or the
     /// record finished): its result must not be written.
     #[error("lease on {resource} is not held by {owner}")]
-    LeaseNotHeld { resource: String, owner: String },
+    LeaseNotHeld {
+        /// The leased key or job.
+        resource: String,
+        /// The worker that thought it held the lease.
+        owner: String,
+    },
     /// A refund or capture refers to a payment that does not exist.
     #[error("payment {0} does not exist")]
     UnknownPayment(String),
     /// A value breaks a documented limit before it reaches the database.
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// The field, as the caller named it.
+        field: &'static str,
+        /// The limit it breaks.
+        reason: String,
+    },
     /// A page token that this store did not issue (or that was altered).
     #[error("invalid page token")]
     InvalidPageToken,
@@ -72,8 +97,11 @@ pub enum StoreError {
     /// A stored value could not be read back (e.g. scopes that are not a JSON array).
     #[error("corrupt {field} in row {id}: {reason}")]
     Corrupt {
+        /// The column that could not be read.
         field: &'static str,
+        /// The row's id.
         id: String,
+        /// Why it could not be read.
         reason: String,
     },
     /// Token encryption or decryption failed.

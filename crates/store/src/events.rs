@@ -26,15 +26,22 @@ pub use crate::entity::payment_event::EventType;
 pub enum EventSubject {
     /// A payment. Its refunded and captured totals were zero at that moment: refunds and captures only follow a
     /// SUCCESS payment, and SUCCESS is final, so no payment event comes after them.
-    Payment { payment: crate::payments::Payment },
+    Payment {
+        /// The payment as it was after the change.
+        payment: crate::payments::Payment,
+    },
     /// A refund and the payment it belongs to.
     Refund {
+        /// The refund as it was after the change.
         refund: crate::refunds::Refund,
+        /// The payment the refund belongs to, as it was then.
         payment: crate::payments::Payment,
     },
     /// A capture and the payment it belongs to.
     Capture {
+        /// The capture as it was after the change.
         capture: crate::captures::Capture,
+        /// The payment the capture belongs to, as it was then.
         payment: crate::payments::Payment,
     },
 }
@@ -48,18 +55,24 @@ pub struct PaymentEvent {
     pub cursor: String,
     /// Unique id to deduplicate on.
     pub event_id: String,
+    /// What kind of change this is (a filter key for streams).
     pub event_type: EventType,
     /// When the change committed.
     pub at: DateTime<Utc>,
+    /// The payment the change belongs to, also for refund and capture events.
     pub payment_request_id: String,
+    /// The record as it was right after the change.
     pub subject: EventSubject,
 }
 
 /// Which events a stream wants; every set field must match. `types` empty means every type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
+    /// Only events of this customer's payments.
     pub customer_id: Option<String>,
+    /// Only events of payments of this product code.
     pub product_code: Option<String>,
+    /// Only these event types; empty means every type.
     pub types: Vec<EventType>,
 }
 
@@ -67,7 +80,9 @@ pub struct EventFilter {
 /// below it has lost events).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Head {
+    /// The highest committed `seq`.
     pub last_seq: i64,
+    /// The highest `seq` retention has deleted: a position below it has lost events.
     pub pruned_through: i64,
 }
 

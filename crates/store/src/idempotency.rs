@@ -26,7 +26,10 @@ pub enum Begin {
     /// [`Idempotency::release`]). `taken_over` is true when a previous owner's lease had expired
     /// (it probably crashed mid-way), so the work may already be partly done: reuse the same
     /// upstream request ids.
-    Fresh { taken_over: bool },
+    Fresh {
+        /// A previous owner's lease had expired: reuse its upstream request ids.
+        taken_over: bool,
+    },
     /// Finished before: replay this recorded answer.
     Completed(Vec<u8>),
     /// An earlier attempt failed after spending what the key stands for: replay this recorded
@@ -34,7 +37,9 @@ pub enum Begin {
     Failed(Vec<u8>),
     /// Another worker holds a live lease; answer "in progress" / retry later.
     InProgress {
+        /// The worker holding the lease.
         owner: String,
+        /// When the lease lapses and another worker may take the key over.
         lease_expires_at: DateTime<Utc>,
     },
     /// Same key, different request content: reject (like Alipay's REPEAT_REQ_INCONSISTENT).
@@ -213,7 +218,9 @@ impl<'a> Idempotency<'a> {
 /// An owned idempotency key: what a write that ends the attempt (in whatever transaction) needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claim<'a> {
+    /// The idempotency key.
     pub key: &'a str,
+    /// The worker whose lease on the key ends with the write.
     pub owner: &'a str,
 }
 

@@ -26,6 +26,7 @@ pub type Job = reconciliation_job::Model;
 /// Work to schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
+    /// What the job does when it runs (and so which kind of record `subject_id` names).
     pub kind: JobKind,
     /// The gateway id of the payment, refund, capture or binding the job acts on.
     pub subject_id: String,

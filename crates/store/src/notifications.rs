@@ -29,8 +29,11 @@ pub type Notification = notification::Model;
 pub struct NewNotification {
     /// e.g. `PAYMENT_RESULT`, `REFUND_RESULT`.
     pub notify_type: String,
+    /// Alipay's identity of the notification: a redelivery carries the same key and is not applied twice.
     pub dedup_key: String,
+    /// The body exactly as received: the signature covers these bytes.
     pub raw_body: String,
+    /// The signature and client headers as received, kept for forensics.
     pub headers: serde_json::Value,
     /// Whether the signature verified; unverified ones are kept for forensics, not applied.
     pub verified: bool,
@@ -42,29 +45,44 @@ pub struct NewNotification {
 pub enum Effect {
     /// Move the payment with this paymentRequestId.
     Payment {
+        /// Which payment to move.
         payment_request_id: String,
+        /// The status the notification reports.
         to: PaymentStatus,
         /// Boxed: the card columns make it by far the largest variant.
         update: Box<PaymentUpdate>,
     },
     /// Move the refund with this refundRequestId.
     Refund {
+        /// Which refund to move.
         refund_request_id: String,
+        /// The status the notification reports.
         to: OperationStatus,
+        /// Alipay's ids and result to record with the move.
         update: OperationUpdate,
     },
     /// Move the capture with this captureRequestId; an AUTOMATIC capture (a request id the gateway never sent) is
     /// matched to its payment by Alipay's paymentId instead and changes nothing.
     Capture {
+        /// Which capture to move.
         capture_request_id: String,
+        /// Alipay's paymentId, which matches an AUTOMATIC capture to its payment.
         alipay_payment_id: Option<String>,
+        /// The status the notification reports.
         to: OperationStatus,
+        /// Alipay's ids and result to record with the move.
         update: OperationUpdate,
     },
     /// Revoke the binding whose access token has this lookup hash.
-    RevokeBinding { access_token_hash: String },
+    RevokeBinding {
+        /// Lookup hash of the revoked access token (the token itself is never stored in clear).
+        access_token_hash: String,
+    },
     /// Store and flag only; an inquiry decides (e.g. a notification outside the age window).
-    Hold { flag: &'static str },
+    Hold {
+        /// Why it is held, recorded on the inbox row.
+        flag: &'static str,
+    },
     /// Store only (a kind the gateway does not act on).
     None,
 }
@@ -115,7 +133,9 @@ pub enum Ingested {
     Duplicate(Notification),
     /// The first arrival, stored and applied (as far as it could be) in one transaction.
     New {
+        /// The stored notification.
         notification: Notification,
+        /// What applying it changed.
         applied: Applied,
     },
 }

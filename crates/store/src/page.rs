@@ -24,14 +24,18 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// so a client learns the limit instead of silently receiving fewer rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageRequest {
+    /// Rows wanted; 0 means [`DEFAULT_PAGE_SIZE`].
     pub page_size: u32,
+    /// The previous page's `next_page_token`; `None` for the first page.
     pub page_token: Option<String>,
 }
 
 /// One page of results; `next_page_token` is `None` on the last page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
+    /// This page's rows, in the listing's order.
     pub items: Vec<T>,
+    /// Hand back to get the next page; `None` on the last page.
     pub next_page_token: Option<String>,
 }
 

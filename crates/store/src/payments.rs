@@ -26,14 +26,21 @@ pub type Payment = payment::Model;
 pub struct NewPayment {
     /// Alipay's idempotency key (1..=64).
     pub payment_request_id: String,
+    /// `AGREEMENT_PAYMENT`, `IN_STORE_PAYMENT` or `CASHIER_PAYMENT` (Alipay's `productCode`).
     pub product_code: String,
     /// Minor units, > 0.
     pub amount_value: i64,
+    /// ISO 4217 currency of the amount.
     pub currency: String,
+    /// The merchant's order id (`order.referenceOrderId`).
     pub order_reference_id: Option<String>,
+    /// Shown to the buyer (`order.orderDescription`).
     pub order_description: Option<String>,
+    /// Alipay's `paymentMethod.paymentMethodType`: the wallet, e.g. `GCASH`.
     pub payment_method_type: String,
+    /// The binding charged by an agreement payment.
     pub binding_id: Option<String>,
+    /// The caller's customer, for listing and for matching the binding's.
     pub customer_id: Option<String>,
     /// Hash of the canonical request: a retry with the same request id must carry the same one.
     pub request_fingerprint: String,
@@ -53,15 +60,25 @@ pub struct NewPayment {
 /// PAN or CVV on purpose). `None` leaves a column unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CardDetails {
+    /// Alipay's token of the card, for later payments without the card number.
     pub card_token: Option<String>,
+    /// Card brand, e.g. `VISA`.
     pub brand: Option<String>,
+    /// Last four digits, for the buyer to recognise the card.
     pub last_four: Option<String>,
+    /// The masked card number as Alipay shows it.
     pub masked_no: Option<String>,
+    /// ISO 3166 country of the issuing bank.
     pub issuing_country: Option<String>,
+    /// `CREDIT`, `DEBIT`, ... as Alipay reports it.
     pub funding: Option<String>,
+    /// The 3-D Secure outcome as Alipay returned it.
     pub three_ds_result: Option<serde_json::Value>,
+    /// The address check's raw result code, for risk review.
     pub avs_result_raw: Option<String>,
+    /// The CVV check's raw result code (never the CVV itself).
     pub cvv_result_raw: Option<String>,
+    /// The scheme's transaction id, needed for later merchant-initiated charges and disputes.
     pub network_transaction_id: Option<String>,
 }
 
@@ -70,10 +87,13 @@ pub struct CardDetails {
 /// the buyer to do).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentUpdate {
+    /// Alipay's `paymentId`, needed to cancel, refund and capture.
     pub alipay_payment_id: Option<String>,
+    /// Alipay's last result envelope.
     pub result: Option<ResultInfo>,
     /// Redirect/challenge data from a PAYMENT_IN_PROCESS answer.
     pub next_action: Option<serde_json::Value>,
+    /// Alipay's `paymentTime`: when the payment succeeded.
     pub payment_time: Option<DateTime<Utc>>,
     /// Alipay's `paymentCreateTime`.
     pub payment_create_time: Option<DateTime<Utc>>,
@@ -81,6 +101,7 @@ pub struct PaymentUpdate {
     pub auth_expiry_time: Option<DateTime<Utc>>,
     /// Alipay's `cancelTime`.
     pub cancel_time: Option<DateTime<Utc>>,
+    /// Card details from the answer, for card payments.
     pub card: Option<CardDetails>,
 }
 
@@ -90,10 +111,15 @@ pub struct PaymentUpdate {
 pub struct PaymentFilter {
     /// The payment's status must be one of these; empty matches any status.
     pub statuses: Vec<PaymentStatus>,
+    /// Only payments of this product code.
     pub product_code: Option<String>,
+    /// Only this customer's payments.
     pub customer_id: Option<String>,
+    /// Only payments charged to this binding.
     pub binding_id: Option<String>,
+    /// Created at or after this time.
     pub created_from: Option<DateTime<Utc>>,
+    /// Created before this time.
     pub created_to: Option<DateTime<Utc>>,
 }
 

@@ -17,13 +17,17 @@ pub type Refund = refund::Model;
 /// What the engine knows before calling Alipay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefund {
+    /// Alipay's idempotency key of the refund (`refundRequestId`).
     pub refund_request_id: String,
     /// The gateway's payment id (not Alipay's).
     pub payment_id: String,
+    /// Minor units to refund, > 0 and within what the payment has left.
     pub amount_value: i64,
+    /// ISO 4217; must be the payment's currency.
     pub currency: String,
     /// Shown to the buyer by some wallets (≤256).
     pub reason: Option<String>,
+    /// Hash of the canonical request: a retry with the same request id must carry the same one.
     pub request_fingerprint: String,
 }
 

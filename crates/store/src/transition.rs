@@ -47,7 +47,9 @@ impl<T> Inserted<T> {
 pub struct ResultInfo {
     /// `S`, `F` or `U`.
     pub status: String,
+    /// Alipay's `resultCode`.
     pub code: String,
+    /// Alipay's `resultMessage`.
     pub message: Option<String>,
 }
 
@@ -56,6 +58,7 @@ pub struct ResultInfo {
 pub struct OperationUpdate {
     /// Alipay's refundId / captureId.
     pub alipay_id: Option<String>,
+    /// Alipay's last result envelope for the operation.
     pub result: Option<ResultInfo>,
 }
 
@@ -65,9 +68,13 @@ pub struct OperationUpdate {
 /// without its poller by a crash between two writes).
 #[derive(Debug, Clone)]
 pub struct Transition<S> {
+    /// The target status.
     pub to: S,
+    /// Who caused the move (`pay_response`, `inquiry`, `reconciler`, `notification`, ...), for the audit trail.
     pub source: String,
+    /// Why, when the cause alone does not say (recorded in the audit trail).
     pub reason: Option<String>,
+    /// A job committed in the same transaction, so a crash cannot separate the move from its follow-up.
     pub follow_up: Option<NewJob>,
 }
 

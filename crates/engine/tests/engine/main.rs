@@ -1,4 +1,5 @@
 //! Engine integration tests against the real sandbox, real signatures, and real SQLite / PostgreSQL stores.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod auth;
 mod buyer_window;

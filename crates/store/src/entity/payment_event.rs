@@ -35,14 +35,19 @@ pub struct Model {
     pub event_type: EventType,
     /// The changed record's id.
     pub entity_id: String,
+    /// The payment the change belongs to (a stream filter key).
     pub payment_request_id: String,
+    /// The payment's customer (a stream filter key).
     pub customer_id: Option<String>,
+    /// The payment's product code (a stream filter key).
     pub product_code: String,
     /// The record as it was right after the change (JSON of `crate::events::EventSubject`).
     pub snapshot: Json,
+    /// When the change committed.
     pub created_at: DateTimeUtc,
 }
 
+/// sea-orm's relation list; this table has none.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

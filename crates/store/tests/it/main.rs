@@ -1,5 +1,6 @@
 //! Integration tests: every test runs against a real SQLite file and, when `TEST_DATABASE_URL`
 //! is set, against PostgreSQL in a schema of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod bindings;
 mod common;
