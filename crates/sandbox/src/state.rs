@@ -260,6 +260,9 @@ pub struct PayAttempts {
     /// A keyed digest of the request body, for REPEAT_REQ_INCONSISTENT: the body may hold a card number and CVV,
     /// which the sandbox must not keep.
     pub request: [u8; 32],
+    /// `paymentMethod.paymentMethodId` as presented (an access token, payment code or cardToken): a credential
+    /// the leak scans look for ([`State::credentials`]).
+    pub method_id: Option<String>,
     pub count: u32,
     pub payment_id: Option<String>,
 }
@@ -284,22 +287,23 @@ pub struct State {
 }
 
 impl State {
-    /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, and the
-    /// paymentMethodId of pay requests (an in-store payment code, a wallet access token). What a leak scan of the
-    /// merchant side's logs looks for.
+    /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, cardTokens, and the
+    /// paymentMethodId of pay requests (an in-store payment code, a wallet access token, a cardToken). What a leak
+    /// scan of the merchant side's logs looks for. (Card numbers are never kept: the scans know the test cards.)
     pub fn credentials(&self) -> Vec<String> {
-        let issued = self.auth_codes.keys().cloned();
+        let issued = self
+            .auth_codes
+            .keys()
+            .chain(self.card_tokens.keys())
+            .cloned();
         let tokens = self
             .tokens
             .iter()
             .flat_map(|(access, token)| [access.clone(), token.refresh_token.clone()]);
-        let presented = self.pay_attempts.values().filter_map(|attempt| {
-            attempt
-                .request
-                .pointer("/paymentMethod/paymentMethodId")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+        let presented = self
+            .pay_attempts
+            .values()
+            .filter_map(|attempt| attempt.method_id.clone());
         issued.chain(tokens).chain(presented).collect()
     }
 

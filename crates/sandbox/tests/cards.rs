@@ -3,6 +3,7 @@
 //! verified by a real HTTP receiver. Covers every row of the card table, every AVS/CVV rule, the 3DS challenge,
 //! the hosted page, tokenization with customer- and merchant-initiated stored-card charges, and capture, refund
 //! and cancel on card payments.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
 
@@ -553,6 +554,10 @@ async fn hosted_page_tokenizes_then_stored_card_cit_and_mit() {
     let mit_facts = facts(&reply.body);
     assert_eq!(mit_facts.last_four.as_deref(), Some("3220"));
     assert!(mit_facts.three_ds_result.is_none());
+
+    // The leak scans of the gateway's logs look for the token the sandbox issued.
+    let credentials = bank.sandbox.credentials_probe().credentials();
+    assert!(credentials.iter().any(|c| c == token.expose()));
 
     // The token is bound to the client that created it.
     let other = common::card::client(&bank.sandbox, OTHER_CLIENT);
