@@ -137,9 +137,9 @@ pub fn pay(app: &App, client_id: &str, body: &Value) -> Reply {
                 key.clone(),
                 PayAttempts {
                     request: digest,
+                    method_id: request.method_id.map(str::to_owned),
                     count: 1,
                     payment_id: None,
-                    method_id: request.method_id.map(str::to_owned),
                 },
             );
             1

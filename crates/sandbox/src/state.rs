@@ -260,11 +260,11 @@ pub struct PayAttempts {
     /// A keyed digest of the request body, for REPEAT_REQ_INCONSISTENT: the body may hold a card number and CVV,
     /// which the sandbox must not keep.
     pub request: [u8; 32],
+    /// `paymentMethod.paymentMethodId` as presented (an access token, payment code or cardToken): a credential
+    /// the leak scans look for ([`State::credentials`]).
+    pub method_id: Option<String>,
     pub count: u32,
     pub payment_id: Option<String>,
-    /// The `paymentMethodId` the merchant presented (a payment code, a wallet access token or a cardToken; never
-    /// card data): credentials a leak scan of the merchant's logs looks for ([`State::credentials`]).
-    pub method_id: Option<String>,
 }
 
 /// The whole simulated world.
@@ -289,9 +289,13 @@ pub struct State {
 impl State {
     /// Every credential the sandbox issued or received: authCodes, access and refresh tokens, cardTokens, and the
     /// paymentMethodId of pay requests (an in-store payment code, a wallet access token, a cardToken). What a leak
-    /// scan of the merchant side's logs looks for.
+    /// scan of the merchant side's logs looks for. (Card numbers are never kept: the scans know the test cards.)
     pub fn credentials(&self) -> Vec<String> {
-        let issued = self.auth_codes.keys().cloned();
+        let issued = self
+            .auth_codes
+            .keys()
+            .chain(self.card_tokens.keys())
+            .cloned();
         let tokens = self
             .tokens
             .iter()
@@ -300,8 +304,7 @@ impl State {
             .pay_attempts
             .values()
             .filter_map(|attempt| attempt.method_id.clone());
-        let cards = self.card_tokens.keys().cloned();
-        issued.chain(tokens).chain(presented).chain(cards).collect()
+        issued.chain(tokens).chain(presented).collect()
     }
 
     /// A client's payment by paymentId (wins) or paymentRequestId.

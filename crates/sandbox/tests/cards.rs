@@ -555,6 +555,10 @@ async fn hosted_page_tokenizes_then_stored_card_cit_and_mit() {
     assert_eq!(mit_facts.last_four.as_deref(), Some("3220"));
     assert!(mit_facts.three_ds_result.is_none());
 
+    // The leak scans of the gateway's logs look for the token the sandbox issued.
+    let credentials = bank.sandbox.credentials_probe().credentials();
+    assert!(credentials.iter().any(|c| c == token.expose()));
+
     // The token is bound to the client that created it.
     let other = common::card::client(&bank.sandbox, OTHER_CLIENT);
     let reply = other
