@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::status::to_status;
-use super::{convert, validate};
+use super::{convert, render, validate};
 use crate::pb::v1 as pb;
 use crate::pb::v1::authorization_service_server::AuthorizationService;
 
@@ -37,7 +37,7 @@ impl AuthorizationService for AuthorizationApi {
             .consult(convert::consult(&r))
             .await
             .map_err(err)?;
-        Ok(Response::new(convert::consult_response(outcome)))
+        Ok(Response::new(render::consult_response(outcome)))
     }
 
     async fn apply_token(
@@ -52,7 +52,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::ApplyTokenResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -68,7 +68,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::RefreshBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -84,7 +84,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::RevokeBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -114,7 +114,7 @@ impl AuthorizationService for AuthorizationApi {
         validate::binding_id(&r.binding_id).map_err(err)?;
         let binding = self.engine.get_binding(&r.binding_id).await.map_err(err)?;
         Ok(Response::new(pb::GetBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -133,7 +133,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::ListBindingsResponse {
-            bindings: page.items.iter().map(convert::binding).collect(),
+            bindings: page.items.iter().map(render::binding).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }

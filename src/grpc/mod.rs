@@ -1,12 +1,13 @@
 //! The gRPC services: thin adapters that validate a request (`validate`), convert it to an engine command
-//! (`convert`), call the engine, and convert the record back, mapping every engine error through the one
-//! function in `status`.
+//! (`convert`), call the engine, and render the engine's view back (`render`), mapping every engine error through
+//! the one function in `status`. They hold the engine only, never the store.
 
 mod authorization;
 mod card;
 pub mod codec;
 pub mod convert;
 mod payment;
+pub mod render;
 pub mod status;
 pub mod validate;
 

@@ -16,7 +16,7 @@ const MAX_GOODS: usize = 100;
 /// Alipay lets a cashier payment expire at most this far ahead (the engine enforces the same limit).
 const MAX_EXPIRY_AHEAD_SECS: i64 = engine::limits::MAX_PAYMENT_EXPIRY_AHEAD.as_secs() as i64;
 /// List page size limit (the store enforces the same value).
-const MAX_PAGE_SIZE: i32 = store::MAX_PAGE_SIZE as i32;
+const MAX_PAGE_SIZE: i32 = engine::MAX_PAGE_SIZE as i32;
 
 /// Result of a validation: `Err` carries every violation found.
 pub type Checked = Result<(), engine::EngineError>;

@@ -274,7 +274,7 @@ impl Engine {
             .config()
             .token_cipher
             .decrypt(sealed)
-            .map_err(|e| EngineError::Store(StoreError::from(e)))?;
+            .map_err(|e| EngineError::from(StoreError::from(e)))?;
         self.revoke_token(token.expose()).await
     }
 

@@ -7,6 +7,7 @@
 use crate::db::{check_len, new_id, now};
 use crate::entity::alipay_call::{self, Column};
 use crate::error::Result;
+use crate::vocabulary::ResultStatus;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -22,7 +23,7 @@ pub struct NewCall {
     pub endpoint: String,
     /// paymentRequestId / refundRequestId / ... when the endpoint has one.
     pub request_id: Option<String>,
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     pub result_code: Option<String>,
     pub result_message: Option<String>,
     pub http_status: Option<i32>,

@@ -8,6 +8,7 @@
 use crate::db::begin_write;
 use crate::entity::payment_event::{self, Column};
 use crate::error::{Result, StoreError};
+use crate::vocabulary::ProductCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -59,7 +60,7 @@ pub struct PaymentEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     pub customer_id: Option<String>,
-    pub product_code: Option<String>,
+    pub product_code: Option<ProductCode>,
     pub types: Vec<EventType>,
 }
 
@@ -165,7 +166,7 @@ impl<'a> Events<'a> {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
         }
         if let Some(product) = &filter.product_code {
-            select = select.filter(Column::ProductCode.eq(product.as_str()));
+            select = select.filter(Column::ProductCode.eq(*product));
         }
         if !filter.types.is_empty() {
             select = select.filter(Column::EventType.is_in(filter.types.iter().copied()));

@@ -42,7 +42,7 @@ async fn access_tokens_refresh_themselves_before_expiry() {
             .pay(agreement_pay(&id, &binding.id, 1000))
             .await
             .expect("pay");
-        assert_eq!(paid.status, PaymentStatus::Success);
+        assert_eq!(paid.payment.status, PaymentStatus::Success);
     })
     .await;
 }
@@ -194,7 +194,11 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
             .pay(agreement_pay(&pay_id, &binding.id, 1000))
             .await
             .expect("pay");
-        assert_eq!(paid.merchant_region.as_deref(), Some("SG"), "[{backend}]");
+        assert_eq!(
+            paid.payment.merchant_region.as_deref(),
+            Some("SG"),
+            "[{backend}]"
+        );
         let pay_call = env.call_log(&pay_id).await;
         let sent = pay_call[0].request_json.as_deref().unwrap_or_default();
         assert!(

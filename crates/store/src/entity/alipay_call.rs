@@ -1,5 +1,6 @@
 //! `alipay_calls`: a record of every outbound Alipay call, for support and audits.
 
+use crate::vocabulary::ResultStatus;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ pub struct Model {
     pub id: String,
     pub endpoint: String,
     pub request_id: Option<String>,
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     pub result_code: Option<String>,
     pub result_message: Option<String>,
     pub http_status: Option<i32>,

@@ -1,6 +1,7 @@
 //! `captures`: one row per captureRequestId of a manual-capture authorisation.
 
 use crate::status::OperationStatus;
+use crate::vocabulary::ResultStatus;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ pub struct Model {
     pub is_last_capture: bool,
     pub alipay_capture_id: Option<String>,
     pub status: OperationStatus,
-    pub last_result_status: Option<String>,
+    pub last_result_status: Option<ResultStatus>,
     pub last_result_code: Option<String>,
     pub last_result_message: Option<String>,
     pub request_fingerprint: String,

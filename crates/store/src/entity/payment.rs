@@ -1,6 +1,8 @@
 //! `payments`: one row per paymentRequestId, written before Alipay is called.
 
+use crate::next_action::NextAction;
 use crate::status::PaymentStatus;
+use crate::vocabulary::{CaptureMode, ProductCode, ResultStatus, Wallet};
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,27 +15,28 @@ pub struct Model {
     pub id: String,
     #[sea_orm(unique)]
     pub payment_request_id: String,
-    pub product_code: String,
+    pub product_code: ProductCode,
     /// Minor units (ISO 4217 exponent), as Alipay's `value`.
     pub amount_value: i64,
     pub currency: String,
     pub order_reference_id: Option<String>,
     pub order_description: Option<String>,
-    pub payment_method_type: String,
+    /// The wallet paid with (`paymentMethodType`).
+    pub payment_method_type: Wallet,
     pub binding_id: Option<String>,
     pub customer_id: Option<String>,
     pub alipay_payment_id: Option<String>,
     pub status: PaymentStatus,
-    pub last_result_status: Option<String>,
+    pub last_result_status: Option<ResultStatus>,
     pub last_result_code: Option<String>,
     pub last_result_message: Option<String>,
     /// What the buyer must do next (redirect URLs / challenge form); cleared on a final status.
-    pub next_action: Option<Json>,
+    pub next_action: Option<NextAction>,
     pub payment_time: Option<DateTimeUtc>,
     /// Hash of the canonical request: a retry with the same request id must match it.
     pub request_fingerprint: String,
     pub is_authorization: bool,
-    pub capture_mode: Option<String>,
+    pub capture_mode: Option<CaptureMode>,
     pub card_token: Option<String>,
     pub card_brand: Option<String>,
     pub card_last_four: Option<String>,

@@ -1,6 +1,7 @@
 //! `payment_events`: the outbox read by `StreamPaymentEvents`, one row per committed payment, refund or capture
 //! change, numbered in commit order.
 
+use crate::vocabulary::ProductCode;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ pub struct Model {
     pub entity_id: String,
     pub payment_request_id: String,
     pub customer_id: Option<String>,
-    pub product_code: String,
+    pub product_code: ProductCode,
     /// The record as it was right after the change (JSON of `crate::events::EventSubject`).
     pub snapshot: Json,
     pub created_at: DateTimeUtc,

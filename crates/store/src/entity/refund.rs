@@ -1,6 +1,7 @@
 //! `refunds`: one row per refundRequestId, written before Alipay is called.
 
 use crate::status::OperationStatus;
+use crate::vocabulary::ResultStatus;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ pub struct Model {
     pub reason: Option<String>,
     pub alipay_refund_id: Option<String>,
     pub status: OperationStatus,
-    pub last_result_status: Option<String>,
+    pub last_result_status: Option<ResultStatus>,
     pub last_result_code: Option<String>,
     pub last_result_message: Option<String>,
     pub request_fingerprint: String,

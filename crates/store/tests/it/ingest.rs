@@ -25,7 +25,7 @@ fn pay(request_id: &str, to: PaymentStatus, alipay_id: &str) -> Effect {
         update: Box::new(PaymentUpdate {
             alipay_payment_id: Some(alipay_id.into()),
             result: Some(ResultInfo {
-                status: "S".into(),
+                status: store::ResultStatus::Success,
                 code: "SUCCESS".into(),
                 message: None,
             }),
