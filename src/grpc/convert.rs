@@ -117,10 +117,9 @@ pub fn apply_token(r: &pb::ApplyTokenRequest) -> engine::ApplyTokenCommand {
 pub fn binding_filter(r: &pb::ListBindingsRequest) -> engine::BindingFilter {
     engine::BindingFilter {
         customer_id: opt(&r.customer_id),
-        wallet: match pb::Wallet::try_from(r.wallet).unwrap_or_default() {
-            pb::Wallet::Unspecified => None,
-            w => Some(wallet_name(w).to_owned()),
-        },
+        wallet: <engine::Wallet as engine::Spelled>::parse(wallet_name(
+            pb::Wallet::try_from(r.wallet).unwrap_or_default(),
+        )),
         status: match pb::BindingStatus::try_from(r.status).unwrap_or_default() {
             pb::BindingStatus::Unspecified => None,
             pb::BindingStatus::Active => Some(engine::BindingStatus::Active),

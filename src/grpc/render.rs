@@ -98,8 +98,7 @@ pub fn binding(b: &engine::BindingRecord) -> pb::Binding {
     pb::Binding {
         binding_id: b.id.clone(),
         customer_id: b.customer_id.clone(),
-        wallet: pb::Wallet::from_str_name(&format!("WALLET_{}", b.wallet)).unwrap_or_default()
-            as i32,
+        wallet: wallet(b.wallet) as i32,
         scopes: b
             .scopes
             .iter()

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use store::bindings::{Binding, BindingFilter, NewBinding, TokenSet};
 use store::idempotency::{self, Begin, Claim};
 use store::jobs::{JobKind, NewJob};
-use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, StoreError, Transition};
+use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, Spelled, StoreError, Transition};
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
@@ -159,7 +159,9 @@ impl Engine {
             .then(|| self.refresh_due(tokens.access_token_expires_at));
         let new = NewBinding {
             customer_id: cmd.customer_id.clone(),
-            wallet: cmd.wallet.clone(),
+            wallet: store::Wallet::parse(&cmd.wallet).ok_or_else(|| {
+                EngineError::invalid("wallet", "is not a wallet the gateway supports")
+            })?,
             scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
             tokens,
             user_login_id: body.user_login_id.clone(),
@@ -309,7 +311,7 @@ impl Engine {
         let request = ApplyTokenRequest {
             merchant_region: binding.merchant_region.clone(),
             ..ApplyTokenRequest::refresh_token(
-                binding.wallet.clone(),
+                binding.wallet.spelling(),
                 refresh_token.expose().to_owned(),
             )
         };

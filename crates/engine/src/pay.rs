@@ -501,7 +501,7 @@ impl Engine {
             PaySource::Agreement { binding_id } => {
                 let binding = self.usable_binding(binding_id).await?;
                 let method = PaymentMethod::with_id(
-                    binding.wallet.clone(),
+                    binding.wallet.spelling(),
                     binding.tokens.access_token.expose().to_owned(),
                 );
                 Ok((method, ProductCode::AgreementPayment, Some(binding)))

@@ -13,6 +13,7 @@ use crate::jobs::{self, JobKind, NewJob};
 use crate::page::{self, Page, PageRequest};
 use crate::status::BindingStatus;
 use crate::transition::{self, Transition, Versioned};
+use crate::vocabulary::Wallet;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -30,8 +31,8 @@ pub struct TokenSet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBinding {
     pub customer_id: String,
-    /// e.g. `GCASH`.
-    pub wallet: String,
+    /// The wallet bound.
+    pub wallet: Wallet,
     pub scopes: Vec<String>,
     pub tokens: TokenSet,
     pub user_login_id: Option<String>,
@@ -45,7 +46,8 @@ pub struct NewBinding {
 pub struct Binding {
     pub id: String,
     pub customer_id: String,
-    pub wallet: String,
+    /// The wallet bound.
+    pub wallet: Wallet,
     pub scopes: Vec<String>,
     pub tokens: TokenSet,
     pub user_login_id: Option<String>,
@@ -62,7 +64,7 @@ pub struct Binding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BindingFilter {
     pub customer_id: Option<String>,
-    pub wallet: Option<String>,
+    pub wallet: Option<Wallet>,
     pub status: Option<BindingStatus>,
 }
 
@@ -109,7 +111,6 @@ impl<'a> Bindings<'a> {
         claim: Option<Claim<'_>>,
     ) -> Result<Binding> {
         check_len("customer_id", &new.customer_id, 64)?;
-        check_len("wallet", &new.wallet, 32)?;
         check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
         check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
         check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
@@ -164,7 +165,7 @@ impl<'a> Bindings<'a> {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
         }
         if let Some(wallet) = &filter.wallet {
-            select = select.filter(Column::Wallet.eq(wallet.as_str()));
+            select = select.filter(Column::Wallet.eq(*wallet));
         }
         if let Some(status) = filter.status {
             select = select.filter(Column::Status.eq(status));

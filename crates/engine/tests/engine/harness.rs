@@ -433,6 +433,21 @@ pub async fn stored_id(env: &Env, id: &str) -> String {
         .id
 }
 
+/// Asserts that `answer` is a payment whose outcome is not final yet: the PROCESSING record with a retry hint.
+pub fn assert_pending_view(
+    backend: &str,
+    answer: Result<engine::PaymentView, engine::EngineError>,
+) {
+    let Ok(answer) = answer else {
+        panic!("[{backend}] a pending view expected: {answer:?}")
+    };
+    assert_eq!(
+        (answer.payment.status, answer.retry_after.is_some()),
+        (engine::PaymentStatus::Processing, true),
+        "[{backend}] not final yet: the record with a retry hint"
+    );
+}
+
 /// A unique payment request id.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -116,14 +116,7 @@ async fn bad_response_signature_is_never_success_until_an_inquiry_confirms_it() 
         let binding = env.bind(vec![Scope::AgreementPay]).await;
         let id = new_id("pay-sig");
         let answer = env.engine.pay(agreement_pay(&id, &binding.id, 94003)).await;
-        let Ok(answer) = answer else {
-            panic!("[{backend}] a pending view expected: {answer:?}")
-        };
-        assert_eq!(
-            (answer.payment.status, answer.retry_after.is_some()),
-            (PaymentStatus::Processing, true),
-            "[{backend}] not final yet: the record with a retry hint"
-        );
+        crate::harness::assert_pending_view(backend, answer);
         let stored = env.engine.get_payment(&id).await.expect("stored");
         assert_eq!(
             stored.payment.status,

@@ -107,14 +107,7 @@ async fn a_payment_alipay_never_created_ends_as_fail_order_not_exist() {
         let binding = env.bind(vec![Scope::AgreementPay]).await;
         let id = new_id("pay-922");
         let answer = env.engine.pay(agreement_pay(&id, &binding.id, 92002)).await;
-        let Ok(answer) = answer else {
-            panic!("[{backend}] a pending view expected: {answer:?}")
-        };
-        assert_eq!(
-            (answer.payment.status, answer.retry_after.is_some()),
-            (PaymentStatus::Processing, true),
-            "[{backend}] not final yet: the record with a retry hint"
-        );
+        crate::harness::assert_pending_view(backend, answer);
         let reconciler = Env::reconcile(&env.engine);
         let p = settled(&env, &id).await;
         reconciler.stop().await;

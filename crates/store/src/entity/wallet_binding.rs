@@ -1,6 +1,7 @@
 //! `wallet_bindings`: a customer's authorised wallet account and its (encrypted) tokens.
 
 use crate::status::BindingStatus;
+use crate::vocabulary::Wallet;
 use sea_orm::entity::prelude::*;
 
 /// Stored row. Token columns hold `v1:` ciphertext from [`crate::TokenCipher`], never plaintext.
@@ -10,7 +11,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub customer_id: String,
-    pub wallet: String,
+    pub wallet: Wallet,
     /// JSON array of granted scopes.
     pub scopes: Json,
     pub access_token_enc: String,
