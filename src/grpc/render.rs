@@ -88,7 +88,7 @@ pub fn consult_response(o: engine::ConsultOutcome) -> pb::ConsultResponse {
     }
 }
 
-/// A stored binding → proto (tokens deliberately not copied).
+/// A binding → proto (the engine's record has no tokens to copy).
 pub fn binding(b: &engine::BindingRecord) -> pb::Binding {
     let status = match b.status {
         engine::BindingStatus::Active => pb::BindingStatus::Active,
@@ -106,8 +106,8 @@ pub fn binding(b: &engine::BindingRecord) -> pb::Binding {
             .map(|s| s as i32)
             .collect(),
         status: status as i32,
-        access_token_expiry_time: Some(timestamp(b.tokens.access_token_expires_at)),
-        refresh_token_expiry_time: b.tokens.refresh_token_expires_at.map(timestamp),
+        access_token_expiry_time: Some(timestamp(b.access_token_expires_at)),
+        refresh_token_expiry_time: b.refresh_token_expires_at.map(timestamp),
         user_login_id: b.user_login_id.clone().unwrap_or_default(),
         merchant_region: b.merchant_region.clone().unwrap_or_default(),
         create_time: Some(timestamp(b.created_at)),

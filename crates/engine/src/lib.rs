@@ -52,11 +52,12 @@ pub use events::{EventFilter, EventStream, EventSubject, EventType, PaymentEvent
 pub use fingerprint::fingerprint;
 pub use notify::{NotifyIngress, Receipt, UNMATCHED_AFTER};
 pub use records::{
-    AlipayResult, CaptureRecord, CardSummary, OperationRecord, PaymentRecord, RefundRecord,
+    AlipayResult, BindingRecord, CaptureRecord, CardSummary, OperationRecord, PaymentRecord,
+    RefundRecord,
 };
 pub use refund::auto_refund_request_id;
-/// A stored wallet binding (tokens decrypted into redacting secrets; never put them on the wire).
-pub use store::bindings::{Binding as BindingRecord, BindingFilter};
+/// Filters of [`Engine::list_bindings`].
+pub use store::bindings::BindingFilter;
 /// What the buyer must do next for a PROCESSING payment.
 pub use store::next_action::{
     ChallengeAction, NextAction, OrderCodeAction, RedirectAction, RedirectMethod,

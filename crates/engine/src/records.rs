@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use store::bindings::Binding;
 use store::captures::Capture;
 use store::payments::Payment;
 use store::refunds::Refund;
 use store::{
-    CaptureMode, NextAction, OperationStatus, PaymentStatus, ProductCode, ResultStatus, Wallet,
+    BindingStatus, CaptureMode, NextAction, OperationStatus, PaymentStatus, ProductCode,
+    ResultStatus, Wallet,
 };
 
 /// Alipay's last `result` envelope for a payment, refund or capture.
@@ -244,6 +246,52 @@ impl From<&Capture> for CaptureRecord {
         Self {
             operation: operation_record!(c, capture_request_id, alipay_capture_id),
             is_last_capture: c.is_last_capture,
+        }
+    }
+}
+
+/// A wallet binding as the engine answers it: never its tokens (they stay inside the gateway), only when they
+/// expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingRecord {
+    /// The gateway's binding id, which agreement payments name.
+    pub id: String,
+    /// The customer who bound the wallet.
+    pub customer_id: String,
+    /// The wallet bound.
+    pub wallet: Wallet,
+    /// The scopes granted, in Alipay's spelling.
+    pub scopes: Vec<String>,
+    /// ACTIVE, EXPIRED or REVOKED.
+    pub status: BindingStatus,
+    /// When the access token expires (the gateway refreshes it before).
+    pub access_token_expires_at: DateTime<Utc>,
+    /// When the refresh token expires, if there is one.
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// The wallet user's login id, when the scopes allow it.
+    pub user_login_id: Option<String>,
+    /// `merchantRegion` the authorization was made for.
+    pub merchant_region: Option<String>,
+    /// When the binding was stored.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Binding> for BindingRecord {
+    fn from(b: &Binding) -> Self {
+        Self {
+            id: b.id.clone(),
+            customer_id: b.customer_id.clone(),
+            wallet: b.wallet,
+            scopes: b.scopes.clone(),
+            status: b.status,
+            access_token_expires_at: b.tokens.access_token_expires_at,
+            refresh_token_expires_at: b.tokens.refresh_token_expires_at,
+            user_login_id: b.user_login_id.clone(),
+            merchant_region: b.merchant_region.clone(),
+            created_at: b.created_at,
+            updated_at: b.updated_at,
         }
     }
 }

@@ -448,6 +448,21 @@ pub fn assert_pending_view(
     );
 }
 
+/// The access token a binding holds now, read from the store (the engine never answers tokens).
+pub async fn access_token(env: &Env, binding_id: &str) -> String {
+    let cipher = TokenCipher::from_key_bytes(&TEST_TOKEN_KEY).expect("cipher");
+    env.store
+        .bindings(&cipher)
+        .get(binding_id)
+        .await
+        .expect("read")
+        .expect("binding")
+        .tokens
+        .access_token
+        .expose()
+        .to_owned()
+}
+
 /// A unique payment request id.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -31,7 +31,7 @@ async fn agreement_pay_succeeds_is_recorded_and_replays_without_a_second_call() 
         assert_eq!(calls[0].result_status, Some(engine::ResultStatus::Success));
         let logged = calls[0].request_json.as_deref().unwrap_or_default();
         assert!(
-            !logged.contains(binding.tokens.access_token.expose()),
+            !logged.contains(&crate::harness::access_token(&env, &binding.id).await),
             "the access token must be masked in the call log"
         );
     })
