@@ -16,13 +16,14 @@ use sha2::{Digest, Sha256};
 use store::bindings::{Binding, BindingFilter, NewBinding, TokenSet};
 use store::idempotency::{self, Begin, Claim};
 use store::jobs::{JobKind, NewJob};
-use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, StoreError, Transition};
+use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, Spelled, StoreError, Transition};
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::commands::{ApplyTokenCommand, ConsultCommand, ConsultOutcome, UserInfo};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
+use crate::records::BindingRecord;
 use crate::retry::{Attempted, with_retries};
 use crate::{Engine, parse_alipay_time, validate};
 use alipay::limits::USER_INFO_SCOPES;
@@ -66,9 +67,10 @@ impl Engine {
     /// Exchanges an authCode for tokens and stores the binding (tokens encrypted), then schedules the refresh.
     /// Idempotent per authCode: a repeat with the same content returns the stored binding without calling Alipay
     /// (an authCode is single-use there); different content is `RequestMismatch`.
-    pub async fn apply_token(&self, cmd: ApplyTokenCommand) -> Result<Binding, EngineError> {
+    pub async fn apply_token(&self, cmd: ApplyTokenCommand) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("apply_token", customer_id = %cmd.customer_id, wallet = %cmd.wallet);
-        self.apply_token_inner(cmd).instrument(span).await
+        let binding = self.apply_token_inner(cmd).instrument(span).await?;
+        Ok((&binding).into())
     }
 
     async fn apply_token_inner(&self, cmd: ApplyTokenCommand) -> Result<Binding, EngineError> {
@@ -158,7 +160,7 @@ impl Engine {
             .then(|| self.refresh_due(tokens.access_token_expires_at));
         let new = NewBinding {
             customer_id: cmd.customer_id.to_string(),
-            wallet: cmd.wallet.into(),
+            wallet: crate::records::stored_wallet(cmd.wallet),
             scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
             tokens,
             user_login_id: body.user_login_id.clone(),
@@ -273,18 +275,18 @@ impl Engine {
             .config()
             .token_cipher
             .decrypt(sealed)
-            .map_err(|e| EngineError::Store(StoreError::from(e)))?;
+            .map_err(|e| EngineError::from(StoreError::from(e)))?;
         self.revoke_token(token.expose()).await
     }
 
     /// Refreshes a binding's access token now with its refresh token.
-    pub async fn refresh_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    pub async fn refresh_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("refresh_binding", binding_id);
         async {
             let (_guard, binding) = self.locked_binding(binding_id).await?;
             let binding = self.refresh_tokens(binding).await?;
             self.schedule_refresh(&binding).await?;
-            Ok(binding)
+            Ok((&binding).into())
         }
         .instrument(span)
         .await
@@ -308,7 +310,7 @@ impl Engine {
         let request = ApplyTokenRequest {
             merchant_region: binding.merchant_region.clone(),
             ..ApplyTokenRequest::refresh_token(
-                binding.wallet.clone(),
+                binding.wallet.spelling(),
                 refresh_token.expose().to_owned(),
             )
         };
@@ -366,9 +368,9 @@ impl Engine {
     }
 
     /// Revokes a binding at Alipay and marks it REVOKED (idempotent: a revoked binding is returned as is).
-    pub async fn revoke_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    pub async fn revoke_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("revoke_binding", binding_id);
-        async {
+        let binding = async {
             let (_guard, binding) = self.locked_binding(binding_id).await?;
             if binding.status == BindingStatus::Revoked {
                 return Ok(binding);
@@ -380,7 +382,8 @@ impl Engine {
                 .await
         }
         .instrument(span)
-        .await
+        .await?;
+        Ok((&binding).into())
     }
 
     /// Live `inquiryUserInfo` for a binding; refused before Alipay is called unless the binding is active and its
@@ -389,7 +392,7 @@ impl Engine {
     pub async fn inquire_user_info(&self, binding_id: &str) -> Result<UserInfo, EngineError> {
         let span = tracing::info_span!("inquire_user_info", binding_id);
         async {
-            let binding = self.get_binding(binding_id).await?;
+            let binding = self.stored_binding(binding_id).await?;
             if !binding.scopes.is_empty()
                 && !binding
                     .scopes
@@ -436,12 +439,17 @@ impl Engine {
         binding_id: &str,
     ) -> Result<(OwnedMutexGuard<()>, Binding), EngineError> {
         let guard = self.inner.locks.lock(&binding_lock_key(binding_id)).await;
-        let binding = self.get_binding(binding_id).await?;
+        let binding = self.stored_binding(binding_id).await?;
         Ok((guard, binding))
     }
 
-    /// The stored binding.
-    pub async fn get_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    /// The stored binding (never its tokens).
+    pub async fn get_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
+        Ok((&self.stored_binding(binding_id).await?).into())
+    }
+
+    /// The stored binding with its tokens, for the engine's own calls.
+    pub(crate) async fn stored_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
         self.bindings()
             .get(binding_id)
             .await?
@@ -456,8 +464,12 @@ impl Engine {
         &self,
         filter: BindingFilter,
         page: PageRequest,
-    ) -> Result<Page<Binding>, EngineError> {
-        Ok(self.bindings().list(&filter, &page).await?)
+    ) -> Result<Page<BindingRecord>, EngineError> {
+        let page = self.bindings().list(&filter, &page).await?;
+        Ok(Page {
+            items: page.items.iter().map(BindingRecord::from).collect(),
+            next_page_token: page.next_page_token,
+        })
     }
 
     /// A binding pay may use: ACTIVE, with an access token that is not about to expire (refreshed synchronously
@@ -497,7 +509,7 @@ impl Engine {
                 Ok(binding)
             }
             Err(EngineError::Declined { .. }) => {
-                let current = self.get_binding(binding_id).await?;
+                let current = self.stored_binding(binding_id).await?;
                 Err(inactive(&current))
             }
             Err(other) => Err(other),
@@ -509,7 +521,7 @@ impl Engine {
         &self,
         binding: &Binding,
     ) -> Result<(), EngineError> {
-        let current = self.get_binding(&binding.id).await?;
+        let current = self.stored_binding(&binding.id).await?;
         if current.status == BindingStatus::Revoked {
             return Ok(());
         }
@@ -542,7 +554,7 @@ impl Engine {
         {
             Ok(b) => Ok(b),
             Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
-                self.get_binding(&binding.id).await
+                self.stored_binding(&binding.id).await
             }
             Err(e) => Err(e.into()),
         }

@@ -13,6 +13,7 @@ use crate::jobs::{self, JobKind, NewJob};
 use crate::page::{self, Page, PageRequest};
 use crate::status::BindingStatus;
 use crate::transition::{self, Transition, Versioned};
+use crate::vocabulary::Wallet;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -36,7 +37,7 @@ pub struct NewBinding {
     /// The caller's customer the binding belongs to: payments for it must name the same one.
     pub customer_id: String,
     /// e.g. `GCASH`.
-    pub wallet: String,
+    pub wallet: Wallet,
     /// What the user granted (`AGREEMENT_PAY`, `USER_LOGIN_ID`, ...), as Alipay returned them.
     pub scopes: Vec<String>,
     /// The tokens applyToken returned.
@@ -57,7 +58,7 @@ pub struct Binding {
     /// The caller's customer the binding belongs to.
     pub customer_id: String,
     /// The wallet bound, e.g. `GCASH`.
-    pub wallet: String,
+    pub wallet: Wallet,
     /// What the user granted, as Alipay returned them.
     pub scopes: Vec<String>,
     /// The current tokens, decrypted.
@@ -84,7 +85,7 @@ pub struct BindingFilter {
     /// Only this customer's bindings.
     pub customer_id: Option<String>,
     /// Only bindings of this wallet.
-    pub wallet: Option<String>,
+    pub wallet: Option<Wallet>,
     /// Only bindings in this status.
     pub status: Option<BindingStatus>,
 }
@@ -132,7 +133,6 @@ impl<'a> Bindings<'a> {
         claim: Option<Claim<'_>>,
     ) -> Result<Binding> {
         check_len("customer_id", &new.customer_id, 64)?;
-        check_len("wallet", &new.wallet, 32)?;
         check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
         check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
         check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
@@ -187,7 +187,7 @@ impl<'a> Bindings<'a> {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
         }
         if let Some(wallet) = &filter.wallet {
-            select = select.filter(Column::Wallet.eq(wallet.as_str()));
+            select = select.filter(Column::Wallet.eq(*wallet));
         }
         if let Some(status) = filter.status {
             select = select.filter(Column::Status.eq(status));

@@ -31,10 +31,10 @@ impl TruncMicros for chrono::DateTime<Utc> {
     }
 }
 
-pub(crate) fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
+pub(crate) fn new_binding(customer: &str, wallet: store::Wallet, tag: &str) -> NewBinding {
     NewBinding {
         customer_id: customer.into(),
-        wallet: wallet.into(),
+        wallet,
         scopes: vec!["AGREEMENT_PAY".into(), "USER_LOGIN_ID".into()],
         tokens: tokens(tag),
         user_login_id: Some("63***1234".into()),
@@ -49,7 +49,7 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_on_read() {
         let c = cipher(1);
         let b = store
             .bindings(&c)
-            .insert(new_binding("C1", "GCASH", "one"))
+            .insert(new_binding("C1", store::Wallet::Gcash, "one"))
             .await?;
         assert_eq!(b.tokens.access_token.expose(), "access-one");
         assert_eq!(b.status, BindingStatus::Active);
@@ -92,9 +92,15 @@ async fn token_refresh_status_changes_and_listing() {
     each_backend(|store| async move {
         let c = cipher(3);
         let bindings = store.bindings(&c);
-        let a = bindings.insert(new_binding("C1", "GCASH", "a")).await?;
-        let b = bindings.insert(new_binding("C1", "DANA", "b")).await?;
-        let _other = bindings.insert(new_binding("C2", "GCASH", "c")).await?;
+        let a = bindings
+            .insert(new_binding("C1", store::Wallet::Gcash, "a"))
+            .await?;
+        let b = bindings
+            .insert(new_binding("C1", store::Wallet::Dana, "b"))
+            .await?;
+        let _other = bindings
+            .insert(new_binding("C2", store::Wallet::Gcash, "c"))
+            .await?;
 
         let expired = bindings
             .set_status(
@@ -161,7 +167,7 @@ async fn token_refresh_status_changes_and_listing() {
         assert_eq!(second.next_page_token, None, "last page");
 
         let active_gcash = BindingFilter {
-            wallet: Some("GCASH".into()),
+            wallet: Some(store::Wallet::Gcash),
             status: Some(BindingStatus::Active),
             ..Default::default()
         };
@@ -206,7 +212,7 @@ async fn a_binding_commits_with_its_refresh_job_and_completes_its_idempotency_re
         let err = store
             .bindings(&c)
             .insert_with(
-                new_binding("C9", "GCASH", "x"),
+                new_binding("C9", store::Wallet::Gcash, "x"),
                 Some(refresh_at),
                 Some(stranger),
             )
@@ -225,7 +231,7 @@ async fn a_binding_commits_with_its_refresh_job_and_completes_its_idempotency_re
         let b = store
             .bindings(&c)
             .insert_with(
-                new_binding("C9", "GCASH", "x"),
+                new_binding("C9", store::Wallet::Gcash, "x"),
                 Some(refresh_at),
                 Some(owner),
             )

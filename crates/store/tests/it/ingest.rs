@@ -25,7 +25,7 @@ fn pay(request_id: &str, to: PaymentStatus, alipay_id: &str) -> Effect {
         update: Box::new(PaymentUpdate {
             alipay_payment_id: Some(alipay_id.into()),
             result: Some(ResultInfo {
-                status: "S".into(),
+                status: store::ResultStatus::Success,
                 code: "SUCCESS".into(),
                 message: None,
             }),
@@ -202,7 +202,7 @@ async fn token_canceled_finds_the_binding_by_its_keyed_hash() {
         let c = cipher(7);
         let b = store
             .bindings(&c)
-            .insert(new_binding("C1", "GCASH", "one"))
+            .insert(new_binding("C1", store::Wallet::Gcash, "one"))
             .await?;
         // After a refresh only the new token finds the binding.
         let b = store
