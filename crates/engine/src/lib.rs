@@ -18,7 +18,7 @@
 //! Payment request ids are the idempotency keys end to end. Within a process, duplicates queue on a per-key lock;
 //! across replicas the store's unique request-id row decides, and a CREATED row means "the first call is in flight".
 
-mod auth;
+mod binding;
 mod capture;
 mod commands;
 mod config;

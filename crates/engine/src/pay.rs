@@ -503,7 +503,7 @@ impl Engine {
                 let binding = self.usable_binding(binding_id).await?;
                 let method = PaymentMethod::with_id(
                     binding.wallet.spelling(),
-                    binding.tokens.access_token.expose().to_owned(),
+                    binding.credentials.access_token.expose().to_owned(),
                 );
                 Ok((method, ProductCode::AgreementPayment, Some(binding)))
             }

@@ -20,7 +20,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 
 /// Access and refresh tokens with their expiry, as applyToken returns them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSet {
+pub struct WalletCredentials {
     /// Bearer credential for agreement payments on the user's behalf (encrypted at rest).
     pub access_token: Secret,
     /// After this Alipay refuses the access token; the engine refreshes before it.
@@ -41,7 +41,7 @@ pub struct NewBinding {
     /// What the user granted (`AGREEMENT_PAY`, `USER_LOGIN_ID`, ...), as Alipay returned them.
     pub scopes: Vec<String>,
     /// The tokens applyToken returned.
-    pub tokens: TokenSet,
+    pub credentials: WalletCredentials,
     /// The user's masked login id, when the `USER_LOGIN_ID` scope was granted.
     pub user_login_id: Option<String>,
     /// Alipay's id of the user, when returned: ties later notifications to the binding.
@@ -62,7 +62,7 @@ pub struct Binding {
     /// What the user granted, as Alipay returned them.
     pub scopes: Vec<String>,
     /// The current tokens, decrypted.
-    pub tokens: TokenSet,
+    pub credentials: WalletCredentials,
     /// The user's masked login id, when granted.
     pub user_login_id: Option<String>,
     /// Alipay's id of the user, when returned.
@@ -137,7 +137,7 @@ impl<'a> Bindings<'a> {
         check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
         check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
         let at = now();
-        let (access, refresh) = self.seal(&new.tokens)?;
+        let (access, refresh) = self.seal(&new.credentials)?;
         let id = new_id();
         let model = wallet_binding::ActiveModel {
             id: Set(id.clone()),
@@ -145,14 +145,14 @@ impl<'a> Bindings<'a> {
             wallet: Set(new.wallet),
             scopes: Set(serde_json::Value::from(new.scopes)),
             access_token_enc: Set(access),
-            access_token_expires_at: Set(new.tokens.access_token_expires_at),
+            access_token_expires_at: Set(new.credentials.access_token_expires_at),
             refresh_token_enc: Set(refresh),
-            refresh_token_expires_at: Set(new.tokens.refresh_token_expires_at),
+            refresh_token_expires_at: Set(new.credentials.refresh_token_expires_at),
             user_login_id: Set(new.user_login_id),
             alipay_user_id: Set(new.alipay_user_id),
             merchant_region: Set(new.merchant_region),
             access_token_hash: Set(Some(
-                self.cipher.lookup_hash(new.tokens.access_token.expose()),
+                self.cipher.lookup_hash(new.credentials.access_token.expose()),
             )),
             status: Set(BindingStatus::Active),
             created_at: Set(at),
@@ -206,11 +206,11 @@ impl<'a> Bindings<'a> {
 
     /// Replaces the tokens after a refresh and makes the binding ACTIVE again; refused for a
     /// REVOKED binding ([`StoreError::IllegalTransition`]) or a stale version.
-    pub async fn update_tokens(
+    pub async fn update_credentials(
         &self,
         id: &str,
         expected_version: i64,
-        tokens: TokenSet,
+        tokens: WalletCredentials,
         source: &str,
     ) -> Result<Binding> {
         let (access, refresh) = self.seal(&tokens)?;
@@ -252,7 +252,7 @@ impl<'a> Bindings<'a> {
         self.open(model)
     }
 
-    fn seal(&self, tokens: &TokenSet) -> Result<(String, Option<String>)> {
+    fn seal(&self, tokens: &WalletCredentials) -> Result<(String, Option<String>)> {
         let access = self.cipher.encrypt(tokens.access_token.expose())?;
         let refresh = tokens
             .refresh_token
@@ -280,7 +280,7 @@ impl<'a> Bindings<'a> {
             customer_id: m.customer_id,
             wallet: m.wallet,
             scopes,
-            tokens: TokenSet {
+            credentials: WalletCredentials {
                 access_token,
                 access_token_expires_at: m.access_token_expires_at,
                 refresh_token,

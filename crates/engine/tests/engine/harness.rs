@@ -472,7 +472,7 @@ pub async fn access_token(env: &Env, binding_id: &str) -> String {
         .await
         .expect("read")
         .expect("binding")
-        .tokens
+        .credentials
         .access_token
         .expose()
         .to_owned()

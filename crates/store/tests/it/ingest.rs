@@ -1,7 +1,7 @@
 //! A notification's inbox row and the transition it asks for commit together: applied once, whatever the number
 //! of redeliveries; kept for later when its object is not recorded yet; flagged when it contradicts a final state.
 
-use crate::bindings::{cipher, new_binding, tokens};
+use crate::bindings::{cipher, credentials, new_binding};
 use crate::common::{each_backend, inquire_at, new_payment};
 use crate::operations::capture as capture_intent;
 use store::notifications::{Applied, Effect, Ingested, NewNotification, NotificationState};
@@ -207,7 +207,7 @@ async fn token_canceled_finds_the_binding_by_its_keyed_hash() {
         // After a refresh only the new token finds the binding.
         let b = store
             .bindings(&c)
-            .update_tokens(&b.id, b.version, tokens("two"), "refresh")
+            .update_credentials(&b.id, b.version, credentials("two"), "refresh")
             .await?;
         let old = Effect::RevokeBinding {
             access_token_hash: c.lookup_hash("access-one"),
