@@ -152,7 +152,8 @@ impl<'a> Bindings<'a> {
             alipay_user_id: Set(new.alipay_user_id),
             merchant_region: Set(new.merchant_region),
             access_token_hash: Set(Some(
-                self.cipher.lookup_hash(new.credentials.access_token.expose()),
+                self.cipher
+                    .lookup_hash(new.credentials.access_token.expose()),
             )),
             status: Set(BindingStatus::Active),
             created_at: Set(at),
