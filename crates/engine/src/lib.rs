@@ -65,8 +65,8 @@ pub use store::next_action::{
 /// Filters of [`Engine::list_payments`].
 pub use store::payments::PaymentFilter;
 pub use store::{
-    BindingStatus, CaptureMode, MAX_PAGE_SIZE, OperationStatus, Page, PageRequest, PaymentStatus,
-    ProductCode, ResultStatus, Spelled, Wallet,
+    BindingStatus, CaptureMode, MAX_PAGE_SIZE, OperationStatus, Page, PageRequest, PageSize,
+    PaymentStatus, ProductCode, ResultStatus, Spelled, Wallet,
 };
 pub use views::{CaptureView, PaymentIds, PaymentTotals, PaymentView, RefundView};
 

@@ -45,7 +45,7 @@ pub use entity::state_change::EntityKind;
 pub use error::{Result, StoreError};
 pub use inserted::Inserted;
 pub use next_action::NextAction;
-pub use page::{MAX_PAGE_SIZE, Page, PageRequest};
+pub use page::{MAX_PAGE_SIZE, Page, PageRequest, PageSize};
 pub use status::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus};
 pub use store::Store;
 pub use transition::{OperationUpdate, ResultInfo, Transition};

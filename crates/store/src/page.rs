@@ -20,12 +20,33 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// Used when the caller leaves the size at 0 (as gRPC does when unset).
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
-/// One page request. `page_size` 0 means the default; more than [`MAX_PAGE_SIZE`] is an error
-/// so a client learns the limit instead of silently receiving fewer rows.
+/// Rows wanted on a page: 0 (the default, [`DEFAULT_PAGE_SIZE`]) to [`MAX_PAGE_SIZE`]. Checked once, where a
+/// caller's request is parsed (more than the limit is an error there, so a client learns the limit instead of
+/// silently receiving fewer rows); the store only reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    /// `rows` if it is at most [`MAX_PAGE_SIZE`] (0 asks for the default).
+    pub fn new(rows: u32) -> Option<Self> {
+        (rows <= MAX_PAGE_SIZE).then_some(Self(rows))
+    }
+
+    /// The rows the store returns at most.
+    pub fn rows(self) -> u32 {
+        if self.0 == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            self.0
+        }
+    }
+}
+
+/// One page request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageRequest {
-    /// Rows wanted; 0 means [`DEFAULT_PAGE_SIZE`].
-    pub page_size: u32,
+    /// Rows wanted.
+    pub page_size: PageSize,
     /// The previous page's `next_page_token`; `None` for the first page.
     pub page_token: Option<String>,
 }
@@ -103,16 +124,7 @@ where
     E: EntityTrait,
     C: ColumnTrait + IntoColumnRef + Copy,
 {
-    let size = match request.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => {
-            return Err(StoreError::Invalid {
-                field: "page_size",
-                reason: format!("must be at most {MAX_PAGE_SIZE}"),
-            });
-        }
-        n => n,
-    };
+    let size = request.page_size.rows();
     let mut select = select;
     if let Some(token) = request.page_token.as_deref().filter(|t| !t.is_empty()) {
         let cursor = Cursor::decode(token)?;

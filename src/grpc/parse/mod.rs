@@ -140,7 +140,7 @@ fn timestamp(v: &mut Violations, field: &str, t: &Timestamp) -> Option<DateTime<
 fn page(v: &mut Violations, page_size: i32, page_token: &str) -> Option<engine::PageRequest> {
     let size = u32::try_from(page_size)
         .ok()
-        .filter(|size| *size <= MAX_PAGE_SIZE);
+        .and_then(engine::PageSize::new);
     if size.is_none() {
         v.push(
             "page_size",

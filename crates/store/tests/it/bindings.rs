@@ -147,7 +147,7 @@ async fn token_refresh_status_changes_and_listing() {
             .list(
                 &by_customer,
                 &PageRequest {
-                    page_size: 1,
+                    page_size: store::PageSize::new(1).expect("page size"),
                     page_token: None,
                 },
             )
@@ -158,7 +158,7 @@ async fn token_refresh_status_changes_and_listing() {
             .list(
                 &by_customer,
                 &PageRequest {
-                    page_size: 1,
+                    page_size: store::PageSize::new(1).expect("page size"),
                     page_token: first.next_page_token.clone(),
                 },
             )

@@ -156,7 +156,7 @@ async fn cards_list_newest_first_with_page_tokens_bound_to_the_customer() {
 
         let mut seen = Vec::new();
         let mut request = PageRequest {
-            page_size: 2,
+            page_size: store::PageSize::new(2).expect("page size"),
             page_token: None,
         };
         loop {
@@ -167,7 +167,7 @@ async fn cards_list_newest_first_with_page_tokens_bound_to_the_customer() {
                 Some(token) => {
                     if seen.len() == 2 {
                         let stolen = PageRequest {
-                            page_size: 2,
+                            page_size: store::PageSize::new(2).expect("page size"),
                             page_token: Some(token.clone()),
                         };
                         assert!(matches!(
