@@ -19,6 +19,7 @@
 
 mod auth;
 mod capture;
+mod card;
 mod commands;
 mod config;
 mod error;
@@ -39,6 +40,7 @@ mod settle;
 mod telemetry;
 mod validate;
 
+pub use card::{CardDetails, CardPay, CardPaymentView, CardSource};
 pub use commands::{
     ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, Metadata, PayCommand,
     PaySource, RefundCommand, UserInfo,
@@ -54,6 +56,10 @@ pub use refund::auto_refund_request_id;
 pub use store::bindings::{Binding as BindingRecord, BindingFilter};
 /// A stored capture.
 pub use store::captures::Capture as CaptureRecord;
+/// What the store keeps about a payment's card.
+pub use store::card_facts::CardFacts;
+/// A stored card (its token opened into a redacting secret; it never leaves the gateway).
+pub use store::card_tokens::CardToken as CardTokenRecord;
 /// A stored payment.
 pub use store::payments::{Payment as PaymentRecord, PaymentFilter};
 /// A stored refund.

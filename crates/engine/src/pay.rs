@@ -75,7 +75,9 @@ impl Engine {
                 .replay_payment(existing, &print, self.config().duplicate_wait)
                 .await;
         }
-        let (method, product, binding) = self.payment_method(&cmd.source).await?;
+        let (method, product, binding) = self
+            .payment_method(&cmd.source, cmd.customer_id.as_deref())
+            .await?;
         let customer_id = match (&binding, &cmd.customer_id) {
             (Some(binding), Some(customer)) if **customer != binding.customer_id => {
                 return Err(EngineError::invalid(
@@ -135,7 +137,15 @@ impl Engine {
             self.client().pay(&request)
         })
         .await;
+        let card_facts = match &attempted {
+            Attempted::Answer(reply) => reply.body.payment_result_info.clone(),
+            Attempted::Unknown { .. } | Attempted::Rejected(_) => None,
+        };
         let (payment, rejected) = self.record_pay_outcome(payment, attempted).await?;
+        if let PaySource::Card(card) = &cmd.source {
+            self.record_card_facts(&payment, card_facts, card.stored_card_id())
+                .await;
+        }
         if payment.status == PaymentStatus::Processing {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
             // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
@@ -517,6 +527,7 @@ impl Engine {
     async fn payment_method(
         &self,
         source: &PaySource,
+        customer_id: Option<&str>,
     ) -> Result<(PaymentMethod, ProductCode, Option<store::bindings::Binding>), EngineError> {
         match source {
             PaySource::Agreement { binding_id } => {
@@ -534,6 +545,11 @@ impl Engine {
             )),
             PaySource::Cashier { wallet, .. } => Ok((
                 PaymentMethod::of_type(*wallet),
+                ProductCode::CashierPayment,
+                None,
+            )),
+            PaySource::Card(card) => Ok((
+                self.card_method(card, customer_id).await?,
                 ProductCode::CashierPayment,
                 None,
             )),
@@ -625,6 +641,9 @@ fn build_pay_request(
         }
         PaySource::InStore { .. } => {
             factor.in_store_payment_scenario = Some("PaymentCode".into());
+        }
+        PaySource::Card(card) => {
+            request.payment_redirect_url = card.redirect_url.as_ref().map(ToString::to_string)
         }
         PaySource::Agreement { .. } => {}
     }
