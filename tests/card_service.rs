@@ -170,6 +170,41 @@ async fn wait_for_card(
     .await
 }
 
+/// The pay request the gateway sent for `id`, as the call log recorded it (credentials masked).
+async fn pay_request_sent(db: &TestDb, id: &str) -> serde_json::Value {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use store::entity::alipay_call::{Column, Entity};
+    eventually(
+        "the pay call in the call log",
+        Duration::from_secs(10),
+        || async {
+            let store = db.store().await;
+            let rows = Entity::find()
+                .filter(Column::RequestId.eq(id))
+                .all(store.connection())
+                .await
+                .expect("read the call log");
+            store.close().await.expect("close");
+            rows.into_iter()
+                .find(|r| r.endpoint.ends_with("payments/pay"))
+                .and_then(|r| r.request_json)
+                .map(|json| serde_json::from_str(&json).expect("request JSON"))
+        },
+    )
+    .await
+}
+
+/// The gateway of the card tests: logging at trace level, so the log scan sees everything it could log.
+async fn start_card_gateway(db: &TestDb) -> (sandbox::RunningSandbox, GatewayProcess) {
+    let sandbox = start_sandbox(Duration::from_secs(10)).await;
+    let options = GatewayOptions {
+        extra_env: vec![("ALIPAY_GATEWAY_LOG", "trace".to_owned())],
+        ..GatewayOptions::default()
+    };
+    let gateway = GatewayProcess::start(db, &sandbox, &options);
+    (sandbox, gateway)
+}
+
 /// What the store and the log hold, as text: every row of every table (PostgreSQL), the database files (SQLite),
 /// and the gateway's log.
 async fn everything_kept(db: &TestDb, gateway: &GatewayProcess) -> Vec<(String, String)> {
@@ -222,7 +257,7 @@ async fn everything_kept(db: &TestDb, gateway: &GatewayProcess) -> Vec<(String, 
 /// No card number, CVV key, cardholder name or plaintext cardToken in the store or the log.
 async fn assert_no_card_data(db: &TestDb, gateway: &GatewayProcess) {
     let kept = everything_kept(db, gateway).await;
-    assert!(kept.len() > 1, "nothing to scan");
+    assert!(kept.len() > 1 && !kept[0].1.is_empty(), "nothing to scan");
     for (what, text) in &kept {
         for secret in TEST_CARDS
             .iter()
@@ -241,7 +276,7 @@ async fn assert_no_card_data(db: &TestDb, gateway: &GatewayProcess) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_card_table_and_the_avs_and_cvv_rules() {
     for_each_backend(|db| async move {
-        let (sandbox, gateway) = start_default(&db).await;
+        let (sandbox, gateway) = start_card_gateway(&db).await;
         // (card, 3DS asked, upgrade, status, Alipay's code, refusalCodeRaw, brand)
         let rows: &[(&str, bool, bool, PaymentStatus, &str, &str, &str)] = &[
             (
@@ -506,7 +541,7 @@ async fn the_card_table_and_the_avs_and_cvv_rules() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_then_capture_automatic_and_void() {
     for_each_backend(|db| async move {
-        let (sandbox, gateway) = start_default(&db).await;
+        let (sandbox, gateway) = start_card_gateway(&db).await;
         let mut payments = gateway.payments().await;
         let mut client = cards(&gateway).await;
 
@@ -640,7 +675,7 @@ async fn manual_then_capture_automatic_and_void() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokenize_then_stored_card_charges_then_delete() {
     for_each_backend(|db| async move {
-        let (sandbox, gateway) = start_default(&db).await;
+        let (sandbox, gateway) = start_card_gateway(&db).await;
         let mut client = cards(&gateway).await;
 
         let first = request_id("tok");
@@ -727,6 +762,26 @@ async fn tokenize_then_stored_card_charges_then_delete() {
             PaymentStatus::Success as i32,
             "{charged:?}"
         );
+        let sent = pay_request_sent(&db, &mit).await;
+        let method = &sent["paymentMethod"];
+        assert_eq!(
+            method["paymentMethodMetaData"]["isCardOnFile"], true,
+            "{sent}"
+        );
+        assert_eq!(
+            method["paymentMethodMetaData"]["recurringType"], "UNSCHEDULED",
+            "{sent}"
+        );
+        assert_eq!(
+            method["paymentMethodMetaData"]["networkTransactionId"], network_id,
+            "the first charge's scheme id chains the MIT: {sent}"
+        );
+        assert!(
+            method["paymentMethodId"]
+                .as_str()
+                .is_some_and(|t| t.starts_with('*')),
+            "{sent}"
+        );
 
         // Another customer cannot use it.
         let stolen = request_id("other");
@@ -773,7 +828,7 @@ async fn tokenize_then_stored_card_charges_then_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
     for_each_backend(|db| async move {
-        let (_sandbox, gateway) = start_default(&db).await;
+        let (_sandbox, gateway) = start_card_gateway(&db).await;
 
         let id = request_id("3ds");
         let mut request = with_card(&id, card("4000000000003063"));
@@ -851,7 +906,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_card_input_names_the_field_and_never_reaches_the_sandbox() {
     for_each_backend(|db| async move {
-        let (sandbox, gateway) = start_default(&db).await;
+        let (sandbox, gateway) = start_card_gateway(&db).await;
         let mut client = cards(&gateway).await;
         let cases: Vec<(pb::AuthorizeCardRequest, &str)> = vec![
             (with_card("bad-1", card("4111111111111112")), "card.card_no"),
@@ -979,7 +1034,7 @@ mod generated {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn generated_bad_cards_never_reach_the_sandbox() {
         for_each_backend(|db| async move {
-            let (sandbox, gateway) = start_default(&db).await;
+            let (sandbox, gateway) = start_card_gateway(&db).await;
             let client = cards(&gateway).await;
             let rt = tokio::runtime::Handle::current();
             tokio::task::block_in_place(|| {

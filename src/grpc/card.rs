@@ -165,7 +165,8 @@ fn card_token(t: &engine::CardTokenRecord) -> pb::CardToken {
         network_transaction_id: text(&t.network_transaction_id),
         first_payment_request_id: t.first_payment_request_id.clone(),
         create_time: Some(timestamp(t.created_at)),
-        last_use_time: Some(timestamp(t.updated_at)),
+        // Not tracked: the store records when a card was saved, not each use.
+        last_use_time: None,
     }
 }
 

@@ -262,6 +262,22 @@ mod tests {
     }
 
     #[test]
+    fn only_a_successful_authorization_is_released_and_only_to_cancelled() {
+        for &from in PaymentStatus::ALL {
+            for &to in PaymentStatus::ALL {
+                assert_eq!(
+                    from.released_to(to),
+                    (from, to) == (PaymentStatus::Success, PaymentStatus::Cancelled),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+        for &from in OperationStatus::ALL {
+            assert!(OperationStatus::ALL.iter().all(|&to| !from.released_to(to)));
+        }
+    }
+
+    #[test]
     fn payment_matrix_is_exactly_the_documented_one() {
         check_matrix(expected_payment);
         check_table_shape::<PaymentStatus>();
