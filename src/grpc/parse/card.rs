@@ -9,12 +9,10 @@ use alipay::limits::{MAX_CARD_BRAND_LEN, MAX_NETWORK_TRANSACTION_ID_LEN};
 use alipay::model as wire;
 use chrono::{Datelike, Utc};
 use engine::limits::Violations;
-use engine::{
-    CardDetails, CardPay, CardSource, EngineError, Metadata, PageRequest, PayCommand, PaySource,
-};
+use engine::{CardDetails, CardPay, CardSource, EngineError, PageRequest, PayCommand, PaySource};
 
 use super::order::{address, env, name, order};
-use super::{capture_mode, money, optional, page, rejected, required, text, timestamp};
+use super::{capture_mode, metadata, money, optional, page, rejected, required, text, timestamp};
 use crate::pb::v1 as pb;
 
 /// Longest CAVV / directory-server id / version / ECI an `mpiData` may carry (alipay-api §3.2).
@@ -186,13 +184,7 @@ fn card_command(
     optional::<Currency>(&mut v, "settlement_currency", r.settlement_currency);
     let merchant_region = optional::<RegionCode>(&mut v, "merchant_region", r.merchant_region);
     let capture_mode = capture_mode(&mut v, r.capture_mode).unwrap_or(wire::CaptureMode::Automatic);
-    let metadata = Metadata::check(
-        &mut v,
-        "metadata",
-        r.metadata
-            .iter()
-            .collect::<std::collections::BTreeMap<_, _>>(),
-    );
+    let metadata = metadata(&mut v, r.metadata);
     let (Some(payment_request_id), Some(amount), Some(order), Some(source), Some(metadata)) =
         (id, amount, order, source, metadata)
     else {

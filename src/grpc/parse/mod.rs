@@ -155,6 +155,15 @@ fn page(v: &mut Violations, page_size: i32, page_token: &str) -> Option<engine::
     })
 }
 
+/// The caller's `metadata` map, checked in key order so the violations come out the same on every call.
+fn metadata(
+    v: &mut Violations,
+    entries: &std::collections::HashMap<String, String>,
+) -> Option<engine::Metadata> {
+    let sorted: std::collections::BTreeMap<_, _> = entries.iter().collect();
+    engine::Metadata::check(v, "metadata", sorted)
+}
+
 /// A capture mode; UNSPECIFIED is `None` (the engine's default applies).
 fn capture_mode(v: &mut Violations, value: i32) -> Option<wire::CaptureMode> {
     match pb::CaptureMode::try_from(value) {

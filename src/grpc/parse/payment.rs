@@ -3,11 +3,12 @@
 use alipay::checked::{Currency, CustomerId, HttpsUrl, PaymentCode, RegionCode, RequestId, Text};
 use alipay::limits::MAX_REFUND_REASON_LEN;
 use engine::limits::Violations;
-use engine::{EngineError, Metadata, PayCommand, PaySource};
+use engine::{EngineError, PayCommand, PaySource};
 
 use super::order::{env, order};
 use super::{
-    capture_mode, money, optional, page, product_code_filter, rejected, required, timestamp, wallet,
+    capture_mode, metadata, money, optional, page, product_code_filter, rejected, required,
+    timestamp, wallet,
 };
 use crate::pb::v1 as pb;
 
@@ -98,14 +99,7 @@ impl TryFrom<&pb::PayRequest> for PayCommand {
         optional::<Currency>(&mut v, "settlement_currency", &r.settlement_currency);
         let capture_mode = capture_mode(&mut v, r.capture_mode);
         let merchant_region = optional::<RegionCode>(&mut v, "merchant_region", &r.merchant_region);
-        // Sorted, so the violations come out in the same order on every call.
-        let metadata = Metadata::check(
-            &mut v,
-            "metadata",
-            r.metadata
-                .iter()
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        );
+        let metadata = metadata(&mut v, &r.metadata);
         let (Some(payment_request_id), Some(amount), Some(order), Some(source), Some(metadata)) =
             (id, amount, order, source, metadata)
         else {
