@@ -149,10 +149,7 @@ impl Gateway {
             .add_service(AuthorizationServiceServer::new(AuthorizationApi::new(
                 engine.clone(),
             )))
-            .add_service(PaymentServiceServer::new(PaymentApi::new(
-                engine.clone(),
-                store.clone(),
-            )))
+            .add_service(PaymentServiceServer::new(PaymentApi::new(engine.clone())))
             .add_service(CardServiceServer::new(CardApi::new(engine.clone())));
         let server = {
             let mut stop = stop_rx.clone();

@@ -833,9 +833,9 @@ async fn payment_errors(walk: &mut Walk) {
     );
 }
 
-/// A refund or capture retried while its first call still waits on Alipay answers the PROCESSING record (the
-/// contract's "recorded and being sent"), never a status the contract does not list. The upstream of this gateway
-/// accepts connections and never answers.
+/// A refund or capture retried while its first call still waits on Alipay: UNAVAILABLE `OUTCOME_PENDING` (the
+/// first call answers PROCESSING once its own attempt times out). The upstream of this gateway accepts connections
+/// and never answers.
 async fn stalled_operations(walk: &mut Walk, db: &TestDb) {
     let hole = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -861,18 +861,14 @@ async fn stalled_operations(walk: &mut Walk, db: &TestDb) {
     let paid = walk.paid(&binding, 2000).await;
     let authorized = walk.authorized(&binding, 1000).await;
     let client = stalled.payments().await;
-    let statuses = |refund: bool| {
-        let (first, again) = (client.clone(), client.clone());
-        let (paid, authorized) = (paid.clone(), authorized.clone());
+    for rpc in ["Refund", "Capture"] {
         let id = request_id("stalled");
-        async move {
-            let call = |mut c: pb::payment_service_client::PaymentServiceClient<
-                tonic::transport::Channel,
-            >| {
+        let call =
+            |mut c: pb::payment_service_client::PaymentServiceClient<tonic::transport::Channel>| {
                 let (paid, authorized, id) = (paid.clone(), authorized.clone(), id.clone());
                 async move {
-                    if refund {
-                        c.refund(self::refund(&paid, &id, 100))
+                    if rpc == "Refund" {
+                        c.refund(refund(&paid, &id, 100))
                             .await
                             .map(|r| r.into_inner().refund.expect("refund").status)
                     } else {
@@ -882,25 +878,23 @@ async fn stalled_operations(walk: &mut Walk, db: &TestDb) {
                     }
                 }
             };
-            tokio::join!(call(first.clone()), async {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                call(again.clone()).await
-            })
-        }
-    };
-    let (original, retry) = statuses(true).await;
-    for answer in [original, retry] {
-        assert_eq!(
-            answer.expect("an unknown outcome is OK"),
+        let (original, retry) = tokio::join!(call(client.clone()), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            call(client.clone()).await
+        });
+        let original =
+            original.unwrap_or_else(|s| panic!("{rpc}: an unknown outcome is OK: {s:?}"));
+        let processing = if rpc == "Refund" {
             pb::RefundStatus::Processing as i32
-        );
-    }
-    let (original, retry) = statuses(false).await;
-    for answer in [original, retry] {
-        assert_eq!(
-            answer.expect("an unknown outcome is OK"),
+        } else {
             pb::CaptureStatus::Processing as i32
+        };
+        assert_eq!(
+            original, processing,
+            "{rpc}: the first call answers PROCESSING"
         );
+        walk.ledger
+            .expect(rpc, retry, Code::Unavailable, Some("OUTCOME_PENDING"));
     }
     stalled.terminate();
     holder.abort();

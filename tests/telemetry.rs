@@ -532,6 +532,8 @@ async fn without_an_endpoint_nothing_is_exported_or_logged_about_it() {
                 ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
                 ("OTEL_METRIC_EXPORT_INTERVAL", "200".to_owned()),
                 ("ALIPAY_GATEWAY_LOG_FORMAT", "json".to_owned()),
+                // The default level: what an operator sees (the suite's credential scan logs at trace).
+                ("ALIPAY_GATEWAY_LOG", "info".to_owned()),
             ],
         );
         let binding = bind_wallet(&gateway, "customer-quiet").await;

@@ -4,7 +4,7 @@ use alipay::checked::CustomerId;
 use tonic::{Request, Response, Status};
 
 use super::status::to_status;
-use super::{convert, parse};
+use super::{parse, render};
 use crate::pb::v1 as pb;
 use crate::pb::v1::authorization_service_server::AuthorizationService;
 
@@ -34,7 +34,7 @@ impl AuthorizationService for AuthorizationApi {
         let r = request.into_inner();
         let cmd = engine::ConsultCommand::try_from(&r).map_err(err)?;
         let outcome = self.engine.consult(cmd).await.map_err(err)?;
-        Ok(Response::new(convert::consult_response(outcome)))
+        Ok(Response::new(render::consult_response(outcome)))
     }
 
     async fn apply_token(
@@ -45,7 +45,7 @@ impl AuthorizationService for AuthorizationApi {
         let cmd = engine::ApplyTokenCommand::try_from(&r).map_err(err)?;
         let binding = self.engine.apply_token(cmd).await.map_err(err)?;
         Ok(Response::new(pb::ApplyTokenResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -61,7 +61,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::RefreshBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -73,7 +73,7 @@ impl AuthorizationService for AuthorizationApi {
         let binding_id = CustomerId::try_from(&r).map_err(err)?;
         let binding = self.engine.revoke_binding(&binding_id).await.map_err(err)?;
         Ok(Response::new(pb::RevokeBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -103,7 +103,7 @@ impl AuthorizationService for AuthorizationApi {
         let binding_id = CustomerId::try_from(&r).map_err(err)?;
         let binding = self.engine.get_binding(&binding_id).await.map_err(err)?;
         Ok(Response::new(pb::GetBindingResponse {
-            binding: Some(convert::binding(&binding)),
+            binding: Some(render::binding(&binding)),
         }))
     }
 
@@ -119,7 +119,7 @@ impl AuthorizationService for AuthorizationApi {
             .await
             .map_err(err)?;
         Ok(Response::new(pb::ListBindingsResponse {
-            bindings: page.items.iter().map(convert::binding).collect(),
+            bindings: page.items.iter().map(render::binding).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }

@@ -11,8 +11,8 @@ use alipay::checked::RequestId;
 use alipay::model::{AvsCheck, CvvCheck};
 use tonic::{Request, Response, Status};
 
-use super::convert::{payment, timestamp};
 use super::parse::{CardTokenQuery, DeleteCardToken};
+use super::render::{payment, timestamp};
 use super::status::to_status;
 use crate::pb::v1 as pb;
 use crate::pb::v1::card_service_server::CardService;
@@ -28,54 +28,11 @@ impl CardApi {
     pub fn new(engine: engine::Engine) -> Self {
         Self { engine }
     }
-
-    /// Starts a card payment (either RPC) and answers the recorded card payment: a decline (FAIL) and a payment
-    /// waiting for the buyer or for the reconciler (PROCESSING) are answers too.
-    async fn start(&self, cmd: engine::PayCommand) -> Result<pb::CardPayment, Status> {
-        let id = cmd.payment_request_id.to_string();
-        let recorded = match self.engine.pay(cmd).await {
-            Ok(p) => p,
-            Err(
-                e
-                @ (engine::EngineError::Declined { .. } | engine::EngineError::Unavailable { .. }),
-            ) => match self.engine.get_payment(&id).await {
-                Ok(p) if answerable(&p, &e) => p,
-                _ => return Err(to_status(e, Some(&id))),
-            },
-            Err(e) => return Err(to_status(e, Some(&id))),
-        };
-        let view = self
-            .engine
-            .card_view(recorded)
-            .await
-            .map_err(|e| to_status(e, Some(&id)))?;
-        self.answer(view).await
-    }
-
-    /// The caller's view of a card payment: the payment, its money totals and its card facts.
-    async fn answer(&self, view: engine::CardPaymentView) -> Result<pb::CardPayment, Status> {
-        let id = &view.payment.payment_request_id;
-        let totals = self
-            .engine
-            .payment_totals(&view.payment.id)
-            .await
-            .map_err(|e| to_status(e, Some(id)))?;
-        Ok(card_payment(&view, totals))
-    }
-}
-
-/// Whether the stored payment behind `error` is the contract's answer: a FAIL for a decline, anything past
-/// CREATED for an outcome the reconciler resolves.
-fn answerable(p: &engine::PaymentRecord, error: &engine::EngineError) -> bool {
-    match error {
-        engine::EngineError::Declined { .. } => p.status == engine::PaymentStatus::Fail,
-        _ => p.status != engine::PaymentStatus::Created,
-    }
 }
 
 /// A card payment → proto: `payment.card` and the card-only results from the card facts.
-fn card_payment(view: &engine::CardPaymentView, totals: engine::PaymentTotals) -> pb::CardPayment {
-    let mut out = payment(&view.payment, totals);
+fn card_payment(view: &engine::CardPaymentView) -> pb::CardPayment {
+    let mut out = payment(&view.payment);
     let Some(f) = &view.facts else {
         return pb::CardPayment {
             payment: Some(out),
@@ -177,10 +134,15 @@ impl CardService for CardApi {
         request: Request<pb::AuthorizeCardRequest>,
     ) -> Result<Response<pb::AuthorizeCardResponse>, Status> {
         let r = request.into_inner();
-        let cmd = engine::PayCommand::try_from(&r)
-            .map_err(|e| to_status(e, Some(&r.payment_request_id)))?;
+        let id = &r.payment_request_id;
+        let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(id)))?;
+        let view = self
+            .engine
+            .authorize_card(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(id)))?;
         Ok(Response::new(pb::AuthorizeCardResponse {
-            card_payment: Some(self.start(cmd).await?),
+            card_payment: Some(card_payment(&view)),
         }))
     }
 
@@ -189,10 +151,15 @@ impl CardService for CardApi {
         request: Request<pb::CreateHostedCardPaymentRequest>,
     ) -> Result<Response<pb::CreateHostedCardPaymentResponse>, Status> {
         let r = request.into_inner();
-        let cmd = engine::PayCommand::try_from(&r)
-            .map_err(|e| to_status(e, Some(&r.payment_request_id)))?;
+        let id = &r.payment_request_id;
+        let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(id)))?;
+        let view = self
+            .engine
+            .authorize_card(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(id)))?;
         Ok(Response::new(pb::CreateHostedCardPaymentResponse {
-            card_payment: Some(self.start(cmd).await?),
+            card_payment: Some(card_payment(&view)),
         }))
     }
 
@@ -208,7 +175,7 @@ impl CardService for CardApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::GetCardPaymentResponse {
-            card_payment: Some(self.answer(view).await?),
+            card_payment: Some(card_payment(&view)),
         }))
     }
 
@@ -224,7 +191,7 @@ impl CardService for CardApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::VoidCardAuthorizationResponse {
-            card_payment: Some(self.answer(view).await?),
+            card_payment: Some(card_payment(&view)),
         }))
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Outcome rules at this edge (common.proto "Error model"): an Alipay decline is an error (FAILED_PRECONDITION
 //! with Alipay's code; the record stays readable), while an outcome that is still unknown after the engine's
-//! bounded retries is NOT an error: the mutating RPC answers OK with the PROCESSING record, because the write-ahead
-//! record exists and the reconciler owns it.
+//! bounded retries is NOT an error: the engine answers a view of the PROCESSING record (the write-ahead record
+//! exists and the reconciler owns it) and the mutating RPC answers OK with it.
 
 use std::pin::Pin;
 
@@ -12,60 +12,21 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::status::to_status;
-use super::{convert, parse};
+use super::{parse, render};
 use crate::pb::v1 as pb;
 use crate::pb::v1::payment_service_server::PaymentService;
 
-/// The service, backed by the engine. The store is read directly only to name the payment a refund or capture
-/// belongs to (their records refer to it by internal id) and to read back a record the engine left PROCESSING.
+/// The service, backed by the engine alone: every answer is an engine view rendered by `render`.
 #[derive(Debug, Clone)]
 pub struct PaymentApi {
     engine: engine::Engine,
-    store: store::Store,
 }
 
 impl PaymentApi {
-    /// A service answering from `engine`, reading records from `store`.
-    pub fn new(engine: engine::Engine, store: store::Store) -> Self {
-        Self { engine, store }
+    /// A service answering from `engine`.
+    pub fn new(engine: engine::Engine) -> Self {
+        Self { engine }
     }
-
-    async fn payment_by_internal_id(&self, id: &str) -> Result<engine::PaymentRecord, Status> {
-        self.store
-            .payments()
-            .get(id)
-            .await
-            .map_err(|e| to_status(e.into(), None))?
-            .ok_or_else(|| {
-                to_status(
-                    engine::EngineError::NotFound {
-                        what: "payment",
-                        id: id.to_owned(),
-                    },
-                    None,
-                )
-            })
-    }
-
-    /// The caller's view of a payment: the record plus what has been refunded and captured of it.
-    async fn payment_answer(&self, payment: &engine::PaymentRecord) -> Result<pb::Payment, Status> {
-        let totals = self
-            .engine
-            .payment_totals(&payment.id)
-            .await
-            .map_err(|e| to_status(e, Some(&payment.payment_request_id)))?;
-        Ok(convert::payment(payment, totals))
-    }
-
-    async fn refund_answer(&self, refund: &engine::RefundRecord) -> Result<pb::Refund, Status> {
-        let payment = self.payment_by_internal_id(&refund.payment_id).await?;
-        Ok(convert::refund_record(refund, &payment))
-    }
-}
-
-/// Whether the engine's error only says "not final yet" (the record exists and the reconciler owns it).
-fn pending(e: &engine::EngineError) -> bool {
-    matches!(e, engine::EngineError::Unavailable { .. })
 }
 
 #[tonic::async_trait]
@@ -77,18 +38,13 @@ impl PaymentService for PaymentApi {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
         let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
-        let payment = match self.engine.pay(cmd).await {
-            Ok(p) => p,
-            // Alipay's answer was unknown and the reconciler is resolving it: the contract's PROCESSING. A payment
-            // still CREATED is one whose first call is in flight: UNAVAILABLE `OUTCOME_PENDING`.
-            Err(e) if pending(&e) => match self.engine.get_payment(&id).await {
-                Ok(p) if p.status != engine::PaymentStatus::Created => p,
-                _ => return Err(to_status(e, Some(&id))),
-            },
-            Err(e) => return Err(to_status(e, Some(&id))),
-        };
+        let payment = self
+            .engine
+            .pay(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::PayResponse {
-            payment: Some(self.payment_answer(&payment).await?),
+            payment: Some(render::payment(&payment)),
         }))
     }
 
@@ -104,7 +60,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::GetPaymentResponse {
-            payment: Some(self.payment_answer(&payment).await?),
+            payment: Some(render::payment(&payment)),
         }))
     }
 
@@ -120,7 +76,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::InquirePaymentResponse {
-            payment: Some(self.payment_answer(&payment).await?),
+            payment: Some(render::payment(&payment)),
         }))
     }
 
@@ -136,7 +92,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::CancelPaymentResponse {
-            payment: Some(self.payment_answer(&payment).await?),
+            payment: Some(render::payment(&payment)),
         }))
     }
 
@@ -147,21 +103,13 @@ impl PaymentService for PaymentApi {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
         let cmd = engine::RefundCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
-        let refund = match self.engine.refund(cmd).await {
-            Ok(refund) => refund,
-            Err(e) if pending(&e) => match self
-                .store
-                .refunds()
-                .get_by_request_id(&r.refund_request_id)
-                .await
-            {
-                Ok(Some(refund)) => refund,
-                _ => return Err(to_status(e, Some(&id))),
-            },
-            Err(e) => return Err(to_status(e, Some(&id))),
-        };
+        let refund = self
+            .engine
+            .refund(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::RefundResponse {
-            refund: Some(self.refund_answer(&refund).await?),
+            refund: Some(render::refund(&refund)),
         }))
     }
 
@@ -176,7 +124,7 @@ impl PaymentService for PaymentApi {
             .await
             .map_err(|e| to_status(e, None))?;
         Ok(Response::new(pb::InquireRefundResponse {
-            refund: Some(self.refund_answer(&refund).await?),
+            refund: Some(render::refund(&refund)),
         }))
     }
 
@@ -194,11 +142,8 @@ impl PaymentService for PaymentApi {
             .list_payments(filter, query.page)
             .await
             .map_err(|e| to_status(e, None))?;
-        let payments =
-            futures::future::try_join_all(page.items.iter().map(|p| self.payment_answer(p)))
-                .await?;
         Ok(Response::new(pb::ListPaymentsResponse {
-            payments,
+            payments: page.items.iter().map(render::payment).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
@@ -210,22 +155,13 @@ impl PaymentService for PaymentApi {
         let r = request.into_inner();
         let id = r.payment_request_id.clone();
         let cmd = engine::CaptureCommand::try_from(&r).map_err(|e| to_status(e, Some(&id)))?;
-        let capture = match self.engine.capture(cmd).await {
-            Ok(capture) => capture,
-            Err(e) if pending(&e) => match self
-                .store
-                .captures()
-                .get_by_request_id(&r.capture_request_id)
-                .await
-            {
-                Ok(Some(capture)) => capture,
-                _ => return Err(to_status(e, Some(&id))),
-            },
-            Err(e) => return Err(to_status(e, Some(&id))),
-        };
-        let payment = self.payment_by_internal_id(&capture.payment_id).await?;
+        let capture = self
+            .engine
+            .capture(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(&id)))?;
         Ok(Response::new(pb::CaptureResponse {
-            capture: Some(convert::capture_record(&capture, &payment)),
+            capture: Some(render::capture(&capture)),
         }))
     }
 
@@ -252,7 +188,7 @@ impl PaymentService for PaymentApi {
                 |e| Err(to_status(e, None)),
                 |event| {
                     Ok(pb::StreamPaymentEventsResponse {
-                        event: Some(convert::payment_event(&event)),
+                        event: Some(render::payment_event(&event)),
                     })
                 },
             );

@@ -1,13 +1,13 @@
 //! The one mapping from [`EngineError`] to a gRPC [`Status`] with `google.rpc` details (the error model written in
-//! `proto/alipay/gateway/v1/common.proto`). Both matches are exhaustive on purpose: a new engine or store error
-//! variant must be given a caller-visible meaning here before the gateway compiles.
+//! `proto/alipay/gateway/v1/common.proto`). The match is exhaustive on purpose: a new engine error variant must be
+//! given a caller-visible meaning here before the gateway compiles. Store failures arrive as engine variants (the
+//! engine says what the caller can do about them), so this layer never sees the store.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use alipay::ResultCode;
 use engine::EngineError;
-use store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
@@ -94,7 +94,19 @@ pub fn to_status(error: EngineError, request_id: Option<&str>) -> Status {
             unavailable(message, retry_after, "ALIPAY_UNREACHABLE", metadata)
         }
         EngineError::Closing => unavailable(message, DEFAULT_RETRY, "SHUTTING_DOWN", metadata),
-        EngineError::Store(error) => store_status(error, message, metadata),
+        EngineError::CursorExpired => {
+            gateway(Code::OutOfRange, message, "CURSOR_EXPIRED", metadata)
+        }
+        EngineError::ConcurrentUpdate(_) => {
+            gateway(Code::Aborted, message, "CONCURRENT_UPDATE", metadata)
+        }
+        EngineError::IllegalTransition(_) => {
+            gateway(Code::FailedPrecondition, message, "ILLEGAL_STATE", metadata)
+        }
+        EngineError::StoreUnavailable(_) => {
+            unavailable(message, DEFAULT_RETRY, "STORE_UNAVAILABLE", metadata)
+        }
+        EngineError::StoreFailure(_) => gateway(Code::Internal, message, "STORE_FAILURE", metadata),
         EngineError::Alipay(error) => call_error_status(&error, message, metadata),
     }
 }
@@ -175,67 +187,6 @@ const CONFIGURATION_CLASS: &[ResultCode] = &[
     ResultCode::MethodNotSupported,
     ResultCode::MerchantNotRegistered,
 ];
-
-fn store_status(
-    error: StoreError,
-    message: String,
-    mut metadata: HashMap<String, String>,
-) -> Status {
-    match error {
-        StoreError::NotFound { entity, id } => {
-            metadata.insert("id".to_owned(), id);
-            gateway(
-                Code::NotFound,
-                message,
-                &format!("{}_NOT_FOUND", entity.to_string().to_ascii_uppercase()),
-                metadata,
-            )
-        }
-        StoreError::UnknownPayment(id) => {
-            metadata.insert("id".to_owned(), id);
-            gateway(Code::NotFound, message, "PAYMENT_NOT_FOUND", metadata)
-        }
-        StoreError::InvalidPageToken => Status::with_error_details(
-            Code::InvalidArgument,
-            message,
-            ErrorDetails::with_bad_request_violation(
-                "page_token",
-                "not a token issued for this list",
-            ),
-        ),
-        StoreError::InvalidCursor => Status::with_error_details(
-            Code::InvalidArgument,
-            message,
-            ErrorDetails::with_bad_request_violation(
-                "cursor",
-                "not a cursor issued by this stream",
-            ),
-        ),
-        StoreError::CursorExpired => gateway(Code::OutOfRange, message, "CURSOR_EXPIRED", metadata),
-        StoreError::Invalid { field, reason } => Status::with_error_details(
-            Code::InvalidArgument,
-            message,
-            ErrorDetails::with_bad_request_violation(field, clip(&reason, MAX_DETAIL_BYTES)),
-        ),
-        StoreError::VersionConflict { .. } | StoreError::LeaseNotHeld { .. } => {
-            gateway(Code::Aborted, message, "CONCURRENT_UPDATE", metadata)
-        }
-        StoreError::IllegalTransition { .. } => {
-            gateway(Code::FailedPrecondition, message, "ILLEGAL_STATE", metadata)
-        }
-        StoreError::Connect(_) | StoreError::Database(_) => unavailable(
-            "the gateway's database is unavailable".into(),
-            DEFAULT_RETRY,
-            "STORE_UNAVAILABLE",
-            metadata,
-        ),
-        StoreError::UnsupportedUrl
-        | StoreError::CreateDir { .. }
-        | StoreError::Migration(_)
-        | StoreError::Corrupt { .. }
-        | StoreError::Crypto(_) => gateway(Code::Internal, message, "STORE_FAILURE", metadata),
-    }
-}
 
 fn gateway(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
     Status::with_error_details(
@@ -465,10 +416,13 @@ mod tests {
 
     #[test]
     fn event_stream_errors() {
-        let s = to_status(StoreError::CursorExpired.into(), None);
+        let s = to_status(EngineError::CursorExpired, None);
         assert_eq!(s.code(), Code::OutOfRange);
         assert_eq!(info(&s).0, "CURSOR_EXPIRED");
-        let s = to_status(StoreError::InvalidCursor.into(), None);
+        let s = to_status(
+            EngineError::invalid("cursor", "not a cursor issued by this stream"),
+            None,
+        );
         assert_eq!(s.code(), Code::InvalidArgument);
         let violations = s
             .get_error_details()

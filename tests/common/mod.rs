@@ -760,7 +760,7 @@ pub async fn stored_access_token(db: &TestDb, binding_id: &str) -> String {
         .await
         .expect("read binding")
         .expect("binding")
-        .tokens
+        .credentials
         .access_token
         .expose()
         .to_owned()

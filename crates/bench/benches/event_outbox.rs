@@ -177,12 +177,12 @@ async fn state_changes(
 fn intent(n: u64) -> NewPayment {
     NewPayment {
         payment_request_id: format!("bench-outbox-{n}"),
-        product_code: "AGREEMENT_PAYMENT".into(),
+        product_code: store::ProductCode::AgreementPayment,
         amount_value: 1000,
         currency: "PHP".into(),
         order_reference_id: Some(format!("order-{n}")),
         order_description: Some("bench".into()),
-        payment_method_type: "GCASH".into(),
+        payment_method_type: store::Wallet::Gcash,
         binding_id: None,
         customer_id: Some("bench-customer".into()),
         request_fingerprint: format!("fp-{n}"),

@@ -15,12 +15,12 @@ use crate::commands::CaptureCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, is_manual_authorization, result_info};
+use crate::pay::{in_store, is_manual_authorization, result_info};
 use crate::{Engine, reasons};
 
 impl Engine {
     /// Captures (part of) an authorized payment. Idempotent per `capture_request_id`.
-    pub async fn capture(&self, cmd: CaptureCommand) -> Result<Capture, EngineError> {
+    pub(crate) async fn capture_row(&self, cmd: CaptureCommand) -> Result<Capture, EngineError> {
         let span = tracing::info_span!(
             "capture",
             capture_request_id = %cmd.capture_request_id,
@@ -32,7 +32,7 @@ impl Engine {
     async fn capture_inner(&self, cmd: CaptureCommand) -> Result<Capture, EngineError> {
         let print = fingerprint(&cmd);
         let prepare = async {
-            let payment = self.get_payment(&cmd.payment_request_id).await?;
+            let payment = self.stored_payment(&cmd.payment_request_id).await?;
             let value = cmd.amount.minor_units();
             if payment.status != PaymentStatus::Success || !is_manual_authorization(&payment) {
                 return Err(EngineError::illegal_state(
@@ -114,7 +114,7 @@ impl Engine {
         request_id: &str,
     ) -> Result<Transaction, String> {
         let mut request = InquiryPaymentRequest::by_request_id(&payment.payment_request_id);
-        request.in_store = payment.product_code == IN_STORE;
+        request.in_store = in_store(payment);
         let reply = match self.client().inquiry_payment(&request).await {
             Ok(reply) if reply.outcome == Outcome::Success => reply,
             Ok(reply) => return Err(format!("inquiry {}", reply.outcome.label())),

@@ -19,15 +19,14 @@ use serde::{Serialize, Serializer};
 use store::card_facts::{CardFacts, CardIdentity, PaymentCardFacts};
 use store::card_tokens::{CardToken, CardTokens, NewCardToken};
 use store::payments::{Payment, PaymentUpdate};
-use store::{OperationStatus, Page, PageRequest, PaymentStatus, Transition};
+use store::{OperationStatus, Page, PageRequest, PaymentStatus, Transition, Wallet};
 use tracing::Instrument;
 
+use crate::commands::PayCommand;
 use crate::error::EngineError;
-use crate::pay::{CancelResult, is_manual_authorization, pay_lock_key};
+use crate::pay::is_manual_authorization;
+use crate::views::PaymentView;
 use crate::{Engine, reasons};
-
-/// `payment_method_type` of a card payment, on the wire and in the store.
-pub(crate) const CARD: &str = "CARD";
 
 /// New card data for one authorization. Serialises (for the request fingerprint) only its last four digits and
 /// expiry, so no fingerprint is a hash of a card number; `Debug` shows the same.
@@ -124,11 +123,11 @@ impl CardPay {
     }
 }
 
-/// A card payment as the store knows it: the payment and what was reported about its card.
-#[derive(Debug, Clone)]
+/// A card payment as the engine answers it: the payment's view and what was reported about its card.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardPaymentView {
-    /// The payment.
-    pub payment: Payment,
+    /// The payment, its totals and, while its outcome is not final, the retry hint.
+    pub payment: PaymentView,
     /// Its card facts; `None` until a source reported some.
     pub facts: Option<CardFacts>,
 }
@@ -215,7 +214,7 @@ impl Engine {
         info: Option<PaymentResultInfo>,
         card_id: Option<&str>,
     ) {
-        if payment.payment_method_type != CARD {
+        if payment.payment_method_type != Wallet::Card {
             return;
         }
         if let Err(error) = self.try_record_card_facts(payment, info, card_id).await {
@@ -275,25 +274,58 @@ impl Engine {
         }
     }
 
+    /// Authorizes a card through [`Engine::pay`] and answers the card payment. Unlike `pay`, a decline is an answer
+    /// (the FAIL payment with Alipay's code and the issuer's refusal code), as the card contract says; a 3DS
+    /// challenge or the hosted page is the PROCESSING payment with its redirect.
+    pub async fn authorize_card(&self, cmd: PayCommand) -> Result<CardPaymentView, EngineError> {
+        let id = cmd.payment_request_id.to_string();
+        let retry_after = match self.pay(cmd).await {
+            Ok(view) => view.retry_after,
+            Err(declined @ EngineError::Declined { .. }) => {
+                let payment = self.stored_payment(&id).await?;
+                if payment.status != PaymentStatus::Fail {
+                    return Err(declined);
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let mut view = self.get_card_payment(&id).await?;
+        view.payment.retry_after = retry_after;
+        Ok(view)
+    }
+
     /// A stored card payment with its card facts. NOT_FOUND also for a payment that is not a card payment.
     pub async fn get_card_payment(
         &self,
         payment_request_id: &str,
     ) -> Result<CardPaymentView, EngineError> {
-        let payment = self.get_payment(payment_request_id).await?;
-        if payment.payment_method_type != CARD {
+        let payment = self.stored_card_payment(payment_request_id).await?;
+        self.card_view(&payment).await
+    }
+
+    async fn stored_card_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+        let payment = self.stored_payment(payment_request_id).await?;
+        if payment.payment_method_type != Wallet::Card {
             return Err(EngineError::NotFound {
                 what: "card payment",
                 id: payment_request_id.to_owned(),
             });
         }
-        self.card_view(payment).await
+        Ok(payment)
     }
 
-    /// `payment` with its card facts.
-    pub async fn card_view(&self, payment: Payment) -> Result<CardPaymentView, EngineError> {
+    /// `payment` with its totals and card facts.
+    async fn card_view(&self, payment: &Payment) -> Result<CardPaymentView, EngineError> {
         let facts = PaymentCardFacts::new(self.store()).get(&payment.id).await?;
-        Ok(CardPaymentView { payment, facts })
+        Ok(CardPaymentView {
+            payment: PaymentView {
+                payment: payment.into(),
+                totals: self.totals_of(payment).await?,
+                retry_after: None,
+            },
+            facts,
+        })
     }
 
     /// Releases an uncaptured card authorization at Alipay (`cancel`): the payment becomes CANCELLED. Refuses money
@@ -305,21 +337,10 @@ impl Engine {
     ) -> Result<CardPaymentView, EngineError> {
         let span = tracing::info_span!("void_card_authorization", payment_request_id);
         async {
-            let Some(_guard) = self
-                .inner
-                .locks
-                .lock_within(
-                    &pay_lock_key(payment_request_id),
-                    self.config().duplicate_wait,
-                )
-                .await
-            else {
-                return Err(self.pending());
-            };
-            let CardPaymentView { payment, facts } =
-                self.get_card_payment(payment_request_id).await?;
+            let _guard = self.lock_payment(payment_request_id).await?;
+            let payment = self.stored_card_payment(payment_request_id).await?;
             match payment.status {
-                PaymentStatus::Cancelled => return Ok(CardPaymentView { payment, facts }),
+                PaymentStatus::Cancelled => return self.card_view(&payment).await,
                 PaymentStatus::Created => return Err(self.pending()),
                 PaymentStatus::Fail => {
                     return Err(EngineError::illegal_state(
@@ -335,30 +356,24 @@ impl Engine {
                 }
                 PaymentStatus::Success | PaymentStatus::Processing => {}
             }
-            match self.cancel_at_alipay(payment).await? {
+            let mut settled = self.cancel_at_alipay(payment).await?.settled(self)?;
+            if settled.status == PaymentStatus::Success {
                 // Alipay released the funds; the authorization's SUCCESS is final for every other move.
-                CancelResult::Settled(p) if p.status == PaymentStatus::Success => {
-                    let transition = Transition::new(PaymentStatus::Cancelled, "void")
-                        .with_reason("VOIDED")
-                        .releasing_authorization();
-                    let update = PaymentUpdate {
-                        cancel_time: Some(chrono::Utc::now()),
-                        ..PaymentUpdate::default()
-                    };
-                    let released = self
-                        .store()
-                        .payments()
-                        .transition(&p.id, p.version, transition, update)
-                        .await?;
-                    tracing::info!(payment_id = %released.id, "card authorization voided");
-                    self.card_view(released).await
-                }
-                CancelResult::Settled(p) => self.card_view(p).await,
-                CancelResult::Declined { code, message, .. } => {
-                    Err(EngineError::Declined { code, message })
-                }
-                CancelResult::Unknown(_) => Err(self.pending()),
+                let transition = Transition::new(PaymentStatus::Cancelled, "void")
+                    .with_reason("VOIDED")
+                    .releasing_authorization();
+                let update = PaymentUpdate {
+                    cancel_time: Some(chrono::Utc::now()),
+                    ..PaymentUpdate::default()
+                };
+                settled = self
+                    .store()
+                    .payments()
+                    .transition(&settled.id, settled.version, transition, update)
+                    .await?;
+                tracing::info!(payment_id = %settled.id, "card authorization voided");
             }
+            self.card_view(&settled).await
         }
         .instrument(span)
         .await

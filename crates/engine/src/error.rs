@@ -72,9 +72,22 @@ pub enum EngineError {
     /// The gateway is shutting down; an event stream ends with this so its caller reconnects with its last cursor.
     #[error("the gateway is shutting down; reconnect with the last cursor")]
     Closing,
-    /// Persistence failed.
+    /// An event-stream cursor older than the retention window: the events after it are gone; resynchronise.
+    #[error("event cursor is older than the retention window")]
+    CursorExpired,
+    /// A concurrent writer changed the record first, or took over the work: retrying the request is safe.
     #[error("store: {0}")]
-    Store(#[from] store::StoreError),
+    ConcurrentUpdate(#[source] store::StoreError),
+    /// The record's status table refused the change (it reached a state the change cannot follow).
+    #[error("store: {0}")]
+    IllegalTransition(#[source] store::StoreError),
+    /// The gateway's database cannot be reached right now; the same request can be retried.
+    #[error("the gateway's database is unavailable")]
+    StoreUnavailable(#[source] store::StoreError),
+    /// The store failed in a way a retry does not fix (a corrupt row, a failed migration, a token that does not
+    /// decrypt): the operator's problem.
+    #[error("store: {0}")]
+    StoreFailure(#[source] store::StoreError),
     /// A configuration-class failure of the Alipay client (bad key, unbuildable request, Alipay-side client error).
     #[error("alipay: {0}")]
     Alipay(#[from] alipay::CallError),
@@ -86,6 +99,36 @@ fn describe(violations: &[FieldViolation]) -> String {
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Store errors become the engine variant that says what the caller can do about them, so the edge maps engine
+/// errors only and never needs the store's vocabulary.
+impl From<store::StoreError> for EngineError {
+    fn from(error: store::StoreError) -> Self {
+        use store::StoreError as S;
+        match error {
+            S::NotFound { entity, id } => Self::NotFound {
+                what: entity.name(),
+                id,
+            },
+            S::UnknownPayment(id) => Self::NotFound {
+                what: "payment",
+                id,
+            },
+            S::Invalid { field, reason } => Self::invalid(field, reason),
+            S::InvalidPageToken => Self::invalid("page_token", "not a token issued for this list"),
+            S::InvalidCursor => Self::invalid("cursor", "not a cursor issued by this stream"),
+            S::CursorExpired => Self::CursorExpired,
+            e @ (S::VersionConflict { .. } | S::LeaseNotHeld { .. }) => Self::ConcurrentUpdate(e),
+            e @ S::IllegalTransition { .. } => Self::IllegalTransition(e),
+            e @ (S::Connect(_) | S::Database(_)) => Self::StoreUnavailable(e),
+            e @ (S::UnsupportedUrl
+            | S::CreateDir { .. }
+            | S::Migration(_)
+            | S::Corrupt { .. }
+            | S::Crypto(_)) => Self::StoreFailure(e),
+        }
+    }
 }
 
 impl EngineError {

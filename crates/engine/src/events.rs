@@ -18,7 +18,38 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{Engine, EngineError};
 
-pub use store::events::{EventFilter, EventSubject, EventType, PaymentEvent};
+pub use store::events::{EventFilter, EventType};
+
+use crate::views::{CaptureView, PaymentView, RefundView};
+
+/// One committed change of a payment, refund or capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    /// Commit-ordered position (the cursor is its opaque form).
+    pub seq: i64,
+    /// Unique id to deduplicate on (delivery is at least once).
+    pub event_id: String,
+    /// The opaque position to resume after this event.
+    pub cursor: String,
+    /// When the change committed.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The payment the change concerns.
+    pub payment_request_id: String,
+    /// The record as it was right after the change (not as it is now).
+    pub subject: EventSubject,
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSubject {
+    /// A payment (its totals were zero at any of its events). Boxed: a payment view is several times larger than
+    /// the other subjects.
+    Payment(Box<PaymentView>),
+    /// A refund, with the payment it refunds.
+    Refund(RefundView),
+    /// A capture, with the payment it captures.
+    Capture(CaptureView),
+}
 
 /// Events read from the store per round trip.
 const READ_BATCH: u64 = 256;
@@ -191,7 +222,7 @@ impl Subscription {
         for event in events {
             let seq = event.seq;
             tokio::select! {
-                sent = self.tx.send(Ok(event)) => sent.map_err(|_| End::Gone)?,
+                sent = self.tx.send(Ok(crate::views::event(event))) => sent.map_err(|_| End::Gone)?,
                 _ = self.closing.wait_for(|closing| *closing) => {
                     return Err(End::Error(EngineError::Closing));
                 }

@@ -5,10 +5,10 @@
 use alipay::model::{InquiryPaymentRequest, InquiryPaymentResponse, PaymentStatus as AlipayStatus};
 use alipay::{Outcome, ResultCode};
 use store::payments::{Payment, PaymentUpdate};
-use store::{Lifecycle, PaymentStatus, ResultInfo};
+use store::{Lifecycle, PaymentStatus, ResultInfo, ResultStatus};
 
 use crate::error::EngineError;
-use crate::pay::{IN_STORE, result_info, truncate};
+use crate::pay::{in_store, result_info, truncate};
 use crate::{Engine, parse_alipay_time};
 
 /// What one inquiry established.
@@ -31,7 +31,7 @@ impl Engine {
         payment: Payment,
     ) -> Result<(Payment, Verdict), EngineError> {
         let mut request = InquiryPaymentRequest::by_request_id(&payment.payment_request_id);
-        request.in_store = payment.product_code == IN_STORE;
+        request.in_store = in_store(&payment);
         let reply = match self.client().inquiry_payment(&request).await {
             Ok(reply) => reply,
             Err(error) => return Ok((payment, Verdict::Unknown(error.to_string()))),
@@ -67,12 +67,20 @@ impl Engine {
         body: InquiryPaymentResponse,
     ) -> Result<(Payment, Verdict), EngineError> {
         let (to, status_letter, verdict) = match body.payment_status {
-            Some(AlipayStatus::Success) => (PaymentStatus::Success, "S", Verdict::Final),
-            Some(AlipayStatus::Fail) => (PaymentStatus::Fail, "F", Verdict::Final),
-            Some(AlipayStatus::Cancelled) => (PaymentStatus::Cancelled, "F", Verdict::Final),
-            Some(AlipayStatus::Processing | AlipayStatus::Pending) => {
-                (PaymentStatus::Processing, "U", Verdict::Pending)
+            Some(AlipayStatus::Success) => (
+                PaymentStatus::Success,
+                ResultStatus::Success,
+                Verdict::Final,
+            ),
+            Some(AlipayStatus::Fail) => (PaymentStatus::Fail, ResultStatus::Fail, Verdict::Final),
+            Some(AlipayStatus::Cancelled) => {
+                (PaymentStatus::Cancelled, ResultStatus::Fail, Verdict::Final)
             }
+            Some(AlipayStatus::Processing | AlipayStatus::Pending) => (
+                PaymentStatus::Processing,
+                ResultStatus::Unknown,
+                Verdict::Pending,
+            ),
             Some(AlipayStatus::Unrecognized) | None => {
                 return Ok((
                     payment,
@@ -92,7 +100,7 @@ impl Engine {
         let update = PaymentUpdate {
             alipay_payment_id: body.payment_id.clone(),
             result: Some(ResultInfo {
-                status: status_letter.into(),
+                status: status_letter,
                 code: code.clone(),
                 message: body
                     .payment_result_message

@@ -7,8 +7,9 @@
 //! - auth: [`Engine::consult`], [`Engine::apply_token`], [`Engine::refresh_binding`], [`Engine::revoke_binding`],
 //!   [`Engine::inquire_user_info`], [`Engine::get_binding`], [`Engine::list_bindings`];
 //! - payments: [`Engine::pay`], [`Engine::get_payment`], [`Engine::inquire_payment`], [`Engine::cancel_payment`],
-//!   [`Engine::list_payments`], [`Engine::payment_totals`], [`Engine::capture`], [`Engine::refund`],
-//!   [`Engine::inquire_refund`];
+//!   [`Engine::list_payments`], [`Engine::capture`], [`Engine::refund`], [`Engine::inquire_refund`]; they answer
+//!   views ([`PaymentView`], [`RefundView`], [`CaptureView`]) of domain records, never the store's rows, and an
+//!   outcome that is merely not final is a view with a retry hint, not an error;
 //! - errors: [`EngineError`]; the machine-readable codes of [`EngineError::IllegalState`] are in [`reasons`], the
 //!   engine's own input limits (caller metadata) in [`limits`] (Alipay's documented limits are `alipay::limits`);
 //! - events: [`Engine::stream_payment_events`] (commit-ordered, resumable), [`Engine::close_event_streams`];
@@ -17,7 +18,7 @@
 //! Payment request ids are the idempotency keys end to end. Within a process, duplicates queue on a per-key lock;
 //! across replicas the store's unique request-id row decides, and a CREATED row means "the first call is in flight".
 
-mod auth;
+mod binding;
 mod capture;
 mod card;
 mod commands;
@@ -34,11 +35,13 @@ mod pay;
 pub mod reasons;
 mod reconciler;
 mod recorder;
+mod records;
 mod refund;
 mod retry;
 mod settle;
 mod telemetry;
 mod validate;
+mod views;
 
 pub use card::{CardDetails, CardPay, CardPaymentView, CardSource};
 pub use commands::{
@@ -50,21 +53,28 @@ pub use error::{EngineError, FieldViolation};
 pub use events::{EventFilter, EventStream, EventSubject, EventType, PaymentEvent};
 pub use fingerprint::fingerprint;
 pub use notify::{NotifyIngress, Receipt, UNMATCHED_AFTER};
-pub use pay::PaymentTotals;
+pub use records::{
+    AlipayResult, BindingRecord, CaptureRecord, CardSummary, OperationRecord, PaymentRecord,
+    RefundRecord, stored_wallet,
+};
 pub use refund::auto_refund_request_id;
-/// A stored wallet binding (tokens decrypted into redacting secrets; never put them on the wire).
-pub use store::bindings::{Binding as BindingRecord, BindingFilter};
-/// A stored capture.
-pub use store::captures::Capture as CaptureRecord;
+/// Filters of [`Engine::list_bindings`].
+pub use store::bindings::BindingFilter;
 /// What the store keeps about a payment's card.
 pub use store::card_facts::CardFacts;
 /// A stored card (its token opened into a redacting secret; it never leaves the gateway).
 pub use store::card_tokens::CardToken as CardTokenRecord;
-/// A stored payment.
-pub use store::payments::{Payment as PaymentRecord, PaymentFilter};
-/// A stored refund.
-pub use store::refunds::Refund as RefundRecord;
-pub use store::{BindingStatus, OperationStatus, Page, PageRequest, PaymentStatus};
+/// What the buyer must do next for a PROCESSING payment.
+pub use store::next_action::{
+    ChallengeAction, NextAction, OrderCodeAction, RedirectAction, RedirectMethod,
+};
+/// Filters of [`Engine::list_payments`].
+pub use store::payments::PaymentFilter;
+pub use store::{
+    BindingStatus, CaptureMode, MAX_PAGE_SIZE, OperationStatus, Page, PageRequest, PaymentStatus,
+    ProductCode, ResultStatus, Spelled, Wallet,
+};
+pub use views::{CaptureView, PaymentIds, PaymentTotals, PaymentView, RefundView};
 
 use std::fmt;
 use std::sync::Arc;

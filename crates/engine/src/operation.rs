@@ -371,7 +371,7 @@ fn unknown_update(code: &str, reason: &str) -> OperationUpdate {
     OperationUpdate {
         alipay_id: None,
         result: Some(ResultInfo {
-            status: "U".into(),
+            status: store::ResultStatus::Unknown,
             code: code.into(),
             message: Some(truncate(reason, 256)),
         }),

@@ -9,8 +9,8 @@ use alipay::model::{
 use alipay::{Outcome, ResultCode};
 use serde_json::{Map, Value};
 use store::jobs::JobKind;
-use store::payments::{NewPayment, Payment, PaymentFilter, PaymentUpdate};
-use store::{Inserted, OperationStatus, Page, PageRequest, PaymentStatus, ResultInfo, Transition};
+use store::payments::{NewPayment, Payment, PaymentUpdate};
+use store::{Inserted, NextAction, PaymentStatus, ResultInfo, ResultStatus, Spelled, Transition};
 use tracing::Instrument;
 
 use crate::commands::{PayCommand, PaySource};
@@ -21,11 +21,10 @@ use crate::retry::{Attempted, with_retries};
 use crate::settle::{await_original, settle};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
-/// Product code and payment method type stored for an IN_STORE payment: in-store routing of inquiry, cancel and
-/// refund depends on it.
-pub(crate) const IN_STORE: &str = "IN_STORE_PAYMENT";
-/// Stored `capture_mode` of an authorization the merchant captures with [`Engine::capture`].
-pub(crate) const MANUAL_CAPTURE: &str = "MANUAL";
+/// Whether Alipay routes the payment's inquiry, cancel and refund to the in-store endpoints.
+pub(crate) fn in_store(payment: &Payment) -> bool {
+    payment.product_code == store::ProductCode::InStorePayment
+}
 
 /// The in-process lock key of a payment request id, shared by pay, cancel and the reconciler's payment jobs so they
 /// never work on the same payment at once.
@@ -35,7 +34,7 @@ pub(crate) fn pay_lock_key(payment_request_id: &str) -> String {
 
 /// An authorization whose funds move only when captured: what can be refunded is what was captured.
 pub(crate) fn is_manual_authorization(payment: &Payment) -> bool {
-    payment.is_authorization && payment.capture_mode.as_deref() == Some(MANUAL_CAPTURE)
+    payment.is_authorization && payment.capture_mode == Some(store::CaptureMode::Manual)
 }
 
 impl Engine {
@@ -45,7 +44,7 @@ impl Engine {
     ///
     /// A repeated `payment_request_id` with the same content answers from the store without calling Alipay again
     /// (waiting for an in-flight original); different content is `RequestMismatch`.
-    pub async fn pay(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
+    pub(crate) async fn pay_row(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
         validate::pay(&cmd)?;
         let span = tracing::info_span!("pay", payment_request_id = %cmd.payment_request_id);
         self.pay_inner(cmd).instrument(span).await
@@ -98,17 +97,17 @@ impl Engine {
             .insert_intent(
                 NewPayment {
                     payment_request_id: cmd.payment_request_id.to_string(),
-                    product_code: product_name(product).to_owned(),
+                    product_code: stored_product(product),
                     amount_value: cmd.amount.minor_units(),
                     currency: cmd.amount.currency().to_string(),
                     order_reference_id: Some(cmd.order.reference_order_id.clone()),
                     order_description: Some(cmd.order.order_description.clone()),
-                    payment_method_type: method.payment_method_type.clone(),
+                    payment_method_type: wallet_of(&method)?,
                     binding_id: binding.as_ref().map(|b| b.id.clone()),
                     customer_id,
                     request_fingerprint: print.clone(),
                     is_authorization: cmd.is_authorization,
-                    capture_mode: cmd.capture_mode.map(|m| capture_mode_name(m).to_owned()),
+                    capture_mode: cmd.capture_mode.map(stored_capture_mode),
                     metadata: (*cmd.metadata).clone(),
                     merchant_region: merchant_region.clone(),
                     payment_expiry_time: cmd.payment_expiry_time,
@@ -128,7 +127,7 @@ impl Engine {
                     .await;
             }
         };
-        tracing::info!(payment_id = %payment.id, product = product_name(product), "payment intent recorded");
+        tracing::info!(payment_id = %payment.id, product = ?product, "payment intent recorded");
         let mut request = build_pay_request(&cmd, method, product, merchant_region);
         let config = self.config();
         // The gateway's own notify URL is transport, not content: it is not in the fingerprint.
@@ -202,7 +201,7 @@ impl Engine {
                 tracing::warn!(%reason, maybe_acted, "pay outcome unknown after retries; reconciler takes over");
                 let update = PaymentUpdate {
                     result: Some(ResultInfo {
-                        status: "U".into(),
+                        status: ResultStatus::Unknown,
                         code: if maybe_acted {
                             "OUTCOME_UNKNOWN"
                         } else {
@@ -219,7 +218,7 @@ impl Engine {
                 tracing::error!(error = %error, "pay request could not be sent; reconciler will resolve it");
                 let update = PaymentUpdate {
                     result: Some(ResultInfo {
-                        status: "U".into(),
+                        status: ResultStatus::Unknown,
                         code: "NOT_SENT".into(),
                         message: Some(truncate(&error.to_string(), 256)),
                     }),
@@ -333,8 +332,11 @@ impl Engine {
         }
     }
 
-    /// The stored payment.
-    pub async fn get_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+    /// The stored payment with this request id.
+    pub(crate) async fn stored_payment(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<Payment, EngineError> {
         self.store()
             .payments()
             .get_by_request_id(payment_request_id)
@@ -345,24 +347,18 @@ impl Engine {
             })
     }
 
-    /// Stored payments matching `filter`, newest first, one page.
-    pub async fn list_payments(
-        &self,
-        filter: PaymentFilter,
-        page: PageRequest,
-    ) -> Result<Page<Payment>, EngineError> {
-        Ok(self.store().payments().list(&filter, &page).await?)
-    }
-
     /// Live `inquiryPayment`, whatever the stored status: a PROCESSING payment takes Alipay's final (or newer)
     /// answer; a final payment never moves (the store's monotonic rules) and a disagreeing answer is logged as a
     /// warning for support. An inquiry that learns nothing (Alipay unreachable, or U) is `Unreachable`: the stored
     /// record is not a live answer. A CREATED payment is `Unavailable` (outcome pending): its first pay call is in
     /// flight (or its process died and the write-ahead job owns it), and applying an answer now would race that call.
-    pub async fn inquire_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+    pub(crate) async fn inquire_payment_row(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("inquire_payment", payment_request_id);
         async {
-            let payment = self.get_payment(payment_request_id).await?;
+            let payment = self.stored_payment(payment_request_id).await?;
             if payment.status == PaymentStatus::Created {
                 return Err(self.pending());
             }
@@ -380,44 +376,17 @@ impl Engine {
         .await
     }
 
-    /// What has been refunded and captured of a payment, in minor units: the sums of its SUCCESS refunds and
-    /// captures (pending ones are not money moved yet). `payment_id` is the stored payment's
-    /// [`id`](store::payments::Payment::id), not its paymentRequestId.
-    pub async fn payment_totals(&self, payment_id: &str) -> Result<PaymentTotals, EngineError> {
-        let store = self.store();
-        if store.payments().get(payment_id).await?.is_none() {
-            return Err(EngineError::NotFound {
-                what: "payment",
-                id: payment_id.to_owned(),
-            });
-        }
-        let refunds = store.refunds().list_for_payment(payment_id).await?;
-        let captures = store.captures().list_for_payment(payment_id).await?;
-        Ok(PaymentTotals {
-            refunded: succeeded(refunds.iter().map(|r| (r.status, r.amount_value))),
-            captured: succeeded(captures.iter().map(|c| (c.status, c.amount_value))),
-        })
-    }
-
     /// Cancels a payment with the same paymentRequestId (retrying while `U`, bounded). S → CANCELLED; F (e.g.
     /// CANCEL_WINDOW_EXCEED, ORDER_STATUS_INVALID) → `Declined` and the payment is left as it is (past the window,
     /// refund instead). A final payment is only cancelled at Alipay if it is SUCCESS.
-    pub async fn cancel_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+    pub(crate) async fn cancel_payment_row(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("cancel_payment", payment_request_id);
         async {
-            let Some(_guard) = self
-                .inner
-                .locks
-                .lock_within(
-                    &pay_lock_key(payment_request_id),
-                    self.config().duplicate_wait,
-                )
-                .await
-            else {
-                // The pay call (or a reconciler run) of this payment is still in progress here.
-                return Err(self.pending());
-            };
-            let payment = self.get_payment(payment_request_id).await?;
+            let _guard = self.lock_payment(payment_request_id).await?;
+            let payment = self.stored_payment(payment_request_id).await?;
             match payment.status {
                 PaymentStatus::Cancelled => return Ok(payment),
                 PaymentStatus::Fail => {
@@ -437,21 +406,26 @@ impl Engine {
                 }
                 PaymentStatus::Processing => {}
             }
-            match self.cancel_at_alipay(payment).await? {
-                CancelResult::Settled(p) => Ok(p),
-                CancelResult::Declined {
-                    payment,
-                    code,
-                    message,
-                } => {
-                    tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
-                    Err(EngineError::Declined { code, message })
-                }
-                CancelResult::Unknown(_) => Err(self.pending()),
-            }
+            self.cancel_at_alipay(payment).await?.settled(self)
         }
         .instrument(span)
         .await
+    }
+
+    /// Holds the payment's in-process lock (pay, cancel, void and the reconciler's payment jobs never overlap);
+    /// `Unavailable` when its pay call (or a reconciler run) is still in progress here after `duplicate_wait`.
+    pub(crate) async fn lock_payment(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>, EngineError> {
+        self.inner
+            .locks
+            .lock_within(
+                &pay_lock_key(payment_request_id),
+                self.config().duplicate_wait,
+            )
+            .await
+            .ok_or_else(|| self.pending())
     }
 
     /// The cancel call with bounded retries and its effect on the payment.
@@ -460,7 +434,7 @@ impl Engine {
         payment: Payment,
     ) -> Result<CancelResult, EngineError> {
         let mut request = CancelRequest::by_request_id(&payment.payment_request_id);
-        request.in_store = payment.product_code == IN_STORE;
+        request.in_store = in_store(&payment);
         let config = self.config();
         let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
             self.client().cancel(&request)
@@ -533,8 +507,8 @@ impl Engine {
             PaySource::Agreement { binding_id } => {
                 let binding = self.usable_binding(binding_id).await?;
                 let method = PaymentMethod::with_id(
-                    binding.wallet.clone(),
-                    binding.tokens.access_token.expose().to_owned(),
+                    binding.wallet.spelling(),
+                    binding.credentials.access_token.expose().to_owned(),
                 );
                 Ok((method, ProductCode::AgreementPayment, Some(binding)))
             }
@@ -557,20 +531,23 @@ impl Engine {
     }
 }
 
-/// Money moved after a payment, for the caller's view of it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PaymentTotals {
-    /// Sum of SUCCESS refunds, minor units of the payment currency.
-    pub refunded: i64,
-    /// Sum of SUCCESS captures, minor units of the payment currency.
-    pub captured: i64,
-}
-
-/// Sum of the amounts whose status is SUCCESS.
-pub(crate) fn succeeded(rows: impl Iterator<Item = (OperationStatus, i64)>) -> i64 {
-    rows.filter(|(status, _)| *status == OperationStatus::Success)
-        .map(|(_, amount)| amount)
-        .sum()
+impl CancelResult {
+    /// The caller's answer: the settled payment; Alipay's refusal as `Declined` (the payment unchanged); an
+    /// unknown outcome as `Unavailable`.
+    pub(crate) fn settled(self, engine: &Engine) -> Result<Payment, EngineError> {
+        match self {
+            CancelResult::Settled(p) => Ok(p),
+            CancelResult::Declined {
+                payment,
+                code,
+                message,
+            } => {
+                tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
+                Err(EngineError::Declined { code, message })
+            }
+            CancelResult::Unknown(_) => Err(engine.pending()),
+        }
+    }
 }
 
 /// What a cancel achieved.
@@ -596,19 +573,25 @@ fn accepted(payment: &Payment) -> bool {
         .is_some_and(|code| ResultCode::parse(code).is_in_process())
 }
 
-fn capture_mode_name(mode: CaptureMode) -> &'static str {
+fn stored_capture_mode(mode: CaptureMode) -> store::CaptureMode {
     match mode {
-        CaptureMode::Automatic => "AUTOMATIC",
-        CaptureMode::Manual => MANUAL_CAPTURE,
+        CaptureMode::Automatic => store::CaptureMode::Automatic,
+        CaptureMode::Manual => store::CaptureMode::Manual,
     }
 }
 
-fn product_name(product: ProductCode) -> &'static str {
+fn stored_product(product: ProductCode) -> store::ProductCode {
     match product {
-        ProductCode::CashierPayment => "CASHIER_PAYMENT",
-        ProductCode::AgreementPayment => "AGREEMENT_PAYMENT",
-        ProductCode::InStorePayment => IN_STORE,
+        ProductCode::CashierPayment => store::ProductCode::CashierPayment,
+        ProductCode::AgreementPayment => store::ProductCode::AgreementPayment,
+        ProductCode::InStorePayment => store::ProductCode::InStorePayment,
     }
+}
+
+/// The wallet a payment method names (a binding's wallet, a cashier wallet, or CONNECT_WALLET in store).
+fn wallet_of(method: &PaymentMethod) -> Result<store::Wallet, EngineError> {
+    store::Wallet::parse(&method.payment_method_type)
+        .ok_or_else(|| EngineError::invalid("wallet", "is not a wallet the gateway supports"))
 }
 
 fn build_pay_request(
@@ -654,19 +637,22 @@ fn build_pay_request(
 /// The `result` envelope as the store keeps it.
 pub(crate) fn result_info(result: &alipay::model::ResultInfo) -> ResultInfo {
     let status = match result.result_status {
-        alipay::model::ResultStatus::Success => "S",
-        alipay::model::ResultStatus::Failed => "F",
-        alipay::model::ResultStatus::Unknown | alipay::model::ResultStatus::Unrecognized => "U",
+        alipay::model::ResultStatus::Success => ResultStatus::Success,
+        alipay::model::ResultStatus::Failed => ResultStatus::Fail,
+        alipay::model::ResultStatus::Unknown | alipay::model::ResultStatus::Unrecognized => {
+            ResultStatus::Unknown
+        }
     };
     ResultInfo {
-        status: status.into(),
+        status,
         code: result.result_code.to_string(),
         message: result.result_message.as_deref().map(|m| truncate(m, 256)),
     }
 }
 
-/// What the buyer must do next, from a PAYMENT_IN_PROCESS answer: only the fields Alipay set.
-fn next_action(body: &PayResponse) -> Option<Value> {
+/// What the buyer must do next, from a PAYMENT_IN_PROCESS answer: the action fields Alipay set, read by the one
+/// parser of Alipay's action fields ([`NextAction::from_alipay`]).
+fn next_action(body: &PayResponse) -> Option<NextAction> {
     let mut action = Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(v) = value {
@@ -688,7 +674,7 @@ fn next_action(body: &PayResponse) -> Option<Value> {
     );
     put("challengeActionForm", body.challenge_action_form.clone());
     put("orderCodeForm", body.order_code_form.clone());
-    (!action.is_empty()).then_some(Value::Object(action))
+    NextAction::from_alipay(&Value::Object(action))
 }
 
 pub(crate) fn truncate(text: &str, max_chars: usize) -> String {

@@ -16,7 +16,7 @@ use store::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus, StoreError
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::auth::binding_lock_key;
+use crate::binding::binding_lock_key;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::inquiry::Verdict;
@@ -418,7 +418,7 @@ impl Engine {
         let Some(binding) = self.bindings().get(&job.subject_id).await? else {
             return Ok(Next::Escalate("binding row missing".into()));
         };
-        if binding.status == BindingStatus::Revoked || binding.tokens.refresh_token.is_none() {
+        if binding.status == BindingStatus::Revoked || binding.credentials.refresh_token.is_none() {
             return Ok(Next::Done);
         }
         let due = self.refresh_due_at(&binding);

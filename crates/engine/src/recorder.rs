@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alipay::{CallObserver, CallOutcome, CallRecord, Outcome};
+use store::ResultStatus;
 use store::calls::NewCall;
 use tokio::sync::{Notify, mpsc};
 
@@ -115,16 +116,16 @@ async fn write_calls(
 fn to_new_call(record: &CallRecord) -> NewCall {
     let (result_status, result_code, result_message, error) = match &record.outcome {
         CallOutcome::Answered(outcome) => match outcome {
-            Outcome::Success => (Some("S"), None, None, None),
+            Outcome::Success => (Some(ResultStatus::Success), None, None, None),
             Outcome::Failed { code, message } => (
-                Some("F"),
+                Some(ResultStatus::Fail),
                 Some(code.to_string()),
                 Some(message.clone()),
                 None,
             ),
-            Outcome::InProcess => (Some("U"), record_code(record), None, None),
+            Outcome::InProcess => (Some(ResultStatus::Unknown), record_code(record), None, None),
             Outcome::Unknown { code, message } => (
-                Some("U"),
+                Some(ResultStatus::Unknown),
                 Some(code.to_string()),
                 Some(message.clone()),
                 None,
@@ -150,7 +151,7 @@ fn to_new_call(record: &CallRecord) -> NewCall {
     NewCall {
         endpoint: record.endpoint.name().to_owned(),
         request_id: record.request_id.clone(),
-        result_status: result_status.map(str::to_owned),
+        result_status,
         result_code,
         result_message,
         http_status: record.http_status.map(i32::from),

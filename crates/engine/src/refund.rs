@@ -15,7 +15,7 @@ use crate::commands::RefundCommand;
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::operation::Progress;
-use crate::pay::{IN_STORE, is_manual_authorization, result_info, succeeded};
+use crate::pay::{in_store, is_manual_authorization, result_info};
 use crate::{Engine, reasons};
 
 const AUTO_REFUND_SUFFIX: &str = "-auto-refund";
@@ -40,7 +40,7 @@ impl Engine {
     /// refund; different → `RequestMismatch`). Checks locally first that the payment is SUCCESS and that the
     /// refund fits in what is not yet refunded (`IllegalState` with [`reasons::PAYMENT_NOT_REFUNDABLE`] /
     /// [`reasons::REFUND_AMOUNT_EXCEED`], without calling Alipay).
-    pub async fn refund(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
+    pub(crate) async fn refund_row(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
         let span = tracing::info_span!(
             "refund",
             refund_request_id = %cmd.refund_request_id,
@@ -52,7 +52,7 @@ impl Engine {
     async fn refund_inner(&self, cmd: RefundCommand) -> Result<Refund, EngineError> {
         let print = fingerprint(&cmd);
         let prepare = async {
-            let payment = self.get_payment(&cmd.payment_request_id).await?;
+            let payment = self.stored_payment(&cmd.payment_request_id).await?;
             let amount = cmd.amount.minor_units();
             self.check_refundable(&payment, &cmd.amount, amount).await?;
             let new = NewRefund {
@@ -97,12 +97,7 @@ impl Engine {
         }
         // A manual-capture authorization moved only what was captured; anything else moved the whole amount.
         let (moved, how) = if is_manual_authorization(payment) {
-            let captures = self
-                .store()
-                .captures()
-                .list_for_payment(&payment.id)
-                .await?;
-            let captured = succeeded(captures.iter().map(|c| (c.status, c.amount_value)));
+            let captured = self.totals_of(payment).await?.captured;
             if captured == 0 {
                 return Err(EngineError::illegal_state(
                     reasons::PAYMENT_NOT_REFUNDABLE,
@@ -148,13 +143,16 @@ impl Engine {
         );
         request.refund_reason = refund.reason.clone();
         request.refund_notify_url = self.config().notify_url.clone();
-        request.in_store = payment.product_code == IN_STORE;
+        request.in_store = in_store(payment);
         self.send_operation(refund, || self.client().refund(&request))
             .await
     }
 
     /// Live `inquiryRefund`; applies a final answer to the stored refund and returns it.
-    pub async fn inquire_refund(&self, refund_request_id: &str) -> Result<Refund, EngineError> {
+    pub(crate) async fn inquire_refund_row(
+        &self,
+        refund_request_id: &str,
+    ) -> Result<Refund, EngineError> {
         let span = tracing::info_span!("inquire_refund", refund_request_id);
         async {
             let refund = self
@@ -192,7 +190,7 @@ impl Engine {
     ) -> Result<(Refund, Progress), EngineError> {
         let mut request = InquiryRefundRequest::by_request_id(&refund.refund_request_id);
         let payment = self.payment_of(&refund).await?;
-        request.in_store = payment.product_code == IN_STORE;
+        request.in_store = in_store(&payment);
         let reply = match self.client().inquiry_refund(&request).await {
             Ok(reply) => reply,
             Err(error) => return Ok((refund, Progress::Unanswered(error.to_string()))),
@@ -208,7 +206,7 @@ impl Engine {
                 };
                 let result = if to == OperationStatus::Success {
                     ResultInfo {
-                        status: "S".into(),
+                        status: store::ResultStatus::Success,
                         code: "SUCCESS".into(),
                         message: None,
                     }
@@ -254,7 +252,7 @@ impl Engine {
         match reported {
             Some(result) => result_info(&result),
             None => ResultInfo {
-                status: "F".into(),
+                status: store::ResultStatus::Fail,
                 code: ResultCode::ProcessFail.to_string(),
                 message: Some(REFUND_FAILED_WITHOUT_REASON.into()),
             },

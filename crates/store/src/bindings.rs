@@ -13,13 +13,14 @@ use crate::jobs::{self, JobKind, NewJob};
 use crate::page::{self, Page, PageRequest};
 use crate::status::BindingStatus;
 use crate::transition::{self, Transition, Versioned};
+use crate::vocabulary::Wallet;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 /// Access and refresh tokens with their expiry, as applyToken returns them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSet {
+pub struct WalletCredentials {
     /// Bearer credential for agreement payments on the user's behalf (encrypted at rest).
     pub access_token: Secret,
     /// After this Alipay refuses the access token; the engine refreshes before it.
@@ -36,11 +37,11 @@ pub struct NewBinding {
     /// The caller's customer the binding belongs to: payments for it must name the same one.
     pub customer_id: String,
     /// e.g. `GCASH`.
-    pub wallet: String,
+    pub wallet: Wallet,
     /// What the user granted (`AGREEMENT_PAY`, `USER_LOGIN_ID`, ...), as Alipay returned them.
     pub scopes: Vec<String>,
     /// The tokens applyToken returned.
-    pub tokens: TokenSet,
+    pub credentials: WalletCredentials,
     /// The user's masked login id, when the `USER_LOGIN_ID` scope was granted.
     pub user_login_id: Option<String>,
     /// Alipay's id of the user, when returned: ties later notifications to the binding.
@@ -57,11 +58,11 @@ pub struct Binding {
     /// The caller's customer the binding belongs to.
     pub customer_id: String,
     /// The wallet bound, e.g. `GCASH`.
-    pub wallet: String,
+    pub wallet: Wallet,
     /// What the user granted, as Alipay returned them.
     pub scopes: Vec<String>,
     /// The current tokens, decrypted.
-    pub tokens: TokenSet,
+    pub credentials: WalletCredentials,
     /// The user's masked login id, when granted.
     pub user_login_id: Option<String>,
     /// Alipay's id of the user, when returned.
@@ -84,7 +85,7 @@ pub struct BindingFilter {
     /// Only this customer's bindings.
     pub customer_id: Option<String>,
     /// Only bindings of this wallet.
-    pub wallet: Option<String>,
+    pub wallet: Option<Wallet>,
     /// Only bindings in this status.
     pub status: Option<BindingStatus>,
 }
@@ -132,12 +133,11 @@ impl<'a> Bindings<'a> {
         claim: Option<Claim<'_>>,
     ) -> Result<Binding> {
         check_len("customer_id", &new.customer_id, 64)?;
-        check_len("wallet", &new.wallet, 32)?;
         check_opt_len("user_login_id", new.user_login_id.as_deref(), 128)?;
         check_opt_len("alipay_user_id", new.alipay_user_id.as_deref(), 64)?;
         check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
         let at = now();
-        let (access, refresh) = self.seal(&new.tokens)?;
+        let (access, refresh) = self.seal(&new.credentials)?;
         let id = new_id();
         let model = wallet_binding::ActiveModel {
             id: Set(id.clone()),
@@ -145,14 +145,15 @@ impl<'a> Bindings<'a> {
             wallet: Set(new.wallet),
             scopes: Set(serde_json::Value::from(new.scopes)),
             access_token_enc: Set(access),
-            access_token_expires_at: Set(new.tokens.access_token_expires_at),
+            access_token_expires_at: Set(new.credentials.access_token_expires_at),
             refresh_token_enc: Set(refresh),
-            refresh_token_expires_at: Set(new.tokens.refresh_token_expires_at),
+            refresh_token_expires_at: Set(new.credentials.refresh_token_expires_at),
             user_login_id: Set(new.user_login_id),
             alipay_user_id: Set(new.alipay_user_id),
             merchant_region: Set(new.merchant_region),
             access_token_hash: Set(Some(
-                self.cipher.lookup_hash(new.tokens.access_token.expose()),
+                self.cipher
+                    .lookup_hash(new.credentials.access_token.expose()),
             )),
             status: Set(BindingStatus::Active),
             created_at: Set(at),
@@ -187,7 +188,7 @@ impl<'a> Bindings<'a> {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
         }
         if let Some(wallet) = &filter.wallet {
-            select = select.filter(Column::Wallet.eq(wallet.as_str()));
+            select = select.filter(Column::Wallet.eq(*wallet));
         }
         if let Some(status) = filter.status {
             select = select.filter(Column::Status.eq(status));
@@ -206,11 +207,11 @@ impl<'a> Bindings<'a> {
 
     /// Replaces the tokens after a refresh and makes the binding ACTIVE again; refused for a
     /// REVOKED binding ([`StoreError::IllegalTransition`]) or a stale version.
-    pub async fn update_tokens(
+    pub async fn update_credentials(
         &self,
         id: &str,
         expected_version: i64,
-        tokens: TokenSet,
+        tokens: WalletCredentials,
         source: &str,
     ) -> Result<Binding> {
         let (access, refresh) = self.seal(&tokens)?;
@@ -252,7 +253,7 @@ impl<'a> Bindings<'a> {
         self.open(model)
     }
 
-    fn seal(&self, tokens: &TokenSet) -> Result<(String, Option<String>)> {
+    fn seal(&self, tokens: &WalletCredentials) -> Result<(String, Option<String>)> {
         let access = self.cipher.encrypt(tokens.access_token.expose())?;
         let refresh = tokens
             .refresh_token
@@ -280,7 +281,7 @@ impl<'a> Bindings<'a> {
             customer_id: m.customer_id,
             wallet: m.wallet,
             scopes,
-            tokens: TokenSet {
+            credentials: WalletCredentials {
                 access_token,
                 access_token_expires_at: m.access_token_expires_at,
                 refresh_token,

@@ -7,6 +7,7 @@
 use crate::db::{check_len, new_id, now};
 use crate::entity::alipay_call::{self, Column};
 use crate::error::Result;
+use crate::vocabulary::ResultStatus;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -23,7 +24,7 @@ pub struct NewCall {
     /// paymentRequestId / refundRequestId / ... when the endpoint has one.
     pub request_id: Option<String>,
     /// Alipay's `result.resultStatus` (`S`, `F`, `U`); `None` when no answer was read.
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     /// Alipay's `result.resultCode`, for support and the per-code metrics.
     pub result_code: Option<String>,
     /// Alipay's `result.resultMessage`.

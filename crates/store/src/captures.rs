@@ -6,8 +6,8 @@
 
 use crate::entity::capture;
 use crate::error::Result;
+use crate::inserted::Inserted;
 use crate::operations::{self, Intent};
-use crate::transition::Inserted;
 use sea_orm::ActiveValue::Set;
 
 /// A stored capture.

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// The current time at microsecond precision. PostgreSQL keeps microseconds, so truncating
@@ -76,4 +76,12 @@ pub(crate) fn check_money(value: i64, currency: &str) -> crate::Result<()> {
         });
     }
     Ok(())
+}
+
+/// The raw SQL is written with PostgreSQL's `$n`; SQLite spells numbered parameters `?n`.
+pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    }
 }

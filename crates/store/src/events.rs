@@ -8,6 +8,7 @@
 use crate::db::begin_write;
 use crate::entity::payment_event::{self, Column};
 use crate::error::{Result, StoreError};
+use crate::vocabulary::ProductCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -71,7 +72,7 @@ pub struct EventFilter {
     /// Only events of this customer's payments.
     pub customer_id: Option<String>,
     /// Only events of payments of this product code.
-    pub product_code: Option<String>,
+    pub product_code: Option<ProductCode>,
     /// Only these event types; empty means every type.
     pub types: Vec<EventType>,
 }
@@ -180,7 +181,7 @@ impl<'a> Events<'a> {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
         }
         if let Some(product) = &filter.product_code {
-            select = select.filter(Column::ProductCode.eq(product.as_str()));
+            select = select.filter(Column::ProductCode.eq(*product));
         }
         if !filter.types.is_empty() {
             select = select.filter(Column::EventType.is_in(filter.types.iter().copied()));

@@ -6,11 +6,11 @@
 //! claimable again. At most one *active* (PENDING/RUNNING) job exists per (kind, subject),
 //! enforced by a partial unique index, so a payment never has two pollers.
 
-use crate::db::{begin_write, check_len, lease_end, new_id, now};
+use crate::db::{begin_write, check_len, lease_end, new_id, now, placeholders};
 use crate::entity::reconciliation_job::{self, Column};
 pub use crate::entity::reconciliation_job::{JobKind, JobStatus};
 use crate::error::{Result, StoreError};
-use crate::transition::Inserted;
+use crate::inserted::Inserted;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -354,12 +354,4 @@ async fn find_active_on<C: ConnectionTrait>(
         .filter(Column::Status.is_in([JobStatus::Pending, JobStatus::Running]))
         .one(conn)
         .await?)
-}
-
-/// The raw SQL is written with PostgreSQL's `$n`; SQLite spells numbered parameters `?n`.
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    match backend {
-        DbBackend::Sqlite => sql.replace('$', "?"),
-        _ => sql.to_owned(),
-    }
 }

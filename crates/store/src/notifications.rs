@@ -10,10 +10,11 @@ use crate::entity::notification::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::entity::{capture, payment, refund, wallet_binding};
 use crate::error::{Result, StoreError};
+use crate::inserted::Inserted;
 use crate::outbox;
 use crate::payments::PaymentUpdate;
 use crate::status::{BindingStatus, Lifecycle, OperationStatus, PaymentStatus};
-use crate::transition::{self, Inserted, OperationUpdate, Transition, Versioned};
+use crate::transition::{self, OperationUpdate, Transition, Versioned};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{

@@ -7,9 +7,10 @@ use crate::db::{check_len, check_money, check_opt_len, new_id, now};
 use crate::entity::state_change::EntityKind;
 use crate::entity::{capture, payment, refund};
 use crate::error::{Result, StoreError};
+use crate::inserted::Inserted;
 use crate::jobs::{JobKind, NewJob};
 use crate::status::{Lifecycle, OperationStatus};
-use crate::transition::{self, Answered, Inserted, OperationUpdate, Transition, Versioned};
+use crate::transition::{self, Answered, OperationUpdate, Transition, Versioned};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,

@@ -116,7 +116,7 @@ pub(crate) async fn append<E: Evented>(
         entity_id: Set(entity_id.clone()),
         payment_request_id: Set(payment.payment_request_id.clone()),
         customer_id: Set(payment.customer_id.clone()),
-        product_code: Set(payment.product_code.clone()),
+        product_code: Set(payment.product_code),
         snapshot: Set(
             serde_json::to_value(&snapshot).map_err(|e| StoreError::Corrupt {
                 field: "payment_events.snapshot",

@@ -5,18 +5,23 @@
 //! Alipay (pay response, inquiry, notification, cancel) then goes through
 //! [`Payments::transition`], which refuses to move a final payment and detects lost races.
 
-use crate::db::{check_len, check_money, check_opt_len, new_id, now};
+use crate::db::{check_len, check_money, check_opt_len, new_id, now, placeholders};
 use crate::entity::payment::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::error::Result;
+use crate::inserted::Inserted;
 use crate::jobs::{JobKind, NewJob};
+use crate::next_action::NextAction;
 use crate::page::{self, Page, PageRequest};
-use crate::status::{Lifecycle, PaymentStatus};
-use crate::transition::{self, Answered, Inserted, ResultInfo, Transition, Versioned};
+use crate::status::{Lifecycle, OperationStatus, PaymentStatus};
+use crate::transition::{self, Answered, ResultInfo, Transition, Versioned};
+use crate::vocabulary::{CaptureMode, ProductCode, Wallet};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use std::collections::BTreeMap;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement, Value,
+};
+use std::collections::{BTreeMap, HashMap};
 
 /// A stored payment.
 pub type Payment = payment::Model;
@@ -27,7 +32,7 @@ pub struct NewPayment {
     /// Alipay's idempotency key (1..=64).
     pub payment_request_id: String,
     /// `AGREEMENT_PAYMENT`, `IN_STORE_PAYMENT` or `CASHIER_PAYMENT` (Alipay's `productCode`).
-    pub product_code: String,
+    pub product_code: ProductCode,
     /// Minor units, > 0.
     pub amount_value: i64,
     /// ISO 4217 currency of the amount.
@@ -37,7 +42,7 @@ pub struct NewPayment {
     /// Shown to the buyer (`order.orderDescription`).
     pub order_description: Option<String>,
     /// Alipay's `paymentMethod.paymentMethodType`: the wallet, e.g. `GCASH`.
-    pub payment_method_type: String,
+    pub payment_method_type: Wallet,
     /// The binding charged by an agreement payment.
     pub binding_id: Option<String>,
     /// The caller's customer, for listing and for matching the binding's.
@@ -46,14 +51,24 @@ pub struct NewPayment {
     pub request_fingerprint: String,
     /// Card authorisation (capture later) rather than a sale.
     pub is_authorization: bool,
-    /// `AUTOMATIC` / `MANUAL`.
-    pub capture_mode: Option<String>,
+    /// How the authorization is captured.
+    pub capture_mode: Option<CaptureMode>,
     /// Caller metadata kept with the payment (never sent to Alipay); empty means none.
     pub metadata: BTreeMap<String, String>,
     /// `merchantRegion` the payment was made for.
     pub merchant_region: Option<String>,
     /// `paymentExpiryTime` the caller asked for; `None` leaves Alipay's default.
     pub payment_expiry_time: Option<DateTime<Utc>>,
+}
+
+/// Money moved after a payment, in minor units of its currency: the sums of its SUCCESS refunds and captures
+/// (pending ones are not money moved yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentTotals {
+    /// Sum of SUCCESS refunds.
+    pub refunded: i64,
+    /// Sum of SUCCESS captures.
+    pub captured: i64,
 }
 
 /// Card details as Alipay reports them (masked and derived data only; there is no field for a
@@ -92,7 +107,7 @@ pub struct PaymentUpdate {
     /// Alipay's last result envelope.
     pub result: Option<ResultInfo>,
     /// Redirect/challenge data from a PAYMENT_IN_PROCESS answer.
-    pub next_action: Option<serde_json::Value>,
+    pub next_action: Option<NextAction>,
     /// Alipay's `paymentTime`: when the payment succeeded.
     pub payment_time: Option<DateTime<Utc>>,
     /// Alipay's `paymentCreateTime`.
@@ -112,7 +127,7 @@ pub struct PaymentFilter {
     /// The payment's status must be one of these; empty matches any status.
     pub statuses: Vec<PaymentStatus>,
     /// Only payments of this product code.
-    pub product_code: Option<String>,
+    pub product_code: Option<ProductCode>,
     /// Only this customer's payments.
     pub customer_id: Option<String>,
     /// Only payments charged to this binding.
@@ -167,15 +182,12 @@ impl<'a> Payments<'a> {
         inquire_at: DateTime<Utc>,
     ) -> Result<Inserted<Payment>> {
         check_len("payment_request_id", &new.payment_request_id, 64)?;
-        check_len("product_code", &new.product_code, 32)?;
         check_money(new.amount_value, &new.currency)?;
         check_opt_len("order_reference_id", new.order_reference_id.as_deref(), 64)?;
         check_opt_len("order_description", new.order_description.as_deref(), 256)?;
-        check_len("payment_method_type", &new.payment_method_type, 32)?;
         check_opt_len("binding_id", new.binding_id.as_deref(), 36)?;
         check_opt_len("customer_id", new.customer_id.as_deref(), 64)?;
         check_len("request_fingerprint", &new.request_fingerprint, 128)?;
-        check_opt_len("capture_mode", new.capture_mode.as_deref(), 16)?;
         check_opt_len("merchant_region", new.merchant_region.as_deref(), 16)?;
         let metadata = (!new.metadata.is_empty()).then(|| {
             serde_json::Value::Object(
@@ -279,7 +291,7 @@ impl<'a> Payments<'a> {
             select = select.filter(Column::Status.is_in(filter.statuses.iter().copied()));
         }
         if let Some(product) = &filter.product_code {
-            select = select.filter(Column::ProductCode.eq(product.as_str()));
+            select = select.filter(Column::ProductCode.eq(*product));
         }
         if let Some(customer) = &filter.customer_id {
             select = select.filter(Column::CustomerId.eq(customer.as_str()));
@@ -299,6 +311,55 @@ impl<'a> Payments<'a> {
         Ok(page::finish(rows, size, scope, |p| {
             (p.created_at, p.id.clone())
         }))
+    }
+
+    /// What has been refunded and captured of each payment in `ids` (gateway ids, not request ids): the sums of
+    /// their SUCCESS refunds and captures, in one grouped query whatever the number of payments. A payment with
+    /// neither is absent from the map (its totals are zero).
+    pub async fn totals(&self, ids: &[&str]) -> Result<HashMap<String, PaymentTotals>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let backend = self.db.get_database_backend();
+        let list = (1..=ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let success = OperationStatus::Success.as_str();
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends answer a 64-bit integer.
+        let grouped = |table: &str, kind: &str| {
+            format!(
+                "SELECT payment_id, '{kind}' AS kind, CAST(SUM(amount_value) AS BIGINT) AS total FROM {table} \
+                 WHERE status = '{success}' AND payment_id IN ({list}) GROUP BY payment_id"
+            )
+        };
+        let sql = format!(
+            "{} UNION ALL {}",
+            grouped("refunds", "refund"),
+            grouped("captures", "capture")
+        );
+        let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(backend, &sql),
+                values,
+            ))
+            .await?;
+        let mut totals = HashMap::<String, PaymentTotals>::new();
+        for row in rows {
+            let id: String = row.try_get("", "payment_id")?;
+            let kind: String = row.try_get("", "kind")?;
+            let total: i64 = row.try_get("", "total")?;
+            let entry = totals.entry(id).or_default();
+            if kind == "refund" {
+                entry.refunded = total;
+            } else {
+                entry.captured = total;
+            }
+        }
+        Ok(totals)
     }
 
     /// Payments not yet final whose last update is older than `older_than`, oldest first: the

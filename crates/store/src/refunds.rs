@@ -7,8 +7,8 @@
 use crate::db::check_opt_len;
 use crate::entity::refund;
 use crate::error::Result;
+use crate::inserted::Inserted;
 use crate::operations::{self, Intent};
-use crate::transition::Inserted;
 use sea_orm::ActiveValue::Set;
 
 /// A stored refund.

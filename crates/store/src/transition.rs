@@ -6,9 +6,11 @@ use crate::audit;
 use crate::db::{begin_write, now};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
+use crate::inserted::Inserted;
 use crate::jobs::{self, NewJob};
 use crate::outbox::{self, Evented};
 use crate::status::Lifecycle;
+use crate::vocabulary::{ResultStatus, Spelled};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -16,37 +18,12 @@ use sea_orm::{
     EntityTrait, QueryFilter, Value,
 };
 
-/// The outcome of a write-ahead insert keyed by a request id: the request id is unique, so a
-/// repeat never makes a second row; the caller gets the row that already exists and decides
-/// (compare fingerprints, replay the result).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Inserted<T> {
-    /// This call created the row.
-    Created(T),
-    /// A row with the same request id already existed; it is returned unchanged.
-    Existing(T),
-}
-
-impl<T> Inserted<T> {
-    /// The row, whichever way it came.
-    pub fn into_inner(self) -> T {
-        match self {
-            Inserted::Created(t) | Inserted::Existing(t) => t,
-        }
-    }
-
-    /// Whether this call created the row.
-    pub fn is_created(&self) -> bool {
-        matches!(self, Inserted::Created(_))
-    }
-}
-
 /// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
 /// it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultInfo {
     /// `S`, `F` or `U`.
-    pub status: String,
+    pub status: ResultStatus,
     /// Alipay's `resultCode`.
     pub code: String,
     /// Alipay's `resultMessage`.
@@ -156,7 +133,10 @@ where
         changes.try_set(E::ALIPAY_ID, Value::from(Some(alipay_id)))?;
     }
     if let Some(result) = result {
-        changes.try_set(E::LAST_RESULT_STATUS, Value::from(Some(result.status)))?;
+        changes.try_set(
+            E::LAST_RESULT_STATUS,
+            Value::from(Some(result.status.spelling())),
+        )?;
         changes.try_set(E::LAST_RESULT_CODE, Value::from(Some(result.code)))?;
         changes.try_set(E::LAST_RESULT_MESSAGE, Value::from(result.message))?;
     }

@@ -176,7 +176,7 @@ impl TryFrom<&pb::ListBindingsRequest> for BindingQuery {
         v.finish(Self {
             filter: engine::BindingFilter {
                 customer_id: customer_id.map(String::from),
-                wallet: wallet.map(String::from),
+                wallet: wallet.map(engine::stored_wallet),
                 status,
             },
             page,

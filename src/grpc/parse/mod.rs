@@ -179,18 +179,16 @@ fn capture_mode(v: &mut Violations, value: i32) -> Option<wire::CaptureMode> {
 
 /// Alipay's spelling of a proto product code filter (`AGREEMENT_PAYMENT`, ...): UNSPECIFIED (no filter) is
 /// `Ok(None)`.
-fn product_code_filter(v: &mut Violations, value: i32) -> Result<Option<String>, ()> {
+fn product_code_filter(v: &mut Violations, value: i32) -> Result<Option<engine::ProductCode>, ()> {
     match pb::ProductCode::try_from(value) {
         Err(_) => {
             v.push("product_code", "unknown product code");
             Err(())
         }
         Ok(pb::ProductCode::Unspecified) => Ok(None),
-        Ok(p) => Ok(Some(
-            p.as_str_name()
-                .trim_start_matches("PRODUCT_CODE_")
-                .to_owned(),
-        )),
+        Ok(pb::ProductCode::AgreementPayment) => Ok(Some(engine::ProductCode::AgreementPayment)),
+        Ok(pb::ProductCode::InStorePayment) => Ok(Some(engine::ProductCode::InStorePayment)),
+        Ok(pb::ProductCode::CashierPayment) => Ok(Some(engine::ProductCode::CashierPayment)),
     }
 }
 

@@ -51,19 +51,26 @@ async fn an_unpaid_cashier_payment_is_kept_for_its_window_and_cancelled_after_it
         let env = Env::with(&url, sandbox_config(), buyer_config(window, grace)).await;
         let id = new_id("pay-buyer");
         let accepted = env.engine.pay(cashier_pay(&id, 1000)).await.expect("pay");
-        assert_eq!(accepted.status, PaymentStatus::Processing, "[{backend}]");
-        assert!(accepted.next_action.is_some(), "[{backend}] buyer must act");
+        assert_eq!(
+            accepted.payment.status,
+            PaymentStatus::Processing,
+            "[{backend}]"
+        );
+        assert!(
+            accepted.payment.next_action.is_some(),
+            "[{backend}] buyer must act"
+        );
         let reconciler = Env::reconcile(&env.engine);
 
         let inquiries = past_the_inquiry_budget(&env, &id).await;
         let waiting = env.engine.get_payment(&id).await.expect("payment");
-        let still_inside = Utc::now() < accepted.created_at + chrono_of(window);
+        let still_inside = Utc::now() < accepted.payment.created_at + chrono_of(window);
         assert!(
             still_inside,
             "[{backend}] the test must look inside the window"
         );
         assert_eq!(
-            waiting.status,
+            waiting.payment.status,
             PaymentStatus::Processing,
             "[{backend}] not cancelled after {inquiries} inquiries inside the window"
         );
@@ -73,10 +80,10 @@ async fn an_unpaid_cashier_payment_is_kept_for_its_window_and_cancelled_after_it
         reconciler.stop().await;
         assert_eq!(done.status, PaymentStatus::Cancelled, "[{backend}]");
         assert!(
-            done.updated_at >= accepted.created_at + chrono_of(window + grace),
+            done.updated_at >= accepted.payment.created_at + chrono_of(window + grace),
             "[{backend}] cancelled at {} before the window and grace ended (created {})",
             done.updated_at,
-            accepted.created_at
+            accepted.payment.created_at
         );
         let stats = env.stats();
         assert_eq!(
@@ -106,7 +113,12 @@ async fn a_buyer_who_pays_late_inside_the_window_ends_success() {
         let reconciler = Env::reconcile(&env.engine);
         past_the_inquiry_budget(&env, &id).await;
         assert_eq!(
-            env.engine.get_payment(&id).await.expect("payment").status,
+            env.engine
+                .get_payment(&id)
+                .await
+                .expect("payment")
+                .payment
+                .status,
             PaymentStatus::Processing,
             "[{backend}]"
         );
@@ -143,7 +155,7 @@ async fn an_explicit_payment_expiry_is_sent_to_alipay_and_ends_the_wait() {
             })
             .await
             .expect("pay");
-        let stored = accepted.payment_expiry_time.expect("expiry stored");
+        let stored = accepted.payment.payment_expiry_time.expect("expiry stored");
         assert!(
             (stored - expiry).num_milliseconds().abs() < 5,
             "[{backend}] stored {stored}, asked {expiry}"

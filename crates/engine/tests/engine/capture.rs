@@ -23,7 +23,7 @@ async fn authorize(env: &Env, value: u64) -> (String, engine::PaymentRecord) {
     authorize.is_authorization = true;
     authorize.capture_mode = Some(CaptureMode::Manual);
     let authorized = env.engine.pay(authorize).await.expect("authorize");
-    (pay_id, authorized)
+    (pay_id, authorized.payment)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +33,7 @@ async fn manual_captures_succeed_replay_and_cannot_exceed_the_authorization() {
         let (pay_id, authorized) = authorize(&env, 1000).await;
         assert_eq!(authorized.status, PaymentStatus::Success, "[{backend}]");
         assert!(authorized.is_authorization);
-        assert_eq!(authorized.capture_mode.as_deref(), Some("MANUAL"));
+        assert_eq!(authorized.capture_mode, Some(engine::CaptureMode::Manual));
 
         let first_id = new_id("cap");
         let first = env
@@ -41,14 +41,18 @@ async fn manual_captures_succeed_replay_and_cannot_exceed_the_authorization() {
             .capture(capture(&first_id, &pay_id, 600, false))
             .await
             .expect("capture");
-        assert_eq!(first.status, OperationStatus::Success, "[{backend}]");
-        assert!(first.alipay_capture_id.is_some());
+        assert_eq!(
+            first.capture.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
+        assert!(first.capture.operation.alipay_id.is_some());
         let again = env
             .engine
             .capture(capture(&first_id, &pay_id, 600, false))
             .await
             .expect("replay");
-        assert_eq!(again.id, first.id);
+        assert_eq!(again, first, "the replay is the recorded capture");
         assert!(matches!(
             env.engine.capture(capture(&first_id, &pay_id, 500, false)).await,
             Err(EngineError::RequestMismatch { request_id }) if request_id == first_id
@@ -68,7 +72,7 @@ async fn manual_captures_succeed_replay_and_cannot_exceed_the_authorization() {
             .capture(capture(&new_id("cap"), &pay_id, 400, true))
             .await
             .expect("rest");
-        assert_eq!(rest.status, OperationStatus::Success);
+        assert_eq!(rest.capture.operation.status, OperationStatus::Success);
         assert_eq!(
             env.stats().endpoint_calls("payments/capture"),
             2,
@@ -76,9 +80,10 @@ async fn manual_captures_succeed_replay_and_cannot_exceed_the_authorization() {
         );
         let totals = env
             .engine
-            .payment_totals(&authorized.id)
+            .get_payment(&pay_id)
             .await
-            .expect("totals");
+            .expect("payment")
+            .totals;
         assert_eq!(
             totals,
             engine::PaymentTotals {
@@ -142,7 +147,7 @@ async fn refunds_of_a_manual_authorization_are_capped_at_what_was_captured() {
             amount: php(value),
             reason: None,
         };
-        let refused = |result: Result<engine::RefundRecord, EngineError>| match result {
+        let refused = |result: Result<engine::RefundView, EngineError>| match result {
             Err(EngineError::IllegalState { reason, .. }) => reason,
             other => panic!("[{backend}] expected a refusal, got {other:?}"),
         };
@@ -162,7 +167,11 @@ async fn refunds_of_a_manual_authorization_are_capped_at_what_was_captured() {
             "[{backend}] more than captured"
         );
         let refunded = env.engine.refund(refund(600)).await.expect("refund");
-        assert_eq!(refunded.status, OperationStatus::Success, "[{backend}]");
+        assert_eq!(
+            refunded.refund.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
         assert_eq!(
             env.stats().endpoint_calls("payments/refund"),
             1,

@@ -8,7 +8,7 @@ use store::jobs::JobKind;
 
 use crate::harness::{
     Env, cashier_pay, each_backend, eventually, fast_config, new_id, press_cashier_button,
-    sandbox_config, settled,
+    sandbox_config, settled, stored_id,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,11 +46,12 @@ async fn the_buyer_pays_or_fails_on_the_cashier_page_and_the_reconciler_learns_i
         ] {
             let id = new_id("pay-cashier");
             let accepted = env.engine.pay(cashier_pay(&id, 1000)).await.expect("pay");
-            assert_eq!(accepted.status, PaymentStatus::Processing, "[{backend}]");
             assert_eq!(
-                accepted.last_result_code.as_deref(),
-                Some("PAYMENT_IN_PROCESS")
+                accepted.payment.status,
+                PaymentStatus::Processing,
+                "[{backend}]"
             );
+            assert_eq!(accepted.payment.result_code(), Some("PAYMENT_IN_PROCESS"));
             assert_eq!(
                 press_cashier_button(&accepted, action).await,
                 303,
@@ -66,7 +67,7 @@ async fn the_buyer_pays_or_fails_on_the_cashier_page_and_the_reconciler_learns_i
                 "nothing left for the buyer to do"
             );
             if expected == PaymentStatus::Fail {
-                assert_eq!(done.last_result_code.as_deref(), Some("PROCESS_FAIL"));
+                assert_eq!(done.result_code(), Some("PROCESS_FAIL"));
             } else {
                 assert!(done.payment_time.is_some());
             }
@@ -100,17 +101,18 @@ async fn a_payment_that_succeeds_after_a_refused_cancel_is_refunded_automaticall
         .await;
         let id = new_id("pay-late");
         let accepted = env.engine.pay(cashier_pay(&id, 2500)).await.expect("pay");
-        assert_eq!(accepted.status, PaymentStatus::Processing);
+        assert_eq!(accepted.payment.status, PaymentStatus::Processing);
         let reconciler = Env::reconcile(&env.engine);
 
         // The refused cancel hands the payment to a REFUND_PAYMENT job.
+        let stored = stored_id(&env, &id).await;
         eventually(
             Duration::from_secs(10),
             "the REFUND_PAYMENT job",
             || async {
                 env.store
                     .jobs()
-                    .find_active(JobKind::RefundPayment, &accepted.id)
+                    .find_active(JobKind::RefundPayment, &stored)
                     .await
                     .ok()
                     .flatten()
@@ -120,7 +122,7 @@ async fn a_payment_that_succeeds_after_a_refused_cancel_is_refunded_automaticall
         assert_eq!(env.stats().request_calls("payments/cancel", &id), 1);
         let waiting = env.engine.get_payment(&id).await.expect("payment");
         assert_eq!(
-            waiting.status,
+            waiting.payment.status,
             PaymentStatus::Processing,
             "[{backend}] cancel was refused"
         );
@@ -145,11 +147,10 @@ async fn a_payment_that_succeeds_after_a_refused_cancel_is_refunded_automaticall
         .await;
         reconciler.stop().await;
         assert_eq!(refund.amount_value, 2500, "[{backend}] full amount");
-        assert_eq!(refund.payment_id, accepted.id);
+        assert_eq!(refund.payment_id, stored);
         let paid = env.engine.get_payment(&id).await.expect("payment");
-        assert_eq!(paid.status, PaymentStatus::Success, "[{backend}]");
-        let totals = env.engine.payment_totals(&paid.id).await.expect("totals");
-        assert_eq!(totals.refunded, 2500);
+        assert_eq!(paid.payment.status, PaymentStatus::Success, "[{backend}]");
+        assert_eq!(paid.totals.refunded, 2500);
         let stats = env.stats();
         assert_eq!(
             stats.request_calls("payments/refund", &refund_id),

@@ -25,8 +25,8 @@ async fn fifty_concurrent_identical_pays_make_one_alipay_call() {
         let mut ids = std::collections::BTreeSet::new();
         for task in tasks {
             let paid = task.await.expect("task").expect("pay");
-            assert_eq!(paid.status, PaymentStatus::Success, "[{backend}]");
-            ids.insert(paid.id);
+            assert_eq!(paid.payment.status, PaymentStatus::Success, "[{backend}]");
+            ids.insert(paid.payment.created_at);
         }
         assert_eq!(ids.len(), 1, "one payment record");
         let stats = env.stats();

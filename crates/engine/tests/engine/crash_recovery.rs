@@ -57,7 +57,7 @@ async fn crash_at<T: std::fmt::Debug, F: Future<Output = Result<T, EngineError>>
     fault::arm(&env.store, point).await;
     let first = attempt(doomed.clone()).await;
     match (&first, point.on_request_path) {
-        (Err(EngineError::Store(error)), true) => assert!(
+        (Err(EngineError::StoreUnavailable(error)), true) => assert!(
             error.to_string().contains("injected fault"),
             "{}: failed otherwise: {error}",
             point.name
@@ -96,16 +96,16 @@ fn assert_in_contract<T: std::fmt::Debug>(
     match answer {
         Ok(record) => assert!(ok(record), "{what}: OK with {record:?}"),
         Err(EngineError::Unavailable { .. } | EngineError::Declined { .. }) => {}
-        Err(EngineError::Store(_)) if write_failed => {}
+        Err(EngineError::StoreUnavailable(_)) if write_failed => {}
         Err(other) => panic!("{what}: answered {other:?}"),
     }
 }
 
 /// SUCCESS or PROCESSING, as Pay promises; a payment the gateway had to cancel (its pay answer was lost and it
 /// never became final) replays as recorded.
-fn pay_ok(p: &engine::PaymentRecord) -> bool {
+fn pay_ok(p: &engine::PaymentView) -> bool {
     matches!(
-        p.status,
+        p.payment.status,
         PaymentStatus::Success | PaymentStatus::Processing | PaymentStatus::Cancelled
     )
 }
@@ -156,10 +156,12 @@ async fn pay_through(
     // A buyer shown the cashier page pays there.
     let recorded = eventually(RECOVERY_BOUND, "the payment past CREATED", || async {
         let p = env.engine.get_payment(&id).await.ok()?;
-        (p.status != PaymentStatus::Created).then_some(p)
+        (p.payment.status != PaymentStatus::Created).then_some(p)
     })
     .await;
-    if recorded.status == PaymentStatus::Processing && recorded.next_action.is_some() {
+    if recorded.payment.status == PaymentStatus::Processing
+        && recorded.payment.next_action.is_some()
+    {
         assert_eq!(press_cashier_button(&recorded, "pay").await, 303, "{what}");
     }
     let settled = settled(env, &id, RECOVERY_BOUND).await;
@@ -177,7 +179,7 @@ async fn pay_through(
     assert_in_contract(&replay, pay_ok, false, what);
     match (&replay, settled.status) {
         (Ok(p), PaymentStatus::Success | PaymentStatus::Cancelled) => {
-            assert_eq!(p.status, settled.status, "{what}")
+            assert_eq!(p.payment.status, settled.status, "{what}")
         }
         (Err(EngineError::Declined { .. }), PaymentStatus::Fail) => {}
         (other, status) => panic!("{what}: replay of a {status:?} payment answered {other:?}"),
@@ -307,7 +309,7 @@ async fn refunds_recover_from_a_crash_at_every_write() {
                     let cmd = cmd();
                     async move { engine.refund(cmd).await }
                 },
-                |r| r.status,
+                |r| r.refund.operation.status,
                 || async {
                     Some(
                         env.store
@@ -364,7 +366,7 @@ async fn captures_recover_from_a_crash_at_every_write() {
                     let cmd = cmd();
                     async move { engine.capture(cmd).await }
                 },
-                |c| c.status,
+                |c| c.capture.operation.status,
                 || async {
                     Some(
                         env.store
@@ -477,7 +479,7 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
                     .pay(agreement_pay(&pay_id, &stored[0].id, 1000))
                     .await
                     .expect("the recorded binding pays");
-                assert_eq!(paid.status, PaymentStatus::Success, "{what}");
+                assert_eq!(paid.payment.status, PaymentStatus::Success, "{what}");
                 assert_eq!(env.stats().endpoint_calls("authorizations/revoke"), revokes, "{what}");
             } else {
                     // Not recorded: revoked at Alipay, by the job or at once.

@@ -369,14 +369,11 @@ pub fn in_store_pay(id: &str, payment_code: &str, value: u64) -> PayCommand {
 
 /// Presses a button (`pay` or `fail`) on the sandbox cashier page of a PROCESSING cashier payment, as the buyer's
 /// browser would. Returns the HTTP status of the answer.
-pub async fn press_cashier_button(payment: &engine::PaymentRecord, action: &str) -> u16 {
-    let url = payment
-        .next_action
-        .as_ref()
-        .and_then(|a| a.get("normalUrl"))
-        .and_then(|u| u.as_str())
-        .expect("a cashier payment carries normalUrl in next_action")
-        .to_owned();
+pub async fn press_cashier_button(payment: &engine::PaymentView, action: &str) -> u16 {
+    let Some(engine::NextAction::Redirect(redirect)) = &payment.payment.next_action else {
+        panic!("a cashier payment carries a redirect in next_action")
+    };
+    let url = redirect.normal_url.clone();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -394,7 +391,7 @@ pub async fn press_cashier_button(payment: &engine::PaymentRecord, action: &str)
 /// Waits until the payment is SUCCESS, FAIL or CANCELLED.
 pub async fn settled(env: &Env, id: &str, within: Duration) -> engine::PaymentRecord {
     eventually(within, "a final payment status", || async {
-        let p = env.engine.get_payment(id).await.ok()?;
+        let p = env.engine.get_payment(id).await.ok()?.payment;
         matches!(
             p.status,
             engine::PaymentStatus::Success
@@ -407,7 +404,7 @@ pub async fn settled(env: &Env, id: &str, within: Duration) -> engine::PaymentRe
 }
 
 /// Runs the reconciler until the refund is SUCCESS or FAIL (settled by its inquiries), then stops it.
-pub async fn reconcile_refund(env: &Env, refund_request_id: &str) -> engine::RefundRecord {
+pub async fn reconcile_refund(env: &Env, refund_request_id: &str) -> store::refunds::Refund {
     let reconciler = Env::reconcile(&env.engine);
     let settled = eventually(Duration::from_secs(10), "a final refund status", || async {
         let refund = env
@@ -428,7 +425,7 @@ pub async fn reconcile_refund(env: &Env, refund_request_id: &str) -> engine::Ref
 }
 
 /// Waits for the write-ahead intent of payment request `id` (its original call is then under way).
-pub async fn intent_written(env: &Env, id: &str) -> engine::PaymentRecord {
+pub async fn intent_written(env: &Env, id: &str) -> store::payments::Payment {
     eventually(Duration::from_secs(5), "the write-ahead intent", || async {
         env.store
             .payments()
@@ -438,6 +435,47 @@ pub async fn intent_written(env: &Env, id: &str) -> engine::PaymentRecord {
             .flatten()
     })
     .await
+}
+
+/// The gateway's own id of payment request `id` (what its jobs, refunds and captures refer to).
+pub async fn stored_id(env: &Env, id: &str) -> String {
+    env.store
+        .payments()
+        .get_by_request_id(id)
+        .await
+        .expect("read")
+        .expect("payment")
+        .id
+}
+
+/// Asserts that `answer` is a payment whose outcome is not final yet: the PROCESSING record with a retry hint.
+pub fn assert_pending_view(
+    backend: &str,
+    answer: Result<engine::PaymentView, engine::EngineError>,
+) {
+    let Ok(answer) = answer else {
+        panic!("[{backend}] a pending view expected: {answer:?}")
+    };
+    assert_eq!(
+        (answer.payment.status, answer.retry_after.is_some()),
+        (engine::PaymentStatus::Processing, true),
+        "[{backend}] not final yet: the record with a retry hint"
+    );
+}
+
+/// The access token a binding holds now, read from the store (the engine never answers tokens).
+pub async fn access_token(env: &Env, binding_id: &str) -> String {
+    let cipher = TokenCipher::from_key_bytes(&TEST_TOKEN_KEY).expect("cipher");
+    env.store
+        .bindings(&cipher)
+        .get(binding_id)
+        .await
+        .expect("read")
+        .expect("binding")
+        .credentials
+        .access_token
+        .expose()
+        .to_owned()
 }
 
 /// A unique payment request id.

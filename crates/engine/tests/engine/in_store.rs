@@ -21,9 +21,12 @@ async fn a_valid_payment_code_pays_and_an_invalid_one_never_reaches_alipay() {
             .pay(in_store_pay(&id, CODE, 1000))
             .await
             .expect("pay");
-        assert_eq!(paid.status, PaymentStatus::Success, "[{backend}]");
-        assert_eq!(paid.product_code, "IN_STORE_PAYMENT");
-        assert!(paid.alipay_payment_id.is_some());
+        assert_eq!(paid.payment.status, PaymentStatus::Success, "[{backend}]");
+        assert_eq!(
+            paid.payment.product_code,
+            engine::ProductCode::InStorePayment
+        );
+        assert!(paid.payment.alipay_payment_id.is_some());
         assert_eq!(env.stats().charges_for(&id), 1);
 
         // A code outside the rule cannot be put in a command at all.
@@ -67,7 +70,11 @@ async fn an_in_process_in_store_payment_is_resolved_at_the_inquiry_interval() {
             .pay(in_store_pay(&id, CODE, 93004))
             .await
             .expect("accepted");
-        assert_eq!(accepted.status, PaymentStatus::Processing, "[{backend}]");
+        assert_eq!(
+            accepted.payment.status,
+            PaymentStatus::Processing,
+            "[{backend}]"
+        );
         let reconciler = Env::reconcile(&env.engine);
         // Far less than the 30 s write-ahead grace: the first inquiry follows the inquiry interval.
         let done = settled(&env, &id, Duration::from_secs(5)).await;

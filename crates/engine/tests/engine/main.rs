@@ -1,7 +1,7 @@
 //! Engine integration tests against the real sandbox, real signatures, and real SQLite / PostgreSQL stores.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
-mod auth;
+mod binding;
 mod buyer_window;
 mod capture;
 mod cashier;

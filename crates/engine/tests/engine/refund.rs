@@ -34,14 +34,18 @@ async fn refunds_succeed_replay_and_cannot_exceed_the_payment() {
             .refund(refund(&first_id, &pay_id, 600))
             .await
             .expect("refund");
-        assert_eq!(first.status, OperationStatus::Success, "[{backend}]");
-        assert!(first.alipay_refund_id.is_some());
+        assert_eq!(
+            first.refund.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
+        assert!(first.refund.operation.alipay_id.is_some());
         let again = env
             .engine
             .refund(refund(&first_id, &pay_id, 600))
             .await
             .expect("replay");
-        assert_eq!(again.id, first.id);
+        assert_eq!(again, first, "the replay is the recorded refund");
         assert!(matches!(
             env.engine.refund(refund(&first_id, &pay_id, 500)).await,
             Err(EngineError::RequestMismatch { .. })
@@ -61,14 +65,14 @@ async fn refunds_succeed_replay_and_cannot_exceed_the_payment() {
             .refund(refund(&new_id("ref"), &pay_id, 400))
             .await
             .expect("rest");
-        assert_eq!(rest.status, OperationStatus::Success);
+        assert_eq!(rest.refund.operation.status, OperationStatus::Success);
         assert_eq!(
             env.stats().endpoint_calls("payments/refund"),
             2,
             "replays and local declines never call Alipay"
         );
         let inquired = env.engine.inquire_refund(&first_id).await.expect("inquire");
-        assert_eq!(inquired.status, OperationStatus::Success);
+        assert_eq!(inquired.refund.operation.status, OperationStatus::Success);
         assert!(matches!(
             env.engine
                 .refund(refund(&new_id("ref"), "no-such-payment", 100))
@@ -109,28 +113,25 @@ async fn unpaid_payments_are_not_refundable_and_totals_count_only_successful_ref
             .pay(agreement_pay(&paid_id, &binding.id, 1000))
             .await
             .expect("pay");
-        let none = env.engine.payment_totals(&paid.id).await.expect("totals");
-        assert_eq!(none, engine::PaymentTotals::default());
+        assert_eq!(paid.totals, engine::PaymentTotals::default());
         env.engine
             .refund(refund(&new_id("ref"), &paid_id, 300))
             .await
             .expect("refund");
-        let totals = env.engine.payment_totals(&paid.id).await.expect("totals");
+        let totals = env
+            .engine
+            .get_payment(&paid_id)
+            .await
+            .expect("payment")
+            .totals;
         assert_eq!((totals.refunded, totals.captured), (300, 0), "[{backend}]");
-        assert!(
-            matches!(
-                env.engine.payment_totals(&paid_id).await,
-                Err(EngineError::NotFound { .. })
-            ),
-            "the gateway id, not the request id"
-        );
         assert_eq!(env.stats().endpoint_calls("payments/refund"), 1);
     })
     .await;
 }
 
-/// Pays [`PAID`] with a fresh binding; returns the payment request id and the stored payment's id.
-async fn paid(env: &Env) -> (String, String) {
+/// Pays [`PAID`] with a fresh binding; returns the payment request id.
+async fn paid(env: &Env) -> String {
     let binding = env.bind(vec![Scope::AgreementPay]).await;
     let pay_id = new_id("pay-r");
     let payment = env
@@ -138,15 +139,17 @@ async fn paid(env: &Env) -> (String, String) {
         .pay(agreement_pay(&pay_id, &binding.id, PAID))
         .await
         .expect("pay");
-    (pay_id, payment.id)
+    assert_eq!(payment.payment.status, engine::PaymentStatus::Success);
+    pay_id
 }
 
-/// What the engine counts as refunded of a stored payment (its SUCCESS refunds).
-async fn refunded(env: &Env, payment_id: &str) -> i64 {
+/// What the engine counts as refunded of a payment (its SUCCESS refunds).
+async fn refunded(env: &Env, pay_id: &str) -> i64 {
     env.engine
-        .payment_totals(payment_id)
+        .get_payment(pay_id)
         .await
-        .expect("totals")
+        .expect("payment")
+        .totals
         .refunded
 }
 
@@ -172,15 +175,16 @@ async fn accepted(env: &Env, refund_id: &str, pay_id: &str, value: u64) -> engin
         .refund(refund(refund_id, pay_id, value))
         .await
         .expect("accepted");
-    assert_eq!(refund.status, OperationStatus::Processing);
+    assert_eq!(refund.refund.operation.status, OperationStatus::Processing);
     assert_eq!(
-        refund.last_result_code.as_deref(),
+        refund.refund.operation.result_code(),
         Some("REFUND_IN_PROCESS")
     );
-    refund
+    assert!(refund.retry_after.is_none(), "accepted, not pending");
+    refund.refund
 }
 
-fn refused_locally(result: Result<engine::RefundRecord, EngineError>) -> &'static str {
+fn refused_locally(result: Result<engine::RefundView, EngineError>) -> &'static str {
     match result {
         Err(EngineError::IllegalState { reason, .. }) => reason,
         other => panic!("expected a local refusal, got {other:?}"),
@@ -193,30 +197,36 @@ fn refused_locally(result: Result<engine::RefundRecord, EngineError>) -> &'stati
 async fn an_in_process_refund_is_accepted_then_settled_by_the_reconciler() {
     each_backend(|backend, url| async move {
         let env = Env::start(&url).await;
-        let (pay_id, payment_id) = paid(&env).await;
+        let pay_id = paid(&env).await;
         let refund_id = new_id("ref-930");
         let accepted = accepted(&env, &refund_id, &pay_id, 93002).await;
-        assert!(accepted.alipay_refund_id.is_some(), "[{backend}]");
+        assert!(accepted.operation.alipay_id.is_some(), "[{backend}]");
         let replay = env
             .engine
             .refund(refund(&refund_id, &pay_id, 93002))
             .await
             .expect("replay while processing");
         assert_eq!(
-            (replay.id.as_str(), replay.status),
-            (accepted.id.as_str(), OperationStatus::Processing)
+            (
+                replay.refund.operation.request_id.as_str(),
+                replay.refund.operation.status
+            ),
+            (
+                accepted.operation.request_id.as_str(),
+                OperationStatus::Processing
+            )
         );
         assert_eq!(
-            refunded(&env, &payment_id).await,
+            refunded(&env, &pay_id).await,
             0,
             "[{backend}] a pending refund moved no money yet"
         );
 
         let settled = reconcile_refund(&env, &refund_id).await;
         assert_eq!(settled.status, OperationStatus::Success, "[{backend}]");
-        assert_eq!(settled.id, accepted.id);
+        assert_eq!(settled.refund_request_id, accepted.operation.request_id);
         assert_eq!(
-            refunded(&env, &payment_id).await,
+            refunded(&env, &pay_id).await,
             93002,
             "[{backend}] counted once"
         );
@@ -241,12 +251,12 @@ async fn an_in_process_refund_is_accepted_then_settled_by_the_reconciler() {
 async fn a_refund_that_fails_after_processing_frees_its_amount() {
     each_backend(|backend, url| async move {
         let env = Env::start(&url).await;
-        let (pay_id, payment_id) = paid(&env).await;
+        let pay_id = paid(&env).await;
         let refund_id = new_id("ref-931");
         accepted(&env, &refund_id, &pay_id, 93102).await;
         let failed = reconcile_refund(&env, &refund_id).await;
         assert_eq!(failed.status, OperationStatus::Fail, "[{backend}]");
-        assert_eq!(failed.last_result_status.as_deref(), Some("F"));
+        assert_eq!(failed.last_result_status, Some(engine::ResultStatus::Fail));
         // inquiryRefund only says FAIL: the reason is Alipay's, from the refund's entry in inquiryPayment.
         assert_eq!(failed.last_result_code.as_deref(), Some("PROCESS_FAIL"));
         let reason = failed.last_result_message.clone().unwrap_or_default();
@@ -280,9 +290,13 @@ async fn a_refund_that_fails_after_processing_frees_its_amount() {
             .refund(refund(&new_id("ref-all"), &pay_id, PAID))
             .await
             .expect("the failed amount is refundable again");
-        assert_eq!(whole.status, OperationStatus::Success, "[{backend}]");
         assert_eq!(
-            refunded(&env, &payment_id).await,
+            whole.refund.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
+        assert_eq!(
+            refunded(&env, &pay_id).await,
             i64::try_from(PAID).expect("fits"),
             "[{backend}]"
         );
@@ -297,29 +311,40 @@ async fn a_refund_that_fails_after_processing_frees_its_amount() {
 async fn an_unknown_refund_outcome_is_retried_with_the_same_id() {
     each_backend(|backend, url| async move {
         let env = Env::start(&url).await;
-        let (pay_id, payment_id) = paid(&env).await;
+        let pay_id = paid(&env).await;
         let refund_id = new_id("ref-920");
         let done = env
             .engine
             .refund(refund(&refund_id, &pay_id, 92001))
             .await
             .expect("refund");
-        assert_eq!(done.status, OperationStatus::Success, "[{backend}]");
+        assert_eq!(
+            done.refund.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
         assert_eq!(
             env.stats().request_calls("payments/refund", &refund_id),
             2,
             "[{backend}] U, then the same refundRequestId again"
         );
         assert_eq!(env.stats().endpoint_calls("payments/refund"), 2);
+        let payment = env
+            .store
+            .payments()
+            .get_by_request_id(&pay_id)
+            .await
+            .expect("read")
+            .expect("payment");
         let stored = env
             .store
             .refunds()
-            .list_for_payment(&payment_id)
+            .list_for_payment(&payment.id)
             .await
             .expect("refunds");
         assert_eq!(stored.len(), 1, "[{backend}]");
         assert_eq!(refunds_at_alipay(&env, &pay_id).await, 1, "[{backend}]");
-        assert_eq!(refunded(&env, &payment_id).await, 92001);
+        assert_eq!(refunded(&env, &pay_id).await, 92001);
     })
     .await;
 }
@@ -331,7 +356,7 @@ async fn an_unknown_refund_outcome_is_retried_with_the_same_id() {
 async fn a_pending_refund_counts_toward_the_refund_ceiling() {
     each_backend(|backend, url| async move {
         let env = Env::start(&url).await;
-        let (pay_id, _) = paid(&env).await;
+        let pay_id = paid(&env).await;
         accepted(&env, &new_id("ref-930"), &pay_id, 93050).await;
         let calls_before = env.stats().endpoint_calls("payments/refund");
         let too_much = new_id("ref-over");
@@ -351,7 +376,11 @@ async fn a_pending_refund_counts_toward_the_refund_ceiling() {
             .refund(refund(&new_id("ref-rest"), &pay_id, 6950))
             .await
             .expect("the exact remainder");
-        assert_eq!(rest.status, OperationStatus::Success, "[{backend}]");
+        assert_eq!(
+            rest.refund.operation.status,
+            OperationStatus::Success,
+            "[{backend}]"
+        );
     })
     .await;
 }

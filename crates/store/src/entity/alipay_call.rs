@@ -1,5 +1,6 @@
 //! `alipay_calls`: a record of every outbound Alipay call, for support and audits.
 
+use crate::vocabulary::ResultStatus;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ pub struct Model {
     /// The request id the call carried (paymentRequestId, refundRequestId, ...), when it has one.
     pub request_id: Option<String>,
     /// `resultStatus` of the answer; `None` when no answer was read.
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     /// `resultCode` of the answer.
     pub result_code: Option<String>,
     /// `resultMessage` of the answer.

@@ -1,6 +1,7 @@
 //! `captures`: one row per captureRequestId of a manual-capture authorisation.
 
 use crate::status::OperationStatus;
+use crate::vocabulary::ResultStatus;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,7 @@ pub struct Model {
     /// Where the capture stands; final statuses never change.
     pub status: OperationStatus,
     /// `resultStatus` of Alipay's last answer (`S`, `F`, `U`): why the row stands where it does.
-    pub last_result_status: Option<String>,
+    pub last_result_status: Option<ResultStatus>,
     /// `resultCode` of Alipay's last answer.
     pub last_result_code: Option<String>,
     /// `resultMessage` of Alipay's last answer.

@@ -1,6 +1,8 @@
 //! `payments`: one row per paymentRequestId, written before Alipay is called.
 
+use crate::next_action::NextAction;
 use crate::status::PaymentStatus;
+use crate::vocabulary::{CaptureMode, ProductCode, ResultStatus, Wallet};
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +18,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub payment_request_id: String,
     /// `AGREEMENT_PAYMENT`, `IN_STORE_PAYMENT` or `CASHIER_PAYMENT`.
-    pub product_code: String,
+    pub product_code: ProductCode,
     /// Minor units (ISO 4217 exponent), as Alipay's `value`.
     pub amount_value: i64,
     /// ISO 4217 currency of the amount.
@@ -26,7 +28,7 @@ pub struct Model {
     /// Shown to the buyer (`order.orderDescription`).
     pub order_description: Option<String>,
     /// The wallet or method charged (`paymentMethod.paymentMethodType`), e.g. `GCASH`.
-    pub payment_method_type: String,
+    pub payment_method_type: Wallet,
     /// The binding charged by an agreement payment.
     pub binding_id: Option<String>,
     /// The caller's id of the end customer, for listing (an agreement payment's is the binding's).
@@ -36,13 +38,13 @@ pub struct Model {
     /// Where the payment stands; final statuses never change.
     pub status: PaymentStatus,
     /// `resultStatus` of Alipay's last answer (`S`, `F`, `U`): why the row stands where it does.
-    pub last_result_status: Option<String>,
+    pub last_result_status: Option<ResultStatus>,
     /// `resultCode` of Alipay's last answer.
     pub last_result_code: Option<String>,
     /// `resultMessage` of Alipay's last answer.
     pub last_result_message: Option<String>,
     /// What the buyer must do next (redirect URLs / challenge form); cleared on a final status.
-    pub next_action: Option<Json>,
+    pub next_action: Option<NextAction>,
     /// Alipay's `paymentTime`: when the payment succeeded.
     pub payment_time: Option<DateTimeUtc>,
     /// Hash of the canonical request: a retry with the same request id must match it.
@@ -50,7 +52,7 @@ pub struct Model {
     /// An authorization (capture later) rather than a sale.
     pub is_authorization: bool,
     /// `AUTOMATIC` or `MANUAL`, for authorizations.
-    pub capture_mode: Option<String>,
+    pub capture_mode: Option<CaptureMode>,
     /// Alipay's token of the card, for later payments without the card number.
     pub card_token: Option<String>,
     /// Card brand, e.g. `VISA`.

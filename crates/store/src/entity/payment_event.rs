@@ -1,6 +1,7 @@
 //! `payment_events`: the outbox read by `StreamPaymentEvents`, one row per committed payment, refund or capture
 //! change, numbered in commit order.
 
+use crate::vocabulary::ProductCode;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +41,7 @@ pub struct Model {
     /// The payment's customer (a stream filter key).
     pub customer_id: Option<String>,
     /// The payment's product code (a stream filter key).
-    pub product_code: String,
+    pub product_code: ProductCode,
     /// The record as it was right after the change (JSON of `crate::events::EventSubject`).
     pub snapshot: Json,
     /// When the change committed.

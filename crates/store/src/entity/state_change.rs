@@ -30,16 +30,23 @@ pub enum EntityKind {
     Notification,
 }
 
-impl std::fmt::Display for EntityKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl EntityKind {
+    /// The kind's name in messages and error reasons (`payment`, `refund`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
             Self::Payment => "payment",
             Self::Refund => "refund",
             Self::Capture => "capture",
             Self::Binding => "binding",
             Self::Job => "job",
             Self::Notification => "notification",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `wallet_bindings`: a customer's authorised wallet account and its (encrypted) tokens.
 
 use crate::status::BindingStatus;
+use crate::vocabulary::Wallet;
 use sea_orm::entity::prelude::*;
 
 /// Stored row. Token columns hold `v1:` ciphertext from [`crate::TokenCipher`], never plaintext.
@@ -13,7 +14,7 @@ pub struct Model {
     /// The caller's customer the binding belongs to.
     pub customer_id: String,
     /// The wallet bound, e.g. `GCASH`.
-    pub wallet: String,
+    pub wallet: Wallet,
     /// JSON array of granted scopes.
     pub scopes: Json,
     /// The access token, sealed.

@@ -2,7 +2,7 @@ use crate::common::each_backend;
 use base64::Engine as _;
 use chrono::{Duration, Utc};
 use sea_orm::EntityTrait;
-use store::bindings::{BindingFilter, NewBinding, TokenSet};
+use store::bindings::{BindingFilter, NewBinding, WalletCredentials};
 use store::idempotency::{Begin, Claim};
 use store::jobs::JobKind;
 use store::{BindingStatus, CryptoError, PageRequest, Secret, StoreError, TokenCipher, Transition};
@@ -12,8 +12,8 @@ pub(crate) fn cipher(byte: u8) -> TokenCipher {
     TokenCipher::from_base64_key(&key).expect("key")
 }
 
-pub(crate) fn tokens(tag: &str) -> TokenSet {
-    TokenSet {
+pub(crate) fn credentials(tag: &str) -> WalletCredentials {
+    WalletCredentials {
         access_token: Secret::new(format!("access-{tag}")),
         access_token_expires_at: (Utc::now() + Duration::days(30)).trunc_micros(),
         refresh_token: Some(Secret::new(format!("refresh-{tag}"))),
@@ -31,12 +31,12 @@ impl TruncMicros for chrono::DateTime<Utc> {
     }
 }
 
-pub(crate) fn new_binding(customer: &str, wallet: &str, tag: &str) -> NewBinding {
+pub(crate) fn new_binding(customer: &str, wallet: store::Wallet, tag: &str) -> NewBinding {
     NewBinding {
         customer_id: customer.into(),
-        wallet: wallet.into(),
+        wallet,
         scopes: vec!["AGREEMENT_PAY".into(), "USER_LOGIN_ID".into()],
-        tokens: tokens(tag),
+        credentials: credentials(tag),
         user_login_id: Some("63***1234".into()),
         alipay_user_id: Some("2188001".into()),
         merchant_region: Some("SG".into()),
@@ -49,9 +49,9 @@ async fn tokens_are_encrypted_at_rest_and_decrypted_on_read() {
         let c = cipher(1);
         let b = store
             .bindings(&c)
-            .insert(new_binding("C1", "GCASH", "one"))
+            .insert(new_binding("C1", store::Wallet::Gcash, "one"))
             .await?;
-        assert_eq!(b.tokens.access_token.expose(), "access-one");
+        assert_eq!(b.credentials.access_token.expose(), "access-one");
         assert_eq!(b.status, BindingStatus::Active);
         assert_eq!(b.scopes, ["AGREEMENT_PAY", "USER_LOGIN_ID"]);
         assert_eq!(b.merchant_region.as_deref(), Some("SG"));
@@ -92,9 +92,15 @@ async fn token_refresh_status_changes_and_listing() {
     each_backend(|store| async move {
         let c = cipher(3);
         let bindings = store.bindings(&c);
-        let a = bindings.insert(new_binding("C1", "GCASH", "a")).await?;
-        let b = bindings.insert(new_binding("C1", "DANA", "b")).await?;
-        let _other = bindings.insert(new_binding("C2", "GCASH", "c")).await?;
+        let a = bindings
+            .insert(new_binding("C1", store::Wallet::Gcash, "a"))
+            .await?;
+        let b = bindings
+            .insert(new_binding("C1", store::Wallet::Dana, "b"))
+            .await?;
+        let _other = bindings
+            .insert(new_binding("C2", store::Wallet::Gcash, "c"))
+            .await?;
 
         let expired = bindings
             .set_status(
@@ -108,13 +114,13 @@ async fn token_refresh_status_changes_and_listing() {
             (BindingStatus::Expired, 2)
         );
         let refreshed = bindings
-            .update_tokens(&a.id, 2, tokens("a2"), "token_refresh")
+            .update_credentials(&a.id, 2, credentials("a2"), "token_refresh")
             .await?;
         assert_eq!(refreshed.status, BindingStatus::Active);
         assert_eq!(refreshed.version, 3);
-        assert_eq!(refreshed.tokens.access_token.expose(), "access-a2");
+        assert_eq!(refreshed.credentials.access_token.expose(), "access-a2");
         let stale = bindings
-            .update_tokens(&a.id, 2, tokens("a3"), "token_refresh")
+            .update_credentials(&a.id, 2, credentials("a3"), "token_refresh")
             .await;
         assert!(matches!(stale, Err(StoreError::VersionConflict { .. })));
 
@@ -126,7 +132,7 @@ async fn token_refresh_status_changes_and_listing() {
             )
             .await?;
         let revived = bindings
-            .update_tokens(&b.id, 2, tokens("b2"), "token_refresh")
+            .update_credentials(&b.id, 2, credentials("b2"), "token_refresh")
             .await;
         assert!(
             matches!(revived, Err(StoreError::IllegalTransition { .. })),
@@ -161,7 +167,7 @@ async fn token_refresh_status_changes_and_listing() {
         assert_eq!(second.next_page_token, None, "last page");
 
         let active_gcash = BindingFilter {
-            wallet: Some("GCASH".into()),
+            wallet: Some(store::Wallet::Gcash),
             status: Some(BindingStatus::Active),
             ..Default::default()
         };
@@ -206,7 +212,7 @@ async fn a_binding_commits_with_its_refresh_job_and_completes_its_idempotency_re
         let err = store
             .bindings(&c)
             .insert_with(
-                new_binding("C9", "GCASH", "x"),
+                new_binding("C9", store::Wallet::Gcash, "x"),
                 Some(refresh_at),
                 Some(stranger),
             )
@@ -225,7 +231,7 @@ async fn a_binding_commits_with_its_refresh_job_and_completes_its_idempotency_re
         let b = store
             .bindings(&c)
             .insert_with(
-                new_binding("C9", "GCASH", "x"),
+                new_binding("C9", store::Wallet::Gcash, "x"),
                 Some(refresh_at),
                 Some(owner),
             )

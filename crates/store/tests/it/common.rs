@@ -93,12 +93,12 @@ where
 pub fn new_payment(n: u32) -> store::payments::NewPayment {
     store::payments::NewPayment {
         payment_request_id: format!("REQ-{n}"),
-        product_code: "AGREEMENT_PAYMENT".into(),
+        product_code: store::ProductCode::AgreementPayment,
         amount_value: 10_000 + i64::from(n),
         currency: "PHP".into(),
         order_reference_id: Some(format!("ORDER-{n}")),
         order_description: Some("test order".into()),
-        payment_method_type: "GCASH".into(),
+        payment_method_type: store::Wallet::Gcash,
         binding_id: None,
         customer_id: Some("CUST-1".into()),
         request_fingerprint: format!("fp-{n}"),

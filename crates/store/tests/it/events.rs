@@ -27,7 +27,9 @@ fn status_of(event: &PaymentEvent) -> String {
 
 fn processing(update_action: Option<serde_json::Value>) -> PaymentUpdate {
     PaymentUpdate {
-        next_action: update_action,
+        next_action: update_action
+            .as_ref()
+            .and_then(store::NextAction::from_alipay),
         ..Default::default()
     }
 }
@@ -178,7 +180,7 @@ async fn every_state_change_appends_one_event_with_the_state_at_that_moment() {
         assert_eq!(payment.version, 2);
         assert_eq!(
             payment.next_action,
-            Some(serde_json::json!({"normalUrl": "https://cashier/1"}))
+            store::NextAction::from_alipay(&serde_json::json!({"normalUrl": "https://cashier/1"}))
         );
         let EventSubject::Refund { refund, payment } = &events[5].subject else {
             panic!("refund event expected")
@@ -200,7 +202,7 @@ async fn filters_select_by_customer_product_and_type() {
     each_backend(|store| async move {
         let mut other = new_payment(2);
         other.customer_id = Some("CUST-2".into());
-        other.product_code = "CASHIER_PAYMENT".into();
+        other.product_code = store::ProductCode::CashierPayment;
         let a = store
             .payments()
             .insert_intent(new_payment(1), inquire_at())
@@ -240,7 +242,7 @@ async fn filters_select_by_customer_product_and_type() {
             [(EventType::Payment, "REQ-2".to_owned())]
         );
         let by_product = EventFilter {
-            product_code: Some("AGREEMENT_PAYMENT".into()),
+            product_code: Some(store::ProductCode::AgreementPayment),
             ..Default::default()
         };
         assert_eq!(

@@ -1,7 +1,7 @@
 //! A notification's inbox row and the transition it asks for commit together: applied once, whatever the number
 //! of redeliveries; kept for later when its object is not recorded yet; flagged when it contradicts a final state.
 
-use crate::bindings::{cipher, new_binding, tokens};
+use crate::bindings::{cipher, credentials, new_binding};
 use crate::common::{each_backend, inquire_at, new_payment};
 use crate::operations::capture as capture_intent;
 use store::notifications::{Applied, Effect, Ingested, NewNotification, NotificationState};
@@ -25,7 +25,7 @@ fn pay(request_id: &str, to: PaymentStatus, alipay_id: &str) -> Effect {
         update: Box::new(PaymentUpdate {
             alipay_payment_id: Some(alipay_id.into()),
             result: Some(ResultInfo {
-                status: "S".into(),
+                status: store::ResultStatus::Success,
                 code: "SUCCESS".into(),
                 message: None,
             }),
@@ -202,12 +202,12 @@ async fn token_canceled_finds_the_binding_by_its_keyed_hash() {
         let c = cipher(7);
         let b = store
             .bindings(&c)
-            .insert(new_binding("C1", "GCASH", "one"))
+            .insert(new_binding("C1", store::Wallet::Gcash, "one"))
             .await?;
         // After a refresh only the new token finds the binding.
         let b = store
             .bindings(&c)
-            .update_tokens(&b.id, b.version, tokens("two"), "refresh")
+            .update_credentials(&b.id, b.version, credentials("two"), "refresh")
             .await?;
         let old = Effect::RevokeBinding {
             access_token_hash: c.lookup_hash("access-one"),

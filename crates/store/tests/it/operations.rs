@@ -1,4 +1,5 @@
 use crate::common::{each_backend, inquire_at, new_payment};
+use store::Spelled;
 use store::captures::NewCapture;
 use store::jobs::JobKind;
 use store::refunds::NewRefund;
@@ -36,7 +37,7 @@ fn answer(
     OperationUpdate {
         alipay_id: alipay_id.map(Into::into),
         result: Some(ResultInfo {
-            status: status.into(),
+            status: store::ResultStatus::parse(status).expect("S, F or U"),
             code: code.into(),
             message: message.map(Into::into),
         }),
@@ -140,7 +141,7 @@ async fn captures_are_written_ahead_and_transition() {
     each_backend(|store| async move {
         let mut auth = new_payment(2);
         auth.is_authorization = true;
-        auth.capture_mode = Some("MANUAL".into());
+        auth.capture_mode = Some(store::CaptureMode::Manual);
         let p = store
             .payments()
             .insert_intent(auth, inquire_at())
@@ -233,7 +234,9 @@ async fn operation_intents_write_every_column() {
         );
         assert_eq!(
             (
-                r.last_result_status.as_deref(),
+                r.last_result_status
+                    .map(store::Spelled::spelling)
+                    .as_deref(),
                 r.last_result_code.as_deref(),
                 r.last_result_message.as_deref()
             ),
@@ -325,7 +328,9 @@ async fn operation_results_replace_the_last_envelope() {
         assert_eq!(
             (
                 r.alipay_refund_id.as_deref(),
-                r.last_result_status.as_deref(),
+                r.last_result_status
+                    .map(store::Spelled::spelling)
+                    .as_deref(),
                 r.last_result_code.as_deref(),
                 r.last_result_message.as_deref()
             ),
@@ -433,6 +438,102 @@ async fn refund_and_capture_intents_commit_with_their_inquiry_jobs_and_are_swept
                 .await?
                 .is_empty()
         );
+        Ok(())
+    })
+    .await;
+}
+
+/// Totals are the sums of SUCCESS refunds and captures only, per payment, for every payment asked about at once.
+#[tokio::test]
+async fn totals_sum_successful_operations_per_payment() {
+    each_backend(|store| async move {
+        let mut ids = Vec::new();
+        for n in [30, 31, 32] {
+            let mut new = new_payment(n);
+            new.is_authorization = true;
+            new.capture_mode = Some(store::CaptureMode::Manual);
+            let p = store
+                .payments()
+                .insert_intent(new, inquire_at())
+                .await?
+                .into_inner();
+            ids.push(p.id);
+        }
+        let settle = |to: OperationStatus| Transition::new(to, "inquiry");
+        // Payment 30: two successful refunds, one pending, one failed.
+        for (n, amount, to) in [
+            (30, 100, Some(OperationStatus::Success)),
+            (31, 250, Some(OperationStatus::Success)),
+            (32, 1_000, None),
+            (33, 4_000, Some(OperationStatus::Fail)),
+        ] {
+            let r = store
+                .refunds()
+                .insert_intent(refund(n, &ids[0], amount), inquire_at())
+                .await?
+                .into_inner();
+            if let Some(to) = to {
+                store
+                    .refunds()
+                    .transition(
+                        &r.id,
+                        r.version,
+                        settle(to),
+                        answer(None, "S", "SUCCESS", None),
+                    )
+                    .await?;
+            }
+        }
+        // Payment 30 has one successful capture; payment 31 captures only (one successful, one pending).
+        for (n, payment, amount, success) in [
+            (40, &ids[0], 700, true),
+            (41, &ids[1], 50, false),
+            (42, &ids[1], 600, true),
+        ] {
+            let c = store
+                .captures()
+                .insert_intent(capture(n, payment, amount), inquire_at())
+                .await?
+                .into_inner();
+            if success {
+                store
+                    .captures()
+                    .transition(
+                        &c.id,
+                        c.version,
+                        settle(OperationStatus::Success),
+                        answer(None, "S", "SUCCESS", None),
+                    )
+                    .await?;
+            }
+        }
+
+        let asked: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .chain(["no-such-payment"])
+            .collect();
+        let totals = store.payments().totals(&asked).await?;
+        assert_eq!(
+            totals.get(&ids[0]).copied(),
+            Some(store::payments::PaymentTotals {
+                refunded: 350,
+                captured: 700
+            })
+        );
+        assert_eq!(
+            totals.get(&ids[1]).copied(),
+            Some(store::payments::PaymentTotals {
+                refunded: 0,
+                captured: 600
+            })
+        );
+        assert!(
+            !totals.contains_key(&ids[2]),
+            "nothing moved: absent (zero)"
+        );
+        assert!(!totals.contains_key("no-such-payment"));
+        assert!(store.payments().totals(&[]).await?.is_empty());
         Ok(())
     })
     .await;

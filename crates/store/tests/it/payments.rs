@@ -1,5 +1,6 @@
 use crate::common::{each_backend, inquire_at, new_payment};
 use chrono::SubsecRound;
+use store::Spelled;
 use store::jobs::{JobKind, NewJob};
 use store::payments::{CardDetails, PaymentFilter, PaymentUpdate};
 use store::{
@@ -8,7 +9,7 @@ use store::{
 
 fn result(status: &str, code: &str) -> Option<ResultInfo> {
     Some(ResultInfo {
-        status: status.into(),
+        status: store::ResultStatus::parse(status).expect("S, F or U"),
         code: code.into(),
         message: Some(format!("{code} message")),
     })
@@ -91,7 +92,10 @@ async fn transitions_write_fields_bump_version_and_audit() {
             .insert_intent(new_payment(2), inquire_at())
             .await?
             .into_inner();
-        let action = serde_json::json!({"normalUrl": "https://sandbox/cashier/1"});
+        let action = store::NextAction::from_alipay(
+            &serde_json::json!({"normalUrl": "https://sandbox/cashier/1"}),
+        )
+        .expect("a redirect");
         let p = store
             .payments()
             .transition(
@@ -428,7 +432,7 @@ async fn list_filters_and_pages_without_gaps() {
             let mut new = new_payment(200 + n);
             new.customer_id = Some(if n % 2 == 0 { "EVEN" } else { "ODD" }.into());
             if n == 3 {
-                new.product_code = "CASHIER_PAYMENT".into();
+                new.product_code = store::ProductCode::CashierPayment;
             }
             let p = store
                 .payments()
@@ -523,7 +527,7 @@ async fn list_filters_and_pages_without_gaps() {
         );
         assert_eq!(
             f(PaymentFilter {
-                product_code: Some("CASHIER_PAYMENT".into()),
+                product_code: Some(store::ProductCode::CashierPayment),
                 ..Default::default()
             })
             .await?,
@@ -762,6 +766,72 @@ async fn the_stale_sweep_lists_only_old_unfinished_payments() {
                 .await?
                 .is_empty()
         );
+        Ok(())
+    })
+    .await;
+}
+
+/// Rows written before the gateway stored its own `NextAction` hold Alipay's answer fields; they still read, as
+/// the same action, and a new action is stored in the gateway's own shape.
+#[tokio::test]
+async fn next_action_rows_in_the_old_alipay_shape_still_read() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use store::entity::payment::{Column, Entity};
+    use store::next_action::{NextAction, RedirectMethod};
+    each_backend(|store| async move {
+        let p = store
+            .payments()
+            .insert_intent(new_payment(60), inquire_at())
+            .await?
+            .into_inner();
+        let p = store
+            .payments()
+            .transition(
+                &p.id,
+                1,
+                Transition::new(PaymentStatus::Processing, "pay_response"),
+                PaymentUpdate {
+                    next_action: NextAction::from_alipay(&serde_json::json!({"normalUrl": "https://new"})),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let raw = |db: &sea_orm::DatabaseConnection| {
+            let id = p.id.clone();
+            let db = db.clone();
+            async move {
+                let stmt = sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT CAST(next_action AS TEXT) AS a FROM payments WHERE id = '{id}'"),
+                );
+                let row = sea_orm::ConnectionTrait::query_one_raw(&db, stmt).await?.expect("row");
+                row.try_get::<String>("", "a")
+            }
+        };
+        let stored: serde_json::Value =
+            serde_json::from_str(&raw(store.connection()).await?).expect("json");
+        assert_eq!(stored["redirect"]["url"], "https://new", "our own shape: {stored}");
+
+        // What an older gateway wrote: Alipay's fields, camelCase.
+        let old = serde_json::json!({
+            "normalUrl": "https://sandbox/cashier/9",
+            "redirectActionForm": {"method": "POST", "redirectUrl": "https://3ds/9", "parameters": "{\"PaReq\":\"x\"}"}
+        });
+        Entity::update_many()
+            .col_expr(Column::NextAction, Expr::value(old))
+            .filter(Column::Id.eq(p.id.as_str()))
+            .exec(store.connection())
+            .await?;
+        let read = store.payments().get(&p.id).await?.expect("payment");
+        let Some(NextAction::Redirect(redirect)) = read.next_action else {
+            panic!("a redirect, got {:?}", read.next_action)
+        };
+        assert_eq!(
+            (redirect.url.as_str(), redirect.method, redirect.normal_url.as_str()),
+            ("https://3ds/9", RedirectMethod::Post, "https://sandbox/cashier/9")
+        );
+        assert_eq!(redirect.form_parameters["PaReq"], "x");
         Ok(())
     })
     .await;

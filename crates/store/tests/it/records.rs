@@ -50,13 +50,16 @@ async fn sqlite_is_configured_for_durability() -> Result<(), StoreError> {
 async fn calls_are_recorded_as_given() {
     each_backend(|store| async move {
         let masked = r#"{"paymentMethod":{"paymentMethodId":"****"},"paymentRequestId":"REQ-1"}"#;
-        for (i, status) in ["U", "S"].into_iter().enumerate() {
+        for (i, status) in [store::ResultStatus::Unknown, store::ResultStatus::Success]
+            .into_iter()
+            .enumerate()
+        {
             store
                 .calls()
                 .record_call(NewCall {
                     endpoint: "pay".into(),
                     request_id: Some("REQ-1".into()),
-                    result_status: Some(status.into()),
+                    result_status: Some(status),
                     result_code: Some(
                         if i == 0 {
                             "UNKNOWN_EXCEPTION"
@@ -84,8 +87,8 @@ async fn calls_are_recorded_as_given() {
             .await?;
         let calls = store.calls().list_for_request("REQ-1").await?;
         assert_eq!(calls.len(), 2);
-        assert_eq!(calls[0].result_status.as_deref(), Some("U"));
-        assert_eq!(calls[1].result_status.as_deref(), Some("S"));
+        assert_eq!(calls[0].result_status, Some(store::ResultStatus::Unknown));
+        assert_eq!(calls[1].result_status, Some(store::ResultStatus::Success));
         assert_eq!(
             calls[0].request_json.as_deref(),
             Some(masked),

@@ -22,17 +22,19 @@ async fn access_tokens_refresh_themselves_before_expiry() {
         let sandbox = sandbox_config().with_access_token_ttl(Duration::from_secs(3));
         let env = Env::with(&url, sandbox, config).await;
         let binding = env.bind(vec![Scope::AgreementPay]).await;
-        let first_expiry = binding.tokens.access_token_expires_at;
+        let first_expiry = binding.access_token_expires_at;
+        let first_token = crate::harness::access_token(&env, &binding.id).await;
         let reconciler = Env::reconcile(&env.engine);
         let refreshed = eventually(Duration::from_secs(10), "a refreshed token", || async {
             let b = env.engine.get_binding(&binding.id).await.ok()?;
-            (b.tokens.access_token_expires_at > first_expiry).then_some(b)
+            (b.access_token_expires_at > first_expiry).then_some(b)
         })
         .await;
         reconciler.stop().await;
         assert_eq!(refreshed.status, BindingStatus::Active, "[{backend}]");
         assert_ne!(
-            refreshed.tokens.access_token, binding.tokens.access_token,
+            crate::harness::access_token(&env, &refreshed.id).await,
+            first_token,
             "a new access token"
         );
         assert!(env.stats().endpoint_calls("authorizations/applyToken") >= 2);
@@ -43,7 +45,7 @@ async fn access_tokens_refresh_themselves_before_expiry() {
             .pay(agreement_pay(&id, &binding.id, 1000))
             .await
             .expect("pay");
-        assert_eq!(paid.status, PaymentStatus::Success);
+        assert_eq!(paid.payment.status, PaymentStatus::Success);
     })
     .await;
 }
@@ -172,13 +174,17 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
             Some("SG"),
             "[{backend}]"
         );
+        let before = crate::harness::access_token(&env, &binding.id).await;
         let refreshed = env
             .engine
             .refresh_binding(&binding.id)
             .await
             .expect("refresh");
         assert_eq!(refreshed.merchant_region.as_deref(), Some("SG"));
-        assert_ne!(refreshed.tokens.access_token, binding.tokens.access_token);
+        assert_ne!(
+            crate::harness::access_token(&env, &refreshed.id).await,
+            before
+        );
 
         // An auto debit without a region of its own is made in the binding's.
         let pay_id = new_id("pay-region");
@@ -187,7 +193,11 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
             .pay(agreement_pay(&pay_id, &binding.id, 1000))
             .await
             .expect("pay");
-        assert_eq!(paid.merchant_region.as_deref(), Some("SG"), "[{backend}]");
+        assert_eq!(
+            paid.payment.merchant_region.as_deref(),
+            Some("SG"),
+            "[{backend}]"
+        );
         let pay_call = env.call_log(&pay_id).await;
         let sent = pay_call[0].request_json.as_deref().unwrap_or_default();
         assert!(

@@ -1,5 +1,8 @@
-//! Wallet authorization and bindings: consult, applyToken (idempotent per authCode), token refresh before expiry,
-//! revoke, inquiryUserInfo with a scope check, and the binding checks pay relies on.
+//! Bindings (a wallet user's consent to auto debit, with its credentials): consult, applyToken (idempotent per
+//! authCode), credential refresh before expiry, revoke, inquiryUserInfo with a scope check, and the binding checks
+//! pay relies on. Vocabulary: "binding" is the wallet consent, "authorization" only a hold of money (and a card
+//! authorization), "token" only the wallet's access token and a card token; the pair the wallet issues is the
+//! binding's [`WalletCredentials`](store::bindings::WalletCredentials).
 //!
 //! Decision on `INVALID_ACCESS_TOKEN` from Alipay (pay or inquiryUserInfo): Alipay uses the one code for unknown,
 //! expired and revoked tokens, so the binding is marked EXPIRED (not REVOKED, which is final): if a refresh token is
@@ -13,16 +16,17 @@ use alipay::model::{
 use alipay::{Outcome, Reply, ResultCode};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use store::bindings::{Binding, BindingFilter, NewBinding, TokenSet};
+use store::bindings::{Binding, BindingFilter, NewBinding, WalletCredentials};
 use store::idempotency::{self, Begin, Claim};
 use store::jobs::{JobKind, NewJob};
-use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, StoreError, Transition};
+use store::{BindingStatus, Lifecycle, Page, PageRequest, Secret, Spelled, StoreError, Transition};
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::commands::{ApplyTokenCommand, ConsultCommand, ConsultOutcome, UserInfo};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
+use crate::records::BindingRecord;
 use crate::retry::{Attempted, with_retries};
 use crate::{Engine, parse_alipay_time, validate};
 use alipay::limits::USER_INFO_SCOPES;
@@ -66,9 +70,10 @@ impl Engine {
     /// Exchanges an authCode for tokens and stores the binding (tokens encrypted), then schedules the refresh.
     /// Idempotent per authCode: a repeat with the same content returns the stored binding without calling Alipay
     /// (an authCode is single-use there); different content is `RequestMismatch`.
-    pub async fn apply_token(&self, cmd: ApplyTokenCommand) -> Result<Binding, EngineError> {
+    pub async fn apply_token(&self, cmd: ApplyTokenCommand) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("apply_token", customer_id = %cmd.customer_id, wallet = %cmd.wallet);
-        self.apply_token_inner(cmd).instrument(span).await
+        let binding = self.apply_token_inner(cmd).instrument(span).await?;
+        Ok((&binding).into())
     }
 
     async fn apply_token_inner(&self, cmd: ApplyTokenCommand) -> Result<Binding, EngineError> {
@@ -151,16 +156,16 @@ impl Engine {
         body: &ApplyTokenResponse,
         claim: Claim<'_>,
     ) -> Result<Binding, EngineError> {
-        let tokens = token_set(body)?;
-        let refresh_at = tokens
+        let credentials = wallet_credentials(body)?;
+        let refresh_at = credentials
             .refresh_token
             .is_some()
-            .then(|| self.refresh_due(tokens.access_token_expires_at));
+            .then(|| self.refresh_due(credentials.access_token_expires_at));
         let new = NewBinding {
             customer_id: cmd.customer_id.to_string(),
-            wallet: cmd.wallet.into(),
+            wallet: crate::records::stored_wallet(cmd.wallet),
             scopes: cmd.scopes.iter().map(|s| scope_name(*s)).collect(),
-            tokens,
+            credentials,
             user_login_id: body.user_login_id.clone(),
             alipay_user_id: body
                 .psp_customer_info
@@ -273,18 +278,18 @@ impl Engine {
             .config()
             .token_cipher
             .decrypt(sealed)
-            .map_err(|e| EngineError::Store(StoreError::from(e)))?;
+            .map_err(|e| EngineError::from(StoreError::from(e)))?;
         self.revoke_token(token.expose()).await
     }
 
     /// Refreshes a binding's access token now with its refresh token.
-    pub async fn refresh_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    pub async fn refresh_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("refresh_binding", binding_id);
         async {
             let (_guard, binding) = self.locked_binding(binding_id).await?;
             let binding = self.refresh_tokens(binding).await?;
             self.schedule_refresh(&binding).await?;
-            Ok(binding)
+            Ok((&binding).into())
         }
         .instrument(span)
         .await
@@ -308,7 +313,7 @@ impl Engine {
         let request = ApplyTokenRequest {
             merchant_region: binding.merchant_region.clone(),
             ..ApplyTokenRequest::refresh_token(
-                binding.wallet.clone(),
+                binding.wallet.spelling(),
                 refresh_token.expose().to_owned(),
             )
         };
@@ -325,24 +330,24 @@ impl Engine {
             }
             Err(other) => return Err(other),
         };
-        let mut tokens = token_set(&reply.body)?;
-        if tokens.refresh_token.is_none() {
+        let mut credentials = wallet_credentials(&reply.body)?;
+        if credentials.refresh_token.is_none() {
             // Wallets that do not rotate the refresh token keep the old one.
-            tokens.refresh_token = binding.tokens.refresh_token.clone();
-            tokens.refresh_token_expires_at = binding.tokens.refresh_token_expires_at;
+            credentials.refresh_token = binding.credentials.refresh_token.clone();
+            credentials.refresh_token_expires_at = binding.credentials.refresh_token_expires_at;
         }
         let refreshed = self
             .bindings()
-            .update_tokens(&binding.id, binding.version, tokens, "refresh")
+            .update_credentials(&binding.id, binding.version, credentials, "refresh")
             .await?;
-        tracing::info!(binding_id = %refreshed.id, expires_at = %refreshed.tokens.access_token_expires_at, "access token refreshed");
+        tracing::info!(binding_id = %refreshed.id, expires_at = %refreshed.credentials.access_token_expires_at, "access token refreshed");
         Ok(refreshed)
     }
 
     /// Schedules the REFRESH_TOKEN job at access-token expiry − margin (if a refresh token exists). When a job is
     /// already active it keeps its time; it reschedules itself to the right time when it runs.
     async fn schedule_refresh(&self, binding: &Binding) -> Result<(), EngineError> {
-        if binding.tokens.refresh_token.is_none() {
+        if binding.credentials.refresh_token.is_none() {
             return Ok(());
         }
         let at = self.refresh_due_at(binding);
@@ -355,7 +360,7 @@ impl Engine {
 
     /// When the access token should be refreshed.
     pub(crate) fn refresh_due_at(&self, binding: &Binding) -> DateTime<Utc> {
-        self.refresh_due(binding.tokens.access_token_expires_at)
+        self.refresh_due(binding.credentials.access_token_expires_at)
     }
 
     /// When an access token expiring at `expires_at` should be refreshed.
@@ -366,21 +371,22 @@ impl Engine {
     }
 
     /// Revokes a binding at Alipay and marks it REVOKED (idempotent: a revoked binding is returned as is).
-    pub async fn revoke_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    pub async fn revoke_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
         let span = tracing::info_span!("revoke_binding", binding_id);
-        async {
+        let binding = async {
             let (_guard, binding) = self.locked_binding(binding_id).await?;
             if binding.status == BindingStatus::Revoked {
                 return Ok(binding);
             }
             // A token already dead at Alipay counts: the agreement is gone either way.
-            self.revoke_token(binding.tokens.access_token.expose())
+            self.revoke_token(binding.credentials.access_token.expose())
                 .await?;
             self.set_binding_status(binding, BindingStatus::Revoked, "revoke")
                 .await
         }
         .instrument(span)
-        .await
+        .await?;
+        Ok((&binding).into())
     }
 
     /// Live `inquiryUserInfo` for a binding; refused before Alipay is called unless the binding is active and its
@@ -389,7 +395,7 @@ impl Engine {
     pub async fn inquire_user_info(&self, binding_id: &str) -> Result<UserInfo, EngineError> {
         let span = tracing::info_span!("inquire_user_info", binding_id);
         async {
-            let binding = self.get_binding(binding_id).await?;
+            let binding = self.stored_binding(binding_id).await?;
             if !binding.scopes.is_empty()
                 && !binding
                     .scopes
@@ -403,7 +409,7 @@ impl Engine {
             }
             let binding = self.usable_binding(binding_id).await?;
             let request =
-                InquiryUserInfoRequest::new(binding.tokens.access_token.expose().to_owned());
+                InquiryUserInfoRequest::new(binding.credentials.access_token.expose().to_owned());
             let reply = match self
                 .call_idempotent(|| self.client().inquiry_user_info(&request))
                 .await
@@ -436,12 +442,17 @@ impl Engine {
         binding_id: &str,
     ) -> Result<(OwnedMutexGuard<()>, Binding), EngineError> {
         let guard = self.inner.locks.lock(&binding_lock_key(binding_id)).await;
-        let binding = self.get_binding(binding_id).await?;
+        let binding = self.stored_binding(binding_id).await?;
         Ok((guard, binding))
     }
 
-    /// The stored binding.
-    pub async fn get_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
+    /// The stored binding (never its tokens).
+    pub async fn get_binding(&self, binding_id: &str) -> Result<BindingRecord, EngineError> {
+        Ok((&self.stored_binding(binding_id).await?).into())
+    }
+
+    /// The stored binding with its tokens, for the engine's own calls.
+    pub(crate) async fn stored_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
         self.bindings()
             .get(binding_id)
             .await?
@@ -456,8 +467,12 @@ impl Engine {
         &self,
         filter: BindingFilter,
         page: PageRequest,
-    ) -> Result<Page<Binding>, EngineError> {
-        Ok(self.bindings().list(&filter, &page).await?)
+    ) -> Result<Page<BindingRecord>, EngineError> {
+        let page = self.bindings().list(&filter, &page).await?;
+        Ok(Page {
+            items: page.items.iter().map(BindingRecord::from).collect(),
+            next_page_token: page.next_page_token,
+        })
     }
 
     /// A binding pay may use: ACTIVE, with an access token that is not about to expire (refreshed synchronously
@@ -471,7 +486,7 @@ impl Engine {
             return Err(inactive(&binding));
         }
         let now = Utc::now();
-        let access_valid = binding.tokens.access_token_expires_at > now;
+        let access_valid = binding.credentials.access_token_expires_at > now;
         let refresh_due = self.refresh_due_at(&binding) <= now;
         if binding.status == BindingStatus::Active && access_valid && !refresh_due {
             return Ok(binding);
@@ -497,7 +512,7 @@ impl Engine {
                 Ok(binding)
             }
             Err(EngineError::Declined { .. }) => {
-                let current = self.get_binding(binding_id).await?;
+                let current = self.stored_binding(binding_id).await?;
                 Err(inactive(&current))
             }
             Err(other) => Err(other),
@@ -509,7 +524,7 @@ impl Engine {
         &self,
         binding: &Binding,
     ) -> Result<(), EngineError> {
-        let current = self.get_binding(&binding.id).await?;
+        let current = self.stored_binding(&binding.id).await?;
         if current.status == BindingStatus::Revoked {
             return Ok(());
         }
@@ -542,7 +557,7 @@ impl Engine {
         {
             Ok(b) => Ok(b),
             Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
-                self.get_binding(&binding.id).await
+                self.stored_binding(&binding.id).await
             }
             Err(e) => Err(e.into()),
         }
@@ -606,14 +621,14 @@ pub(crate) fn binding_lock_key(binding_id: &str) -> String {
 }
 
 fn valid_refresh_token(binding: &Binding) -> Option<&Secret> {
-    let token = binding.tokens.refresh_token.as_ref()?;
-    match binding.tokens.refresh_token_expires_at {
+    let token = binding.credentials.refresh_token.as_ref()?;
+    match binding.credentials.refresh_token_expires_at {
         Some(expiry) if expiry <= Utc::now() => None,
         _ => Some(token),
     }
 }
 
-fn token_set(body: &ApplyTokenResponse) -> Result<TokenSet, EngineError> {
+fn wallet_credentials(body: &ApplyTokenResponse) -> Result<WalletCredentials, EngineError> {
     let missing = |what: &str| {
         EngineError::illegal_state(
             crate::reasons::UPSTREAM_INCOMPLETE_ANSWER,
@@ -629,7 +644,7 @@ fn token_set(body: &ApplyTokenResponse) -> Result<TokenSet, EngineError> {
         .as_deref()
         .and_then(parse_alipay_time)
         .ok_or_else(|| missing("a readable accessTokenExpiryTime"))?;
-    Ok(TokenSet {
+    Ok(WalletCredentials {
         access_token: Secret::new(access.expose()),
         access_token_expires_at: access_expiry,
         refresh_token: body.refresh_token.as_ref().map(|t| Secret::new(t.expose())),
