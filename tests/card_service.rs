@@ -449,6 +449,20 @@ async fn the_card_table_and_the_avs_and_cvv_rules() {
             assert_eq!(summary(&stored).last_four, summary(&got).last_four, "{row}");
         }
 
+        // A decline replayed is the recorded answer (no second Alipay call); other content is ALREADY_EXISTS.
+        let declined = request_id("replay");
+        let first = authorize_ok(&gateway, with_card(&declined, card("4000000000000002"))).await;
+        let again = authorize_ok(&gateway, with_card(&declined, card("4000000000000002"))).await;
+        assert_eq!(first, again);
+        assert_eq!(status_of(&again), PaymentStatus::Fail as i32);
+        let clash = cards(&gateway)
+            .await
+            .authorize_card(with_card(&declined, card("4111111111111111")))
+            .await
+            .expect_err("other card, same id");
+        assert_eq!(clash.code(), Code::AlreadyExists);
+        assert_eq!(sandbox.stats().request_calls("payments/pay", &declined), 1);
+
         // AVS by billing postal code, CVV by value; no address and no CVV: no codes.
         let avs_rows: &[AvsRow] = &[
             (
