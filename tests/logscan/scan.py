@@ -4,7 +4,8 @@
 scripts/test runs the suite with ALIPAY_GATEWAY_TEST_LOG_DIR set: every gateway process then logs at trace level
 in JSON into that directory (gateway-*.log), and the credentials its sandbox issued or received (authCodes, access
 and refresh tokens, payment codes, card tokens) are written beside each log (gateway-*.credentials). This script
-fails when any of those credentials, or any line of the given private keys, appears in any log.
+fails when any of those credentials, any of the sandbox's test card numbers, or any line of the given private keys
+appears in any log.
 
 Usage: scan.py LOG_DIR PRIVATE_KEY_PEM...
 """
@@ -15,12 +16,28 @@ import sys
 
 TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,}")
 
+# The sandbox issuer's test cards (docs/sandbox.md, "Cards"): a card number is never logged, whichever test used it.
+TEST_CARD_NUMBERS = {
+    "4111111111111111",
+    "5555555555554444",
+    "378282246310005",
+    "4000000000003063",
+    "4000000000003220",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000069",
+    "4000000000000127",
+    "4100000000000019",
+    "6200000000000005",
+}
+
 
 def main() -> int:
     log_dir = pathlib.Path(sys.argv[1])
     credentials = set()
     for path in log_dir.glob("*.credentials"):
         credentials.update(line.strip() for line in path.read_text().splitlines() if len(line.strip()) >= 8)
+    credentials.update(TEST_CARD_NUMBERS)
     key_lines = set()
     for key in sys.argv[2:]:
         key_lines.update(
