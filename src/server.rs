@@ -109,11 +109,6 @@ impl Gateway {
         // The overall status starts NOT_SERVING and turns SERVING only after the store answered (just above);
         // a load balancer never sees a gateway that cannot record payments as healthy.
         set_all(&health, ServingStatus::NotServing).await;
-        // CardService is declared in the contract but answers UNIMPLEMENTED until the card release: health must not
-        // send callers to it.
-        health
-            .set_service_status(CARD_SERVICE, ServingStatus::NotServing)
-            .await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -155,7 +150,7 @@ impl Gateway {
                 engine.clone(),
             )))
             .add_service(PaymentServiceServer::new(PaymentApi::new(engine.clone())))
-            .add_service(CardServiceServer::new(CardApi));
+            .add_service(CardServiceServer::new(CardApi::new(engine.clone())));
         let server = {
             let mut stop = stop_rx.clone();
             tokio::spawn(router.serve_with_incoming_shutdown(
@@ -290,14 +285,12 @@ async fn upstream(
 pub const LIVENESS_SERVICE: &str = "liveness";
 
 /// Sets every readiness service (the overall `""` and each API); the liveness service is left alone.
-/// The health name of the card service, which is not served yet.
-const CARD_SERVICE: &str = "alipay.gateway.v1.CardService";
-
 async fn set_all(health: &HealthReporter, status: ServingStatus) {
     for service in [
         "",
         "alipay.gateway.v1.AuthorizationService",
         "alipay.gateway.v1.PaymentService",
+        "alipay.gateway.v1.CardService",
     ] {
         health.set_service_status(service, status).await;
     }

@@ -149,6 +149,7 @@ async fn alipay_declines_are_failed_precondition_with_the_alipay_code() {
         let (sandbox, gateway) = start_default(&db).await;
         let binding = bind_wallet(&gateway, "customer-declines").await;
         let mut payments = gateway.payments().await;
+        let mut last_declined = String::new();
         for (value, code) in [
             (91001, "USER_BALANCE_NOT_ENOUGH"),
             (91002, "RISK_REJECT"),
@@ -160,6 +161,7 @@ async fn alipay_declines_are_failed_precondition_with_the_alipay_code() {
             (91008, "PROCESS_FAIL"),
         ] {
             let id = request_id("declined");
+            last_declined.clone_from(&id);
             let status = payments
                 .pay(agreement_pay(&id, &binding.binding_id, value))
                 .await
@@ -224,17 +226,24 @@ async fn alipay_declines_are_failed_precondition_with_the_alipay_code() {
         assert_eq!(error_info(&refused).0, "BINDING_NOT_ACTIVE");
         assert_eq!(sandbox.stats().endpoint_calls("payments/pay"), calls_before);
 
-        // Cards are a later issue: UNIMPLEMENTED is their (only) answer.
+        // CardService serves: a wallet payment is no card payment, and an empty request is refused.
         let mut cards = alipay_gateway::pb::v1::card_service_client::CardServiceClient::connect(
             gateway.endpoint(),
         )
         .await
         .expect("connect");
-        let unimplemented = cards
+        let empty = cards
             .get_card_payment(pb::GetCardPaymentRequest::default())
             .await
-            .expect_err("cards not yet");
-        assert_eq!(unimplemented.code(), Code::Unimplemented);
+            .expect_err("no id");
+        assert_eq!(empty.code(), Code::InvalidArgument);
+        let wallet = cards
+            .get_card_payment(pb::GetCardPaymentRequest {
+                payment_request_id: last_declined.clone(),
+            })
+            .await
+            .expect_err("a wallet payment");
+        assert_eq!(wallet.code(), Code::NotFound);
         sandbox.shutdown().await;
     })
     .await;

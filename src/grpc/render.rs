@@ -36,6 +36,8 @@ pub fn wallet(w: engine::Wallet) -> pb::Wallet {
         W::Easypaisa => pb::Wallet::Easypaisa,
         W::Kakaopay => pb::Wallet::Kakaopay,
         W::ConnectWallet => pb::Wallet::ConnectWallet,
+        // A card payment names no wallet; `payment_method_type` says CARD.
+        W::Card => pb::Wallet::Unspecified,
     }
 }
 

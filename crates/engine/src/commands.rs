@@ -98,6 +98,9 @@ pub enum PaySource {
         /// Where the buyer returns after paying.
         redirect_url: HttpsUrl,
     },
+    /// A card authorization (`CASHIER_PAYMENT`, `paymentMethodType` CARD): new card data, a stored card or the
+    /// hosted card page.
+    Card(Box<crate::card::CardPay>),
 }
 
 /// Charge a customer. `payment_request_id` is the idempotency key end to end (ours and Alipay's).

@@ -115,9 +115,11 @@ impl Engine {
             auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
             ..PaymentUpdate::default()
         };
+        let card_facts = body.card_facts();
         let moved = self
             .move_payment(payment, to, "inquiry", Some(code), update)
             .await?;
+        self.record_card_facts(&moved, card_facts, None).await;
         Ok((moved, verdict))
     }
 }

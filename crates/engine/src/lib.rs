@@ -20,6 +20,7 @@
 
 mod binding;
 mod capture;
+mod card;
 mod commands;
 mod config;
 mod error;
@@ -42,6 +43,7 @@ mod telemetry;
 mod validate;
 mod views;
 
+pub use card::{CardDetails, CardPay, CardPaymentView, CardSource};
 pub use commands::{
     ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, Metadata, PayCommand,
     PaySource, RefundCommand, UserInfo,
@@ -58,6 +60,10 @@ pub use records::{
 pub use refund::auto_refund_request_id;
 /// Filters of [`Engine::list_bindings`].
 pub use store::bindings::BindingFilter;
+/// What the store keeps about a payment's card.
+pub use store::card_facts::CardFacts;
+/// A stored card (its token opened into a redacting secret; it never leaves the gateway).
+pub use store::card_tokens::CardToken as CardTokenRecord;
 /// What the buyer must do next for a PROCESSING payment.
 pub use store::next_action::{
     ChallengeAction, NextAction, OrderCodeAction, RedirectAction, RedirectMethod,

@@ -99,8 +99,12 @@ impl NotifyIngress {
         };
         let cipher = &self.engine.config().token_cipher;
         let keyed = |value: &str| cipher.lookup_hash(value);
+        let mut card_facts = None;
         let (kind, dedup_key, effect, reference) = match webhook.parse_event(request.body) {
             Ok(event) => {
+                if let alipay::model::Notification::Payment(n) = &event {
+                    card_facts = n.card_facts().map(|f| (n.payment_request_id.clone(), f));
+                }
                 let kind = webhook.event_kind(&event);
                 let reference = webhook.object_reference(&event);
                 let effect = match freshness {
@@ -160,6 +164,12 @@ impl NotifyIngress {
         {
             Ok(Ingested::Duplicate(_)) => receipt(Ack::Accepted, kind, "duplicate"),
             Ok(Ingested::New { applied, .. }) => {
+                // A card payment's notification may be the first source of its card facts and token.
+                if let Some((payment_request_id, facts)) = card_facts {
+                    self.engine
+                        .record_reported_card_facts(&payment_request_id, facts)
+                        .await;
+                }
                 let outcome = match applied {
                     Applied::Changed => "applied",
                     Applied::Unchanged => "unchanged",

@@ -74,7 +74,9 @@ impl Engine {
                 .replay_payment(existing, &print, self.config().duplicate_wait)
                 .await;
         }
-        let (method, product, binding) = self.payment_method(&cmd.source).await?;
+        let (method, product, binding) = self
+            .payment_method(&cmd.source, cmd.customer_id.as_deref())
+            .await?;
         let customer_id = match (&binding, &cmd.customer_id) {
             (Some(binding), Some(customer)) if **customer != binding.customer_id => {
                 return Err(EngineError::invalid(
@@ -134,7 +136,15 @@ impl Engine {
             self.client().pay(&request)
         })
         .await;
+        let card_facts = match &attempted {
+            Attempted::Answer(reply) => reply.body.payment_result_info.clone(),
+            Attempted::Unknown { .. } | Attempted::Rejected(_) => None,
+        };
         let (payment, rejected) = self.record_pay_outcome(payment, attempted).await?;
+        if let PaySource::Card(card) = &cmd.source {
+            self.record_card_facts(&payment, card_facts, card.stored_card_id())
+                .await;
+        }
         if payment.status == PaymentStatus::Processing {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
             // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
@@ -375,18 +385,7 @@ impl Engine {
     ) -> Result<Payment, EngineError> {
         let span = tracing::info_span!("cancel_payment", payment_request_id);
         async {
-            let Some(_guard) = self
-                .inner
-                .locks
-                .lock_within(
-                    &pay_lock_key(payment_request_id),
-                    self.config().duplicate_wait,
-                )
-                .await
-            else {
-                // The pay call (or a reconciler run) of this payment is still in progress here.
-                return Err(self.pending());
-            };
+            let _guard = self.lock_payment(payment_request_id).await?;
             let payment = self.stored_payment(payment_request_id).await?;
             match payment.status {
                 PaymentStatus::Cancelled => return Ok(payment),
@@ -407,21 +406,26 @@ impl Engine {
                 }
                 PaymentStatus::Processing => {}
             }
-            match self.cancel_at_alipay(payment).await? {
-                CancelResult::Settled(p) => Ok(p),
-                CancelResult::Declined {
-                    payment,
-                    code,
-                    message,
-                } => {
-                    tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
-                    Err(EngineError::Declined { code, message })
-                }
-                CancelResult::Unknown(_) => Err(self.pending()),
-            }
+            self.cancel_at_alipay(payment).await?.settled(self)
         }
         .instrument(span)
         .await
+    }
+
+    /// Holds the payment's in-process lock (pay, cancel, void and the reconciler's payment jobs never overlap);
+    /// `Unavailable` when its pay call (or a reconciler run) is still in progress here after `duplicate_wait`.
+    pub(crate) async fn lock_payment(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>, EngineError> {
+        self.inner
+            .locks
+            .lock_within(
+                &pay_lock_key(payment_request_id),
+                self.config().duplicate_wait,
+            )
+            .await
+            .ok_or_else(|| self.pending())
     }
 
     /// The cancel call with bounded retries and its effect on the payment.
@@ -497,6 +501,7 @@ impl Engine {
     async fn payment_method(
         &self,
         source: &PaySource,
+        customer_id: Option<&str>,
     ) -> Result<(PaymentMethod, ProductCode, Option<store::bindings::Binding>), EngineError> {
         match source {
             PaySource::Agreement { binding_id } => {
@@ -517,6 +522,30 @@ impl Engine {
                 ProductCode::CashierPayment,
                 None,
             )),
+            PaySource::Card(card) => Ok((
+                self.card_method(card, customer_id).await?,
+                ProductCode::CashierPayment,
+                None,
+            )),
+        }
+    }
+}
+
+impl CancelResult {
+    /// The caller's answer: the settled payment; Alipay's refusal as `Declined` (the payment unchanged); an
+    /// unknown outcome as `Unavailable`.
+    pub(crate) fn settled(self, engine: &Engine) -> Result<Payment, EngineError> {
+        match self {
+            CancelResult::Settled(p) => Ok(p),
+            CancelResult::Declined {
+                payment,
+                code,
+                message,
+            } => {
+                tracing::warn!(payment_id = %payment.id, %code, "cancel declined");
+                Err(EngineError::Declined { code, message })
+            }
+            CancelResult::Unknown(_) => Err(engine.pending()),
         }
     }
 }
@@ -595,6 +624,9 @@ fn build_pay_request(
         }
         PaySource::InStore { .. } => {
             factor.in_store_payment_scenario = Some("PaymentCode".into());
+        }
+        PaySource::Card(card) => {
+            request.payment_redirect_url = card.redirect_url.as_ref().map(ToString::to_string)
         }
         PaySource::Agreement { .. } => {}
     }

@@ -25,6 +25,9 @@ pub const CONCURRENT_MODIFICATION: &str = "CONCURRENT_MODIFICATION";
 /// no such order): nothing was charged, and only a new payment request id can try again.
 pub const PAYMENT_NOT_RECEIVED: &str = "PAYMENT_NOT_RECEIVED";
 
+/// A card authorization whose money has moved (captured) cannot be voided: refund it instead.
+pub const PAYMENT_ALREADY_CAPTURED: &str = "PAYMENT_ALREADY_CAPTURED";
+
 /// Every code above, so callers and tests can enumerate them.
 pub const ALL: &[&str] = &[
     PAYMENT_NOT_REFUNDABLE,
@@ -37,4 +40,5 @@ pub const ALL: &[&str] = &[
     UPSTREAM_INCOMPLETE_ANSWER,
     CONCURRENT_MODIFICATION,
     PAYMENT_NOT_RECEIVED,
+    PAYMENT_ALREADY_CAPTURED,
 ];

@@ -18,6 +18,7 @@ pub(crate) fn pay(cmd: &PayCommand) -> Result<(), EngineError> {
         PaySource::Agreement { .. } => "agreement.env",
         PaySource::Cashier { .. } => "cashier.env",
         PaySource::InStore { .. } => "order.env",
+        PaySource::Card(_) => "env",
     };
     if let Some(env) = &cmd.env {
         terminal(

@@ -34,6 +34,13 @@ pub trait Lifecycle: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
         self.allowed_targets().contains(&to)
     }
 
+    /// Whether a released (voided) authorization may move from `self` to `to` although `self` is final (see
+    /// [`crate::Transition::releasing_authorization`]). Nothing but a payment's authorization is ever released.
+    fn released_to(self, to: Self) -> bool {
+        let _ = to;
+        false
+    }
+
     /// A final status never changes again: a late or replayed result must not overwrite it.
     fn is_final(self) -> bool {
         self.allowed_targets().is_empty()
@@ -92,6 +99,11 @@ impl Lifecycle for PaymentStatus {
         (Self::Fail, &[]),
         (Self::Cancelled, &[]),
     ];
+
+    /// An authorization (SUCCESS: funds held, not captured) that is voided at Alipay ends CANCELLED.
+    fn released_to(self, to: Self) -> bool {
+        self == Self::Success && to == Self::Cancelled
+    }
 
     fn as_str(self) -> &'static str {
         match self {
@@ -246,6 +258,22 @@ mod tests {
         // A final status accepts nothing, not even itself.
         for &s in S::ALL.iter().filter(|s| s.is_final()) {
             assert!(S::ALL.iter().all(|&to| !s.can_transition_to(to)), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_successful_authorization_is_released_and_only_to_cancelled() {
+        for &from in PaymentStatus::ALL {
+            for &to in PaymentStatus::ALL {
+                assert_eq!(
+                    from.released_to(to),
+                    (from, to) == (PaymentStatus::Success, PaymentStatus::Cancelled),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+        for &from in OperationStatus::ALL {
+            assert!(OperationStatus::ALL.iter().all(|&to| !from.released_to(to)));
         }
     }
 

@@ -53,6 +53,8 @@ pub struct Transition<S> {
     pub reason: Option<String>,
     /// A job committed in the same transaction, so a crash cannot separate the move from its follow-up.
     pub follow_up: Option<NewJob>,
+    /// Set by [`Transition::releasing_authorization`]: the one move out of a final status.
+    release: bool,
 }
 
 impl<S> Transition<S> {
@@ -63,7 +65,16 @@ impl<S> Transition<S> {
             source: source.into(),
             reason: None,
             follow_up: None,
+            release: false,
         }
+    }
+
+    /// Marks the move as the release (void) of an authorization Alipay confirmed cancelled: it may leave a final
+    /// status where [`Lifecycle::released_to`] says so (a payment's SUCCESS authorization to CANCELLED). The caller
+    /// must have checked that no money moved (an uncaptured MANUAL authorization).
+    pub fn releasing_authorization(mut self) -> Self {
+        self.release = true;
+        self
     }
 
     /// Adds a reason (typically the Alipay result code) to the audit row.
@@ -273,7 +284,9 @@ where
     }
     let current = require::<E, _>(txn, id).await?;
     let from = E::status_of(&current);
-    if !from.can_transition_to(transition.to) {
+    let allowed = from.can_transition_to(transition.to)
+        || (transition.release && from.released_to(transition.to));
+    if !allowed {
         return Err(StoreError::IllegalTransition {
             entity: E::KIND,
             id: id.to_owned(),

@@ -86,6 +86,9 @@ pub enum Wallet {
     /// In-store payment code of any Alipay+ wallet: Alipay tells which wallet from the code.
     #[sea_orm(string_value = "CONNECT_WALLET")]
     ConnectWallet,
+    /// Not a wallet: a card payment (`paymentMethodType` CARD), kept in the same column as the wallets.
+    #[sea_orm(string_value = "CARD")]
+    Card,
 }
 
 /// Alipay's `result.resultStatus`: S (done), F (final failure), U (unknown: ask again).
@@ -136,7 +139,8 @@ mod tests {
         for w in Wallet::iter() {
             assert_eq!(Wallet::parse(&w.spelling()), Some(w));
         }
-        assert_eq!(Wallet::parse("CARD"), None);
+        assert_eq!(Wallet::parse("CARD"), Some(Wallet::Card));
+        assert_eq!(Wallet::parse("VISA"), None);
         assert_eq!(
             ProductCode::parse("IN_STORE_PAYMENT"),
             Some(ProductCode::InStorePayment)

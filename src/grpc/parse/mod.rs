@@ -5,10 +5,12 @@
 //! only valid fields, and the engine checks just the rules that span fields. No prost message reaches the engine.
 
 mod authorization;
+mod card;
 mod order;
 mod payment;
 
 pub use authorization::BindingQuery;
+pub use card::{CardTokenQuery, DeleteCardToken};
 pub use payment::{EventQuery, PaymentQuery};
 
 use std::str::FromStr;
@@ -151,6 +153,28 @@ fn page(v: &mut Violations, page_size: i32, page_token: &str) -> Option<engine::
         page_size: size?,
         page_token: (!page_token.is_empty()).then(|| page_token.to_owned()),
     })
+}
+
+/// The caller's `metadata` map, checked in key order so the violations come out the same on every call.
+fn metadata(
+    v: &mut Violations,
+    entries: &std::collections::HashMap<String, String>,
+) -> Option<engine::Metadata> {
+    let sorted: std::collections::BTreeMap<_, _> = entries.iter().collect();
+    engine::Metadata::check(v, "metadata", sorted)
+}
+
+/// A capture mode; UNSPECIFIED is `None` (the engine's default applies).
+fn capture_mode(v: &mut Violations, value: i32) -> Option<wire::CaptureMode> {
+    match pb::CaptureMode::try_from(value) {
+        Err(_) => {
+            v.push("capture_mode", "unknown capture mode");
+            None
+        }
+        Ok(pb::CaptureMode::Unspecified) => None,
+        Ok(pb::CaptureMode::Automatic) => Some(wire::CaptureMode::Automatic),
+        Ok(pb::CaptureMode::Manual) => Some(wire::CaptureMode::Manual),
+    }
 }
 
 /// Alipay's spelling of a proto product code filter (`AGREEMENT_PAYMENT`, ...): UNSPECIFIED (no filter) is

@@ -201,7 +201,7 @@ fn mcc(v: &mut Violations, field: &str, value: &str, required: bool) -> Option<S
     Some(value.to_owned())
 }
 
-fn name(v: &mut Violations, prefix: &str, n: &pb::Name) -> wire::UserName {
+pub(super) fn name(v: &mut Violations, prefix: &str, n: &pb::Name) -> wire::UserName {
     let f = |part: &str| format!("{prefix}.{part}");
     wire::UserName {
         first_name: text::<MAX_NAME_PART_LEN>(v, &f("first_name"), &n.first_name),
@@ -211,7 +211,7 @@ fn name(v: &mut Violations, prefix: &str, n: &pb::Name) -> wire::UserName {
     }
 }
 
-fn address(v: &mut Violations, prefix: &str, a: &pb::Address) -> Option<wire::Address> {
+pub(super) fn address(v: &mut Violations, prefix: &str, a: &pb::Address) -> Option<wire::Address> {
     let f = |part: &str| format!("{prefix}.{part}");
     let region = v.check(f("region"), RegionCode::new(a.region.as_str()));
     let state = text::<MAX_ADDRESS_STATE_LEN>(v, &f("state"), &a.state);

@@ -2,12 +2,14 @@
 
 use alipay::checked::{Currency, CustomerId, HttpsUrl, PaymentCode, RegionCode, RequestId, Text};
 use alipay::limits::MAX_REFUND_REASON_LEN;
-use alipay::model as wire;
 use engine::limits::Violations;
-use engine::{EngineError, Metadata, PayCommand, PaySource};
+use engine::{EngineError, PayCommand, PaySource};
 
 use super::order::{env, order};
-use super::{money, optional, page, product_code_filter, rejected, required, timestamp, wallet};
+use super::{
+    capture_mode, metadata, money, optional, page, product_code_filter, rejected, required,
+    timestamp, wallet,
+};
 use crate::pb::v1 as pb;
 
 /// Longest `StreamPaymentEvents.cursor` worth decoding (the gateway's own are about 30 characters).
@@ -95,24 +97,9 @@ impl TryFrom<&pb::PayRequest> for PayCommand {
             .and_then(|t| timestamp(&mut v, "payment_expiry_time", t));
         // Checked for the contract's sake: the gateway settles in the contract's one currency today.
         optional::<Currency>(&mut v, "settlement_currency", &r.settlement_currency);
-        let capture_mode = match pb::CaptureMode::try_from(r.capture_mode) {
-            Err(_) => {
-                v.push("capture_mode", "unknown capture mode");
-                None
-            }
-            Ok(pb::CaptureMode::Unspecified) => None,
-            Ok(pb::CaptureMode::Automatic) => Some(wire::CaptureMode::Automatic),
-            Ok(pb::CaptureMode::Manual) => Some(wire::CaptureMode::Manual),
-        };
+        let capture_mode = capture_mode(&mut v, r.capture_mode);
         let merchant_region = optional::<RegionCode>(&mut v, "merchant_region", &r.merchant_region);
-        // Sorted, so the violations come out in the same order on every call.
-        let metadata = Metadata::check(
-            &mut v,
-            "metadata",
-            r.metadata
-                .iter()
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        );
+        let metadata = metadata(&mut v, &r.metadata);
         let (Some(payment_request_id), Some(amount), Some(order), Some(source), Some(metadata)) =
             (id, amount, order, source, metadata)
         else {
@@ -217,6 +204,8 @@ request_id_of!(
     pb::InquirePaymentRequest => payment_request_id,
     pb::CancelPaymentRequest => payment_request_id,
     pb::InquireRefundRequest => refund_request_id,
+    pb::GetCardPaymentRequest => payment_request_id,
+    pb::VoidCardAuthorizationRequest => payment_request_id,
 );
 
 /// A parsed `ListPayments`: the filter (`None` when no stored payment can match) and the page.

@@ -1,0 +1,485 @@
+//! Card payments (issue 10): what is card-specific about them. A card payment is a CASHIER_PAYMENT pay with
+//! `paymentMethodType` CARD and `paymentFactor.isAuthorization`, made by the one durable pay path of `pay.rs`
+//! (write-ahead intent, S/F/U handling, reconciler); this module adds the card source of a [`crate::PayCommand`],
+//! the card facts and tokens Alipay's answers bring (pay answer, inquiry, notification: whichever comes first), and
+//! the card read, void and stored-card APIs.
+//!
+//! Card data (number, CVV, cardholder name, billing address, CAVV) lives only in the command and in the one pay
+//! request built from it: it is never serialised into a fingerprint, never stored, and redacted in `Debug`.
+
+use std::fmt;
+
+use alipay::checked::HttpsUrl;
+use alipay::model::{
+    Address, CardNumber, CardPaymentMethodMetaData, MpiData, PaymentMethod, PaymentResultInfo,
+    RecurringType, Secret, UserName,
+};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use store::card_facts::{CardFacts, CardIdentity, PaymentCardFacts};
+use store::card_tokens::{CardToken, CardTokens, NewCardToken};
+use store::payments::{Payment, PaymentUpdate};
+use store::{OperationStatus, Page, PageRequest, PaymentStatus, Transition, Wallet};
+use tracing::Instrument;
+
+use crate::commands::PayCommand;
+use crate::error::EngineError;
+use crate::pay::is_manual_authorization;
+use crate::views::PaymentView;
+use crate::{Engine, reasons};
+
+/// New card data for one authorization. Serialises (for the request fingerprint) only its last four digits and
+/// expiry, so no fingerprint is a hash of a card number; `Debug` shows the same.
+#[derive(Clone)]
+pub struct CardDetails {
+    /// The card number, checked at the edge (digits, length, Luhn).
+    pub number: CardNumber,
+    /// The CVV, when the buyer gave one.
+    pub cvv: Option<Secret>,
+    /// Expiry month, `MM`.
+    pub expiry_month: String,
+    /// Expiry year, `YY`.
+    pub expiry_year: String,
+    /// Name on the card.
+    pub cardholder_name: Option<UserName>,
+    /// Billing address, the AVS input.
+    pub billing_address: Option<Address>,
+}
+
+impl fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardDetails")
+            .field("number", &self.number)
+            .field("expiry", &"**/**")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for CardDetails {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("CardDetails", 3)?;
+        s.serialize_field("last_four", self.number.last4())?;
+        s.serialize_field("expiry_month", &self.expiry_month)?;
+        s.serialize_field("expiry_year", &self.expiry_year)?;
+        s.end()
+    }
+}
+
+/// Which card pays.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CardSource {
+    /// Card data sent server to server.
+    New {
+        /// The card.
+        card: Box<CardDetails>,
+        /// Store the card for the payment's customer.
+        tokenize: bool,
+    },
+    /// A stored card of the payment's customer (`paymentMethodId` = its cardToken, `isCardOnFile`).
+    Stored {
+        /// The stored card's id (what callers hold; the cardToken never leaves the gateway).
+        card_id: String,
+        /// Set for a merchant-initiated charge.
+        recurring_type: Option<RecurringType>,
+        /// The first charge's scheme id, for a merchant-initiated charge; defaults to the stored card's.
+        network_transaction_id: Option<String>,
+        /// A CVV re-entered by the buyer (customer-initiated only); not part of the fingerprint.
+        #[serde(skip)]
+        cvv: Option<Secret>,
+    },
+    /// No card data: the buyer enters the card on Alipay's hosted page.
+    Hosted {
+        /// Offer to store the card for the payment's customer.
+        tokenize: bool,
+    },
+}
+
+/// The card part of a pay command (`PaySource::Card`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CardPay {
+    /// Which card pays.
+    pub source: CardSource,
+    /// Ask for 3-D Secure (`is3DSAuthentication`).
+    pub three_ds: bool,
+    /// Let Alipay upgrade to 3DS instead of declining (`enableAuthenticationUpgrade`).
+    pub authentication_upgrade: bool,
+    /// 3DS done by the merchant's MPI (`mpiData`); holds the CAVV, so it is not part of the fingerprint.
+    #[serde(skip)]
+    pub mpi_data: Option<MpiData>,
+    /// Where the buyer returns after 3DS or the hosted page (`paymentRedirectUrl`).
+    pub redirect_url: Option<HttpsUrl>,
+    /// Brand to route a co-badged card to (`selectedCardBrand`).
+    pub selected_card_brand: Option<String>,
+}
+
+impl CardPay {
+    /// The stored card this payment charges, if any.
+    pub(crate) fn stored_card_id(&self) -> Option<&str> {
+        match &self.source {
+            CardSource::Stored { card_id, .. } => Some(card_id),
+            CardSource::New { .. } | CardSource::Hosted { .. } => None,
+        }
+    }
+}
+
+/// A card payment as the engine answers it: the payment's view and what was reported about its card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardPaymentView {
+    /// The payment, its totals and, while its outcome is not final, the retry hint.
+    pub payment: PaymentView,
+    /// Its card facts; `None` until a source reported some.
+    pub facts: Option<CardFacts>,
+}
+
+impl Engine {
+    /// The `paymentMethod` of a card pay. A stored card must be a live card of `customer_id` (else NOT_FOUND,
+    /// before Alipay hears of the payment).
+    pub(crate) async fn card_method(
+        &self,
+        card: &CardPay,
+        customer_id: Option<&str>,
+    ) -> Result<PaymentMethod, EngineError> {
+        let mut meta = CardPaymentMethodMetaData {
+            is_3ds_authentication: card.three_ds.then_some(true),
+            enable_authentication_upgrade: card.authentication_upgrade.then_some(true),
+            mpi_data: card.mpi_data.clone(),
+            selected_card_brand: card.selected_card_brand.clone(),
+            ..CardPaymentMethodMetaData::default()
+        };
+        match &card.source {
+            CardSource::New { card, tokenize } => {
+                meta.card_no = Some(card.number.clone());
+                meta.cvv = card.cvv.clone();
+                meta.expiry_month = Some(card.expiry_month.clone());
+                meta.expiry_year = Some(card.expiry_year.clone());
+                meta.cardholder_name = card.cardholder_name.clone();
+                meta.billing_address = card.billing_address.clone();
+                meta.tokenize = tokenize.then_some(true);
+                Ok(PaymentMethod::card(meta))
+            }
+            CardSource::Hosted { tokenize } => {
+                meta.tokenize = tokenize.then_some(true);
+                Ok(PaymentMethod::card(meta))
+            }
+            CardSource::Stored {
+                card_id,
+                recurring_type,
+                network_transaction_id,
+                cvv,
+            } => {
+                let stored = self.stored_card(customer_id, card_id).await?;
+                meta.cvv = cvv.clone();
+                meta.recurring_type = *recurring_type;
+                if recurring_type.is_some() {
+                    meta.network_transaction_id = network_transaction_id
+                        .clone()
+                        .or(stored.network_transaction_id);
+                }
+                Ok(PaymentMethod::stored_card(
+                    Secret::new(stored.token.expose()),
+                    meta,
+                ))
+            }
+        }
+    }
+
+    /// The live stored card `card_id` of `customer_id`; NOT_FOUND for an unknown, deleted or other customer's card.
+    async fn stored_card(
+        &self,
+        customer_id: Option<&str>,
+        card_id: &str,
+    ) -> Result<CardToken, EngineError> {
+        let found = match customer_id {
+            Some(customer) => self.card_tokens().get(customer, card_id).await?,
+            None => None,
+        };
+        found.ok_or_else(|| EngineError::NotFound {
+            what: "card token",
+            id: card_id.to_owned(),
+        })
+    }
+
+    fn card_tokens(&self) -> CardTokens<'_> {
+        CardTokens::new(self.store(), &self.config().token_cipher)
+    }
+
+    /// Records what one source (pay answer, inquiry, notification) said about a card payment's card: the facts,
+    /// merged monotonically, and a reported cardToken as a stored card of the payment's customer. `card_id` names
+    /// the stored card the payment charged, when the caller knows it. Never fails the caller: the payment's state
+    /// is recorded already and a failure here is logged (a later inquiry or notification brings the facts again).
+    pub(crate) async fn record_card_facts(
+        &self,
+        payment: &Payment,
+        info: Option<PaymentResultInfo>,
+        card_id: Option<&str>,
+    ) {
+        if payment.payment_method_type != Wallet::Card {
+            return;
+        }
+        if let Err(error) = self.try_record_card_facts(payment, info, card_id).await {
+            tracing::warn!(%error, payment_id = %payment.id, "card facts not recorded");
+        }
+    }
+
+    async fn try_record_card_facts(
+        &self,
+        payment: &Payment,
+        info: Option<PaymentResultInfo>,
+        card_id: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let token = info.as_ref().and_then(|i| i.card_token.clone());
+        let mut facts = info.map(facts_of).unwrap_or_default();
+        facts.card_token_id = card_id.map(str::to_owned);
+        if let (Some(token), Some(customer), None) =
+            (token, &payment.customer_id, &facts.card_token_id)
+        {
+            let recorded = self
+                .card_tokens()
+                .record(NewCardToken {
+                    customer_id: customer.clone(),
+                    token: store::Secret::new(token.expose()),
+                    card: facts.card.clone(),
+                    network_transaction_id: facts.network_transaction_id.clone(),
+                    payment_request_id: payment.payment_request_id.clone(),
+                    payment_created_at: payment.created_at,
+                })
+                .await?;
+            facts.card_token_id = Some(recorded.id().to_owned());
+        }
+        if facts != CardFacts::default() {
+            PaymentCardFacts::new(self.store())
+                .merge(&payment.id, facts)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::record_card_facts`] for a payment named by its request id (a notification's subject); nothing when
+    /// the gateway has no such payment.
+    pub(crate) async fn record_reported_card_facts(
+        &self,
+        payment_request_id: &str,
+        info: PaymentResultInfo,
+    ) {
+        match self
+            .store()
+            .payments()
+            .get_by_request_id(payment_request_id)
+            .await
+        {
+            Ok(Some(payment)) => self.record_card_facts(&payment, Some(info), None).await,
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "card facts of a notification not recorded"),
+        }
+    }
+
+    /// Authorizes a card through [`Engine::pay`] and answers the card payment. Unlike `pay`, a decline is an answer
+    /// (the FAIL payment with Alipay's code and the issuer's refusal code), as the card contract says; a 3DS
+    /// challenge or the hosted page is the PROCESSING payment with its redirect.
+    pub async fn authorize_card(&self, cmd: PayCommand) -> Result<CardPaymentView, EngineError> {
+        let id = cmd.payment_request_id.to_string();
+        let retry_after = match self.pay(cmd).await {
+            Ok(view) => view.retry_after,
+            Err(declined @ EngineError::Declined { .. }) => {
+                let payment = self.stored_payment(&id).await?;
+                if payment.status != PaymentStatus::Fail {
+                    return Err(declined);
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let mut view = self.get_card_payment(&id).await?;
+        view.payment.retry_after = retry_after;
+        Ok(view)
+    }
+
+    /// A stored card payment with its card facts. NOT_FOUND also for a payment that is not a card payment.
+    pub async fn get_card_payment(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<CardPaymentView, EngineError> {
+        let payment = self.stored_card_payment(payment_request_id).await?;
+        self.card_view(&payment).await
+    }
+
+    async fn stored_card_payment(&self, payment_request_id: &str) -> Result<Payment, EngineError> {
+        let payment = self.stored_payment(payment_request_id).await?;
+        if payment.payment_method_type != Wallet::Card {
+            return Err(EngineError::NotFound {
+                what: "card payment",
+                id: payment_request_id.to_owned(),
+            });
+        }
+        Ok(payment)
+    }
+
+    /// `payment` with its totals and card facts.
+    async fn card_view(&self, payment: &Payment) -> Result<CardPaymentView, EngineError> {
+        let facts = PaymentCardFacts::new(self.store()).get(&payment.id).await?;
+        Ok(CardPaymentView {
+            payment: PaymentView {
+                payment: payment.into(),
+                totals: self.totals_of(payment).await?,
+                retry_after: None,
+            },
+            facts,
+        })
+    }
+
+    /// Releases an uncaptured card authorization at Alipay (`cancel`): the payment becomes CANCELLED. Refuses money
+    /// already captured (an AUTOMATIC authorization, or a MANUAL one with a capture that did not fail):
+    /// `PAYMENT_ALREADY_CAPTURED`, refund instead. Idempotent: a CANCELLED payment is answered unchanged.
+    pub async fn void_card_authorization(
+        &self,
+        payment_request_id: &str,
+    ) -> Result<CardPaymentView, EngineError> {
+        let span = tracing::info_span!("void_card_authorization", payment_request_id);
+        async {
+            let _guard = self.lock_payment(payment_request_id).await?;
+            let payment = self.stored_card_payment(payment_request_id).await?;
+            match payment.status {
+                PaymentStatus::Cancelled => return self.card_view(&payment).await,
+                PaymentStatus::Created => return Err(self.pending()),
+                PaymentStatus::Fail => {
+                    return Err(EngineError::illegal_state(
+                        reasons::PAYMENT_NOT_CANCELLABLE,
+                        "a declined authorization holds no funds",
+                    ));
+                }
+                PaymentStatus::Success if self.is_captured(&payment).await? => {
+                    return Err(EngineError::illegal_state(
+                        reasons::PAYMENT_ALREADY_CAPTURED,
+                        "the authorization is captured; refund it instead",
+                    ));
+                }
+                PaymentStatus::Success | PaymentStatus::Processing => {}
+            }
+            let mut settled = self.cancel_at_alipay(payment).await?.settled(self)?;
+            if settled.status == PaymentStatus::Success {
+                // Alipay released the funds; the authorization's SUCCESS is final for every other move.
+                let transition = Transition::new(PaymentStatus::Cancelled, "void")
+                    .with_reason("VOIDED")
+                    .releasing_authorization();
+                let update = PaymentUpdate {
+                    cancel_time: Some(chrono::Utc::now()),
+                    ..PaymentUpdate::default()
+                };
+                settled = self
+                    .store()
+                    .payments()
+                    .transition(&settled.id, settled.version, transition, update)
+                    .await?;
+                tracing::info!(payment_id = %settled.id, "card authorization voided");
+            }
+            self.card_view(&settled).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Whether money of a successful authorization has moved: always for AUTOMATIC capture, and for MANUAL once a
+    /// capture was made that did not fail.
+    async fn is_captured(&self, payment: &Payment) -> Result<bool, EngineError> {
+        if !is_manual_authorization(payment) {
+            return Ok(true);
+        }
+        let captures = self
+            .store()
+            .captures()
+            .list_for_payment(&payment.id)
+            .await?;
+        Ok(captures.iter().any(|c| c.status != OperationStatus::Fail))
+    }
+
+    /// The customer's stored cards, newest first, one page.
+    pub async fn list_card_tokens(
+        &self,
+        customer_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<CardToken>, EngineError> {
+        Ok(self.card_tokens().list(customer_id, &page).await?)
+    }
+
+    /// Forgets a stored card of the customer (local only: the token is erased and no longer usable). Idempotent.
+    pub async fn delete_card_token(
+        &self,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<(), EngineError> {
+        let deleted = self.card_tokens().delete(customer_id, card_id).await?;
+        tracing::info!(deleted, "stored card delete");
+        Ok(())
+    }
+}
+
+/// The facts the store keeps from one source's `paymentResultInfo` (merged with `cardInfo`): masked and derived
+/// data only; the token is handled apart and the cardholder name and CAVV are dropped here.
+fn facts_of(info: PaymentResultInfo) -> CardFacts {
+    let three_ds = info.three_ds_result.unwrap_or_default();
+    let last_four = info.last_four.or_else(|| {
+        info.card_no.as_deref().and_then(|masked| {
+            let digits: String = masked.chars().rev().take(4).collect();
+            (digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()))
+                .then(|| digits.chars().rev().collect())
+        })
+    });
+    CardFacts {
+        card: CardIdentity {
+            brand: info.card_brand,
+            last_four,
+            expiry_month: info.expiry_month,
+            expiry_year: info.expiry_year,
+            funding: info.funding,
+            issuing_country: info.issuing_country,
+        },
+        issuer_name: info.issuer_name,
+        three_ds_version: three_ds.authentication.three_ds_version,
+        eci: three_ds.authentication.eci,
+        challenged: three_ds.challenged,
+        challenge_cancel_code: three_ds.challenge_cancel,
+        exemption_type: three_ds.exemption_type,
+        three_ds_offered: three_ds.three_ds_offered,
+        avs_result_raw: info.avs_result_raw,
+        cvv_result_raw: info.cvv_result_raw,
+        network_transaction_id: info.network_transaction_id,
+        authorization_code: info.authorization_code,
+        refusal_code_raw: info.refusal_code_raw,
+        refusal_reason_raw: info.refusal_reason_raw,
+        merchant_advice_code: info.merchant_advice_code,
+        card_token_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_details_never_serialise_or_show_the_card() {
+        let card = CardDetails {
+            number: CardNumber::new("4111111111111111"),
+            cvv: Some(Secret::new("737")),
+            expiry_month: "12".into(),
+            expiry_year: "30".into(),
+            cardholder_name: None,
+            billing_address: None,
+        };
+        let json = serde_json::to_string(&card).unwrap_or_default();
+        let debug = format!("{card:?}");
+        for shown in [json, debug] {
+            assert!(!shown.contains("4111111111111111"), "{shown}");
+            assert!(!shown.contains("737"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn facts_take_the_last_four_from_the_masked_number() {
+        let info = PaymentResultInfo {
+            card_no: Some("411111******1234".into()),
+            ..PaymentResultInfo::default()
+        };
+        assert_eq!(facts_of(info).card.last_four.as_deref(), Some("1234"));
+    }
+}

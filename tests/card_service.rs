@@ -1,0 +1,1078 @@
+//! CardService end to end: the real gateway binary over gRPC, the sandbox as card issuer over real signed HTTP, and
+//! both stores. The card table and the AVS/CVV rules, MANUAL then Capture, AUTOMATIC, Void, tokenize then stored-card
+//! charges (customer- and merchant-initiated), DeleteCardToken, a 3DS challenge and the hosted page passed by
+//! posting the sandbox's forms, and bad card input that never reaches the sandbox. Every scenario ends by checking
+//! that the store and the gateway log hold no card number, CVV or plaintext cardToken.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
+
+mod common;
+
+use std::time::Duration;
+
+use alipay_gateway::pb::v1 as pb;
+use common::*;
+use pb::card_service_client::CardServiceClient;
+use pb::{AvsCheck, CvvCheck, PaymentStatus};
+use sea_orm::ConnectionTrait;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+/// Where the buyer returns after 3DS or the hosted page.
+const RETURN_URL: &str = "https://merchant.example/card-return";
+/// Every card number the tests send: none may be stored or logged.
+const TEST_CARDS: &[&str] = &[
+    "4111111111111111",
+    "5555555555554444",
+    "378282246310005",
+    "4000000000003063",
+    "4000000000003220",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000069",
+    "4000000000000127",
+    "4100000000000019",
+    "6200000000000005",
+];
+
+/// (billing postal code, CVV, avsResultRaw, AVS verdict, cvvResultRaw, CVV verdict)
+type AvsRow = (
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    AvsCheck,
+    &'static str,
+    CvvCheck,
+);
+
+async fn cards(gateway: &GatewayProcess) -> CardServiceClient<Channel> {
+    CardServiceClient::connect(gateway.endpoint())
+        .await
+        .expect("connect")
+}
+
+fn card(number: &str) -> pb::CardDetails {
+    let amex = number.starts_with("34") || number.starts_with("37");
+    pb::CardDetails {
+        card_no: number.into(),
+        cvv: if amex { "1234" } else { "123" }.into(),
+        expiry_month: "12".into(),
+        expiry_year: "39".into(),
+        cardholder_name: Some(pb::Name {
+            first_name: "Jane".into(),
+            last_name: "Roe".into(),
+            ..Default::default()
+        }),
+        billing_address: None,
+    }
+}
+
+fn authorize(id: &str, source: pb::authorize_card_request::CardSource) -> pb::AuthorizeCardRequest {
+    pb::AuthorizeCardRequest {
+        payment_request_id: id.into(),
+        payment_amount: php(1000),
+        order: Some(pb::Order {
+            reference_order_id: format!("order-{id}"),
+            order_description: "Shoes".into(),
+            ..Default::default()
+        }),
+        card_source: Some(source),
+        env: Some(pb::Env {
+            terminal_type: pb::TerminalType::Web as i32,
+            client_ip: "203.0.113.7".into(),
+            ..Default::default()
+        }),
+        payment_redirect_url: RETURN_URL.into(),
+        ..Default::default()
+    }
+}
+
+fn with_card(id: &str, card: pb::CardDetails) -> pb::AuthorizeCardRequest {
+    authorize(id, pb::authorize_card_request::CardSource::Card(card))
+}
+
+fn three_ds(ask: bool, upgrade: bool) -> Option<pb::ThreeDsOptions> {
+    Some(pb::ThreeDsOptions {
+        is_3ds_authentication: ask,
+        enable_authentication_upgrade: upgrade,
+    })
+}
+
+async fn authorize_ok(
+    gateway: &GatewayProcess,
+    request: pb::AuthorizeCardRequest,
+) -> pb::CardPayment {
+    cards(gateway)
+        .await
+        .authorize_card(request)
+        .await
+        .unwrap_or_else(|s| panic!("authorize failed: {s:?}\n{}", gateway.log()))
+        .into_inner()
+        .card_payment
+        .expect("card payment")
+}
+
+async fn get_card(gateway: &GatewayProcess, id: &str) -> pb::CardPayment {
+    cards(gateway)
+        .await
+        .get_card_payment(pb::GetCardPaymentRequest {
+            payment_request_id: id.into(),
+        })
+        .await
+        .expect("get card payment")
+        .into_inner()
+        .card_payment
+        .expect("card payment")
+}
+
+fn status_of(c: &pb::CardPayment) -> i32 {
+    c.payment.as_ref().expect("payment").status
+}
+
+fn summary(c: &pb::CardPayment) -> &pb::CardSummary {
+    c.payment
+        .as_ref()
+        .and_then(|p| p.card.as_ref())
+        .unwrap_or_else(|| panic!("no card summary in {c:?}"))
+}
+
+fn redirect_url(c: &pb::CardPayment) -> String {
+    match c
+        .payment
+        .as_ref()
+        .and_then(|p| p.next_action.as_ref())
+        .and_then(|a| a.action.as_ref())
+    {
+        Some(pb::next_action::Action::Redirect(r)) => {
+            if r.normal_url.is_empty() {
+                r.url.clone()
+            } else {
+                r.normal_url.clone()
+            }
+        }
+        other => panic!("no redirect in {other:?}"),
+    }
+}
+
+async fn wait_for_card(
+    gateway: &GatewayProcess,
+    id: &str,
+    status: PaymentStatus,
+) -> pb::CardPayment {
+    eventually(
+        &format!("card payment {id} to become {status:?}"),
+        Duration::from_secs(20),
+        || async move {
+            let c = get_card(gateway, id).await;
+            (status_of(&c) == status as i32).then_some(c)
+        },
+    )
+    .await
+}
+
+/// The pay request the gateway sent for `id`, as the call log recorded it (credentials masked).
+async fn pay_request_sent(db: &TestDb, id: &str) -> serde_json::Value {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use store::entity::alipay_call::{Column, Entity};
+    eventually(
+        "the pay call in the call log",
+        Duration::from_secs(10),
+        || async {
+            let store = db.store().await;
+            let rows = Entity::find()
+                .filter(Column::RequestId.eq(id))
+                .all(store.connection())
+                .await
+                .expect("read the call log");
+            store.close().await.expect("close");
+            rows.into_iter()
+                .find(|r| r.endpoint.ends_with("payments/pay"))
+                .and_then(|r| r.request_json)
+                .map(|json| serde_json::from_str(&json).expect("request JSON"))
+        },
+    )
+    .await
+}
+
+/// The gateway of the card tests: logging at trace level, so the log scan sees everything it could log.
+async fn start_card_gateway(db: &TestDb) -> (sandbox::RunningSandbox, GatewayProcess) {
+    let sandbox = start_sandbox(Duration::from_secs(10)).await;
+    let options = GatewayOptions {
+        extra_env: vec![("ALIPAY_GATEWAY_LOG", "trace".to_owned())],
+        ..GatewayOptions::default()
+    };
+    let gateway = GatewayProcess::start(db, &sandbox, &options);
+    (sandbox, gateway)
+}
+
+/// What the store and the log hold, as text: every row of every table (PostgreSQL), the database files (SQLite),
+/// and the gateway's log.
+async fn everything_kept(db: &TestDb, gateway: &GatewayProcess) -> Vec<(String, String)> {
+    let mut kept = vec![("gateway log".to_owned(), gateway.log())];
+    if db.postgres_name().is_some() {
+        let store = db.store().await;
+        let conn = store.connection();
+        let backend = conn.get_database_backend();
+        let tables = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public'",
+            ))
+            .await
+            .expect("list tables");
+        for table in tables {
+            let name: String = table.try_get("", "name").expect("table name");
+            let rows = conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    backend,
+                    format!("SELECT CAST(t AS text) AS row FROM \"{name}\" t"),
+                ))
+                .await
+                .expect("dump table");
+            let text: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get::<String>("", "row").expect("row text"))
+                .collect();
+            kept.push((format!("table {name}"), text.join("\n")));
+        }
+        store.close().await.expect("close");
+    } else {
+        for entry in std::fs::read_dir(db.dir.path()).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("gateway.db"))
+            {
+                let bytes = std::fs::read(&path).expect("read db file");
+                kept.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    kept
+}
+
+/// No card number, CVV key, cardholder name or plaintext cardToken in the store or the log.
+async fn assert_no_card_data(db: &TestDb, gateway: &GatewayProcess) {
+    let kept = everything_kept(db, gateway).await;
+    assert!(kept.len() > 1 && !kept[0].1.is_empty(), "nothing to scan");
+    for (what, text) in &kept {
+        for secret in TEST_CARDS
+            .iter()
+            .copied()
+            .chain(["SBXCARD", "Jane", "Springfield"])
+        {
+            assert!(!text.contains(secret), "{secret} found in {what}");
+        }
+        // The call log keeps the request's keys, never the CVV's value.
+        for after in text.split("\"cvv\":").skip(1) {
+            assert!(after.trim_start().starts_with("\"***\""), "a CVV in {what}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_table_and_the_avs_and_cvv_rules() {
+    for_each_backend(|db| async move {
+        let (sandbox, gateway) = start_card_gateway(&db).await;
+        // (card, 3DS asked, upgrade, status, Alipay's code, refusalCodeRaw, brand)
+        let rows: &[(&str, bool, bool, PaymentStatus, &str, &str, &str)] = &[
+            (
+                "4111111111111111",
+                false,
+                false,
+                PaymentStatus::Success,
+                "SUCCESS",
+                "",
+                "VISA",
+            ),
+            (
+                "5555555555554444",
+                false,
+                false,
+                PaymentStatus::Success,
+                "SUCCESS",
+                "",
+                "MASTERCARD",
+            ),
+            (
+                "378282246310005",
+                false,
+                false,
+                PaymentStatus::Success,
+                "SUCCESS",
+                "",
+                "AMEX",
+            ),
+            (
+                "4111111111111111",
+                true,
+                false,
+                PaymentStatus::Success,
+                "SUCCESS",
+                "",
+                "VISA",
+            ),
+            (
+                "4000000000003063",
+                false,
+                false,
+                PaymentStatus::Success,
+                "SUCCESS",
+                "",
+                "VISA",
+            ),
+            (
+                "4000000000003063",
+                true,
+                false,
+                PaymentStatus::Processing,
+                "PAYMENT_IN_PROCESS",
+                "",
+                "",
+            ),
+            (
+                "4000000000003220",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "AUTHENTICATION_REQUIRED",
+                "1A",
+                "VISA",
+            ),
+            (
+                "4000000000003220",
+                false,
+                true,
+                PaymentStatus::Processing,
+                "PAYMENT_IN_PROCESS",
+                "",
+                "",
+            ),
+            (
+                "4000000000000002",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "DO_NOT_HONOR",
+                "05",
+                "VISA",
+            ),
+            (
+                "4000000000009995",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "USER_BALANCE_NOT_ENOUGH",
+                "51",
+                "VISA",
+            ),
+            (
+                "4000000000000069",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "CARD_EXPIRED",
+                "54",
+                "VISA",
+            ),
+            (
+                "4000000000000127",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "INVALID_CVV",
+                "N7",
+                "VISA",
+            ),
+            (
+                "4100000000000019",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "FRAUD_REJECT",
+                "59",
+                "VISA",
+            ),
+            (
+                "6200000000000005",
+                false,
+                false,
+                PaymentStatus::Fail,
+                "CARD_NOT_SUPPORTED",
+                "57",
+                "CUP",
+            ),
+        ];
+        for (i, &(number, ask, upgrade, status, code, refusal, brand)) in rows.iter().enumerate() {
+            let id = request_id(&format!("row{i}"));
+            let mut request = with_card(&id, card(number));
+            request.three_ds = three_ds(ask, upgrade);
+            let got = authorize_ok(&gateway, request).await;
+            let row = format!("row {i} ({number}, 3DS {ask}, upgrade {upgrade}): {got:?}");
+            assert_eq!(status_of(&got), status as i32, "{row}");
+            let payment = got.payment.as_ref().unwrap();
+            assert_eq!(payment.payment_method_type, "CARD", "{row}");
+            assert_eq!(
+                payment.last_alipay_result.as_ref().unwrap().result_code,
+                code,
+                "{row}"
+            );
+            assert_eq!(got.refusal_code_raw, refusal, "{row}");
+            if status == PaymentStatus::Processing {
+                assert!(redirect_url(&got).contains("/sandbox/3ds/"), "{row}");
+                continue;
+            }
+            assert_eq!(summary(&got).card_brand, brand, "{row}");
+            assert_eq!(summary(&got).last_four, number[number.len() - 4..], "{row}");
+            if status == PaymentStatus::Success {
+                assert!(!got.authorization_code.is_empty(), "{row}");
+                assert!(!summary(&got).network_transaction_id.is_empty(), "{row}");
+            }
+            if ask {
+                let result = got.three_ds_result.as_ref().expect("3DS result");
+                assert!(!result.challenged, "frictionless: {row}");
+                assert_eq!(result.eci, "05", "{row}");
+            }
+            if number == "4000000000000127" {
+                let checks = got.card_check_results.as_ref().unwrap();
+                assert_eq!(
+                    (checks.cvv_result_raw.as_str(), checks.cvv_check),
+                    ("N", CvvCheck::NoMatch as i32)
+                );
+            }
+            // GetCardPayment reads the same from the store.
+            let stored = get_card(&gateway, &id).await;
+            assert_eq!(stored.refusal_code_raw, got.refusal_code_raw, "{row}");
+            assert_eq!(summary(&stored).last_four, summary(&got).last_four, "{row}");
+        }
+
+        // A decline replayed is the recorded answer (no second Alipay call); other content is ALREADY_EXISTS.
+        let declined = request_id("replay");
+        let first = authorize_ok(&gateway, with_card(&declined, card("4000000000000002"))).await;
+        let again = authorize_ok(&gateway, with_card(&declined, card("4000000000000002"))).await;
+        assert_eq!(first, again);
+        assert_eq!(status_of(&again), PaymentStatus::Fail as i32);
+        let clash = cards(&gateway)
+            .await
+            .authorize_card(with_card(&declined, card("4111111111111111")))
+            .await
+            .expect_err("other card, same id");
+        assert_eq!(clash.code(), Code::AlreadyExists);
+        assert_eq!(sandbox.stats().request_calls("payments/pay", &declined), 1);
+
+        // AVS by billing postal code, CVV by value; no address and no CVV: no codes.
+        let avs_rows: &[AvsRow] = &[
+            (
+                Some("99990"),
+                "123",
+                "N",
+                AvsCheck::NoMatch,
+                "Y",
+                CvvCheck::Match,
+            ),
+            (
+                Some("99991"),
+                "123",
+                "A",
+                AvsCheck::Partial,
+                "Y",
+                CvvCheck::Match,
+            ),
+            (
+                Some("99992"),
+                "123",
+                "Z",
+                AvsCheck::Partial,
+                "Y",
+                CvvCheck::Match,
+            ),
+            (
+                Some("99993"),
+                "123",
+                "U",
+                AvsCheck::NotChecked,
+                "Y",
+                CvvCheck::Match,
+            ),
+            (
+                Some("99994"),
+                "123",
+                "R",
+                AvsCheck::Error,
+                "Y",
+                CvvCheck::Match,
+            ),
+            (
+                Some("10001"),
+                "000",
+                "Y",
+                AvsCheck::Match,
+                "N",
+                CvvCheck::NoMatch,
+            ),
+            (None, "123", "", AvsCheck::NotChecked, "Y", CvvCheck::Match),
+            (
+                Some("10001"),
+                "",
+                "Y",
+                AvsCheck::Match,
+                "",
+                CvvCheck::NotChecked,
+            ),
+        ];
+        for (i, &(zip, cvv, avs_raw, avs, cvv_raw, cvv_check)) in avs_rows.iter().enumerate() {
+            let id = request_id(&format!("avs{i}"));
+            let mut details = card("4111111111111111");
+            details.cvv = cvv.into();
+            details.billing_address = zip.map(|zip| pb::Address {
+                region: "US".into(),
+                city: "Springfield".into(),
+                zip_code: zip.into(),
+                ..Default::default()
+            });
+            let got = authorize_ok(&gateway, with_card(&id, details)).await;
+            let row = format!("AVS row {i}: {got:?}");
+            assert_eq!(status_of(&got), PaymentStatus::Success as i32, "{row}");
+            let checks = got.card_check_results.as_ref().expect("check results");
+            assert_eq!(checks.avs_result_raw, avs_raw, "{row}");
+            assert_eq!(checks.avs_check, avs as i32, "{row}");
+            assert_eq!(checks.cvv_result_raw, cvv_raw, "{row}");
+            assert_eq!(checks.cvv_check, cvv_check as i32, "{row}");
+        }
+        let mut bare = card("4111111111111111");
+        bare.cvv.clear();
+        let got = authorize_ok(&gateway, with_card(&request_id("bare"), bare)).await;
+        assert_eq!(got.card_check_results, None, "no address, no CVV: no codes");
+        assert!(sandbox.stats().endpoint_calls("payments/pay") >= 23);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_then_capture_automatic_and_void() {
+    for_each_backend(|db| async move {
+        let (sandbox, gateway) = start_card_gateway(&db).await;
+        let mut payments = gateway.payments().await;
+        let mut client = cards(&gateway).await;
+
+        // MANUAL: authorized, not captured; Capture through PaymentService, then Void is refused.
+        let manual = request_id("manual");
+        let mut request = with_card(&manual, card("4111111111111111"));
+        request.capture_mode = pb::CaptureMode::Manual as i32;
+        let authorized = authorize_ok(&gateway, request).await;
+        let p = authorized.payment.as_ref().unwrap();
+        assert_eq!(p.status, PaymentStatus::Success as i32);
+        assert_eq!(p.capture_mode, pb::CaptureMode::Manual as i32);
+        assert_eq!(p.captured_amount.as_ref().unwrap().value, 0);
+        let capture = payments
+            .capture(pb::CaptureRequest {
+                capture_request_id: request_id("cap"),
+                payment_request_id: manual.clone(),
+                capture_amount: php(1000),
+                is_last_capture: true,
+            })
+            .await
+            .unwrap_or_else(|s| panic!("capture: {s:?}\n{}", gateway.log()))
+            .into_inner()
+            .capture
+            .expect("capture");
+        assert_eq!(capture.payment_request_id, manual);
+        let captured = eventually("the capture to count", Duration::from_secs(20), || async {
+            let c = get_card(&gateway, &manual).await;
+            (c.payment.as_ref()?.captured_amount.as_ref()?.value == 1000).then_some(c)
+        })
+        .await;
+        assert_eq!(summary(&captured).card_brand, "VISA");
+        let refused = client
+            .void_card_authorization(pb::VoidCardAuthorizationRequest {
+                payment_request_id: manual.clone(),
+            })
+            .await
+            .expect_err("captured");
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        assert_eq!(error_info(&refused).0, "PAYMENT_ALREADY_CAPTURED");
+
+        // AUTOMATIC: captured at once; Void refused; Refund and Inquire work on it.
+        let automatic = request_id("auto");
+        let auto = authorize_ok(&gateway, with_card(&automatic, card("5555555555554444"))).await;
+        assert_eq!(status_of(&auto), PaymentStatus::Success as i32);
+        assert_eq!(
+            auto.payment.as_ref().unwrap().capture_mode,
+            pb::CaptureMode::Automatic as i32
+        );
+        let refused = client
+            .void_card_authorization(pb::VoidCardAuthorizationRequest {
+                payment_request_id: automatic.clone(),
+            })
+            .await
+            .expect_err("automatic is captured");
+        assert_eq!(error_info(&refused).0, "PAYMENT_ALREADY_CAPTURED");
+        let refund = payments
+            .refund(pb::RefundRequest {
+                refund_request_id: request_id("refund"),
+                payment_request_id: automatic.clone(),
+                refund_amount: php(400),
+                refund_reason: "returned".into(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("refund: {s:?}\n{}", gateway.log()))
+            .into_inner()
+            .refund
+            .expect("refund");
+        assert_eq!(refund.payment_request_id, automatic);
+        let inquired = payments
+            .inquire_payment(pb::InquirePaymentRequest {
+                payment_request_id: automatic.clone(),
+            })
+            .await
+            .expect("inquire")
+            .into_inner()
+            .payment
+            .expect("payment");
+        assert_eq!(inquired.status, PaymentStatus::Success as i32);
+
+        // Void of an uncaptured MANUAL authorization: CANCELLED at Alipay, then idempotent.
+        let voided_id = request_id("void");
+        let mut request = with_card(&voided_id, card("378282246310005"));
+        request.capture_mode = pb::CaptureMode::Manual as i32;
+        authorize_ok(&gateway, request).await;
+        for _ in 0..2 {
+            let voided = client
+                .void_card_authorization(pb::VoidCardAuthorizationRequest {
+                    payment_request_id: voided_id.clone(),
+                })
+                .await
+                .unwrap_or_else(|s| panic!("void: {s:?}\n{}", gateway.log()))
+                .into_inner()
+                .card_payment
+                .expect("card payment");
+            assert_eq!(status_of(&voided), PaymentStatus::Cancelled as i32);
+        }
+        assert_eq!(
+            sandbox.stats().request_calls("payments/cancel", &voided_id),
+            1
+        );
+
+        // PaymentService.CancelPayment works on a card payment waiting for the buyer (3DS challenge).
+        let waiting = request_id("cancel");
+        let mut request = with_card(&waiting, card("4000000000003063"));
+        request.three_ds = three_ds(true, false);
+        authorize_ok(&gateway, request).await;
+        let cancelled = payments
+            .cancel_payment(pb::CancelPaymentRequest {
+                payment_request_id: waiting.clone(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("cancel: {s:?}\n{}", gateway.log()))
+            .into_inner()
+            .payment
+            .expect("payment");
+        assert_eq!(cancelled.status, PaymentStatus::Cancelled as i32);
+
+        // An unknown payment: NOT_FOUND (a wallet payment too: tests/wallet_flow.rs).
+        let missing = client
+            .get_card_payment(pb::GetCardPaymentRequest {
+                payment_request_id: "never-paid".into(),
+            })
+            .await
+            .expect_err("unknown");
+        assert_eq!(missing.code(), Code::NotFound);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokenize_then_stored_card_charges_then_delete() {
+    for_each_backend(|db| async move {
+        let (sandbox, gateway) = start_card_gateway(&db).await;
+        let mut client = cards(&gateway).await;
+
+        let first = request_id("tok");
+        let mut request = with_card(&first, card("4111111111111111"));
+        request.tokenize = true;
+        request.customer_id = "customer-7".into();
+        let tokenized = authorize_ok(&gateway, request).await;
+        assert_eq!(status_of(&tokenized), PaymentStatus::Success as i32);
+        let token = summary(&tokenized).card_token.clone();
+        assert!(!token.is_empty(), "{tokenized:?}");
+        assert!(
+            !token.starts_with("SBXCARD"),
+            "callers hold the gateway's id, not Alipay's token"
+        );
+        let network_id = summary(&tokenized).network_transaction_id.clone();
+
+        // A second card, so the listing has an order to check.
+        let second = request_id("tok2");
+        let mut request = with_card(&second, card("5555555555554444"));
+        request.tokenize = true;
+        request.customer_id = "customer-7".into();
+        let second_token = summary(&authorize_ok(&gateway, request).await)
+            .card_token
+            .clone();
+
+        let listed = client
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!(listed.card_tokens.len(), 1);
+        assert_eq!(
+            listed.card_tokens[0].card_token, second_token,
+            "newest first"
+        );
+        assert!(!listed.next_page_token.is_empty());
+        let next = client
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                page_size: 1,
+                page_token: listed.next_page_token,
+            })
+            .await
+            .expect("list page 2")
+            .into_inner();
+        assert_eq!(next.card_tokens.len(), 1);
+        let stored = &next.card_tokens[0];
+        assert_eq!(stored.card_token, token);
+        assert_eq!(stored.first_payment_request_id, first);
+        assert_eq!(stored.card.as_ref().unwrap().last_four, "1111");
+        assert_eq!(stored.network_transaction_id, network_id);
+
+        // Customer-initiated charge with the stored card.
+        let stored_card = |recurring: pb::RecurringType| {
+            pb::authorize_card_request::CardSource::StoredCard(pb::StoredCard {
+                card_token: token.clone(),
+                recurring_type: recurring as i32,
+                ..Default::default()
+            })
+        };
+        let cit = request_id("cit");
+        let mut request = authorize(&cit, stored_card(pb::RecurringType::Unspecified));
+        request.customer_id = "customer-7".into();
+        let charged = authorize_ok(&gateway, request).await;
+        assert_eq!(
+            status_of(&charged),
+            PaymentStatus::Success as i32,
+            "{charged:?}"
+        );
+        assert_eq!(summary(&charged).card_token, token);
+
+        // Merchant-initiated: no buyer, no return URL; recurringType and the first networkTransactionId are sent.
+        let mit = request_id("mit");
+        let mut request = authorize(&mit, stored_card(pb::RecurringType::Unscheduled));
+        request.customer_id = "customer-7".into();
+        request.payment_redirect_url.clear();
+        let charged = authorize_ok(&gateway, request).await;
+        assert_eq!(
+            status_of(&charged),
+            PaymentStatus::Success as i32,
+            "{charged:?}"
+        );
+        let sent = pay_request_sent(&db, &mit).await;
+        let method = &sent["paymentMethod"];
+        assert_eq!(
+            method["paymentMethodMetaData"]["isCardOnFile"], true,
+            "{sent}"
+        );
+        assert_eq!(
+            method["paymentMethodMetaData"]["recurringType"], "UNSCHEDULED",
+            "{sent}"
+        );
+        assert_eq!(
+            method["paymentMethodMetaData"]["networkTransactionId"], network_id,
+            "the first charge's scheme id chains the MIT: {sent}"
+        );
+        assert!(
+            method["paymentMethodId"]
+                .as_str()
+                .is_some_and(|t| t.starts_with('*')),
+            "{sent}"
+        );
+
+        // Another customer cannot use it.
+        let stolen = request_id("other");
+        let mut request = authorize(&stolen, stored_card(pb::RecurringType::Unspecified));
+        request.customer_id = "customer-8".into();
+        let refused = client
+            .authorize_card(request)
+            .await
+            .expect_err("not theirs");
+        assert_eq!(refused.code(), Code::NotFound);
+        assert_eq!(sandbox.stats().request_calls("payments/pay", &stolen), 0);
+
+        // Deleted: idempotent, then NOT_FOUND before any Alipay call.
+        for _ in 0..2 {
+            client
+                .delete_card_token(pb::DeleteCardTokenRequest {
+                    customer_id: "customer-7".into(),
+                    card_token: token.clone(),
+                })
+                .await
+                .expect("delete");
+        }
+        let after = request_id("after");
+        let mut request = authorize(&after, stored_card(pb::RecurringType::Unspecified));
+        request.customer_id = "customer-7".into();
+        let refused = client.authorize_card(request).await.expect_err("deleted");
+        assert_eq!(refused.code(), Code::NotFound);
+        assert_eq!(sandbox.stats().request_calls("payments/pay", &after), 0);
+        let left = client
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!(left.card_tokens.len(), 1);
+        assert_eq!(left.card_tokens[0].card_token, second_token);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
+    for_each_backend(|db| async move {
+        let (_sandbox, gateway) = start_card_gateway(&db).await;
+
+        let id = request_id("3ds");
+        let mut request = with_card(&id, card("4000000000003063"));
+        request.three_ds = three_ds(true, false);
+        let challenged = authorize_ok(&gateway, request).await;
+        assert_eq!(status_of(&challenged), PaymentStatus::Processing as i32);
+        let back = submit_sandbox_page(&redirect_url(&challenged), "otp=1234&action=submit").await;
+        assert!(back.starts_with(RETURN_URL), "{back}");
+        let done = wait_for_card(&gateway, &id, PaymentStatus::Success).await;
+        let result = done.three_ds_result.as_ref().expect("3DS result");
+        assert!(result.challenged);
+        assert_eq!(result.eci, "05");
+        assert_eq!(summary(&done).last_four, "3063");
+
+        // A wrong code: FAIL.
+        let wrong = request_id("3ds-wrong");
+        let mut request = with_card(&wrong, card("4000000000003220"));
+        request.three_ds = three_ds(true, false);
+        let challenged = authorize_ok(&gateway, request).await;
+        submit_sandbox_page(&redirect_url(&challenged), "otp=9999&action=submit").await;
+        let failed = wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
+        assert_eq!(
+            failed.payment.unwrap().last_alipay_result.unwrap().result_code,
+            "USER_PAYMENT_VERIFICATION_FAILED"
+        );
+
+        // The hosted page: the card entered there, saved; facts and token arrive by notification or inquiry.
+        let hosted = request_id("hosted");
+        let page = cards(&gateway)
+            .await
+            .create_hosted_card_payment(pb::CreateHostedCardPaymentRequest {
+                payment_request_id: hosted.clone(),
+                payment_amount: php(1500),
+                order: Some(pb::Order {
+                    reference_order_id: "order-hosted".into(),
+                    order_description: "Hat".into(),
+                    ..Default::default()
+                }),
+                customer_id: "customer-h".into(),
+                tokenize: true,
+                env: Some(pb::Env {
+                    terminal_type: pb::TerminalType::Web as i32,
+                    client_ip: "203.0.113.7".into(),
+                    ..Default::default()
+                }),
+                payment_redirect_url: RETURN_URL.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|s| panic!("hosted: {s:?}\n{}", gateway.log()))
+            .into_inner()
+            .card_payment
+            .expect("card payment");
+        assert_eq!(status_of(&page), PaymentStatus::Processing as i32);
+        let back = submit_sandbox_page(
+            &redirect_url(&page),
+            "cardNo=5555555555554444&expiryMonth=12&expiryYear=39&cvv=123&zipCode=10001&saveCard=on&action=pay",
+        )
+        .await;
+        assert!(back.starts_with(RETURN_URL), "{back}");
+        let paid = eventually("the hosted card's token", Duration::from_secs(20), || async {
+            let c = get_card(&gateway, &hosted).await;
+            let card = c.payment.as_ref()?.card.as_ref()?;
+            (status_of(&c) == PaymentStatus::Success as i32 && !card.card_token.is_empty()).then_some(c)
+        })
+        .await;
+        assert_eq!(summary(&paid).card_brand, "MASTERCARD");
+        assert_eq!(summary(&paid).last_four, "4444");
+        assert_eq!(paid.card_check_results.as_ref().unwrap().avs_check, AvsCheck::Match as i32);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_card_input_names_the_field_and_never_reaches_the_sandbox() {
+    for_each_backend(|db| async move {
+        let (sandbox, gateway) = start_card_gateway(&db).await;
+        let mut client = cards(&gateway).await;
+        let cases: Vec<(pb::AuthorizeCardRequest, &str)> = vec![
+            (with_card("bad-1", card("4111111111111112")), "card.card_no"),
+            (with_card("bad-2", card("41111111111")), "card.card_no"),
+            (
+                with_card(
+                    "bad-3",
+                    pb::CardDetails {
+                        expiry_month: "13".into(),
+                        ..card("4111111111111111")
+                    },
+                ),
+                "card.expiry_month",
+            ),
+            (
+                with_card(
+                    "bad-4",
+                    pb::CardDetails {
+                        expiry_year: "20".into(),
+                        ..card("4111111111111111")
+                    },
+                ),
+                "card.expiry_year",
+            ),
+            (
+                with_card(
+                    "bad-5",
+                    pb::CardDetails {
+                        cvv: "123".into(),
+                        ..card("378282246310005")
+                    },
+                ),
+                "card.cvv",
+            ),
+            (
+                pb::AuthorizeCardRequest {
+                    env: Some(pb::Env {
+                        terminal_type: pb::TerminalType::Web as i32,
+                        ..Default::default()
+                    }),
+                    ..with_card("bad-6", card("4111111111111111"))
+                },
+                "env.client_ip",
+            ),
+            (
+                pb::AuthorizeCardRequest {
+                    payment_redirect_url: String::new(),
+                    ..with_card("bad-7", card("4111111111111111"))
+                },
+                "payment_redirect_url",
+            ),
+            (
+                pb::AuthorizeCardRequest {
+                    three_ds: three_ds(true, false),
+                    external_three_ds: Some(pb::ExternalThreeDs {
+                        three_ds_version: "2.2.0".into(),
+                        eci: "05".into(),
+                        ..Default::default()
+                    }),
+                    ..with_card("bad-8", card("4111111111111111"))
+                },
+                "external_three_ds",
+            ),
+            (
+                pb::AuthorizeCardRequest {
+                    tokenize: true,
+                    ..with_card("bad-9", card("4111111111111111"))
+                },
+                "customer_id",
+            ),
+        ];
+        for (request, field) in cases {
+            let status = client
+                .authorize_card(request.clone())
+                .await
+                .expect_err(field);
+            assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+            let violations = status
+                .get_error_details()
+                .bad_request()
+                .cloned()
+                .expect("BadRequest");
+            assert!(
+                violations.field_violations.iter().any(|v| v.field == field),
+                "{field}: {violations:?}"
+            );
+            if let Some(pb::authorize_card_request::CardSource::Card(c)) = &request.card_source {
+                assert!(
+                    !format!("{status:?}").contains(&c.card_no),
+                    "the number is never echoed"
+                );
+            }
+        }
+        assert_eq!(sandbox.stats().endpoint_calls("payments/pay"), 0);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+mod generated {
+    //! Generated bad card input: every request is INVALID_ARGUMENT naming a card field, none reaches the sandbox.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A number that is wrong in one of the ways the contract names.
+    fn bad_number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            // Luhn fails: change the check digit of a valid number.
+            (0u8..9).prop_map(|d| format!("411111111111111{}", (d + 2) % 10)),
+            // Too short or too long.
+            "[0-9]{1,11}",
+            "[0-9]{20,24}",
+            // Not only digits.
+            "[0-9]{6}[ a-z-][0-9]{8}",
+        ]
+    }
+
+    fn bad_expiry() -> impl Strategy<Value = (String, String)> {
+        prop_oneof![
+            ("(0|1[3-9]|[2-9][0-9]|00)", Just("39".to_owned())),
+            (Just("12".to_owned()), "[0-9]{1}|[0-9]{3}|1[0-9]|2[0-4]"),
+        ]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn generated_bad_cards_never_reach_the_sandbox() {
+        for_each_backend(|db| async move {
+            let (sandbox, gateway) = start_card_gateway(&db).await;
+            let client = cards(&gateway).await;
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::block_in_place(|| {
+                proptest!(ProptestConfig::with_cases(48), |(number in bad_number(), (month, year) in bad_expiry(), which in 0..2usize)| {
+                    let details = if which == 0 {
+                        card(&number)
+                    } else {
+                        pb::CardDetails { expiry_month: month.clone(), expiry_year: year.clone(), ..card("4111111111111111") }
+                    };
+                    let mut client = client.clone();
+                    let status = rt
+                        .block_on(client.authorize_card(with_card("gen", details)))
+                        .expect_err("bad card accepted");
+                    prop_assert_eq!(status.code(), Code::InvalidArgument);
+                    let violations = status.get_error_details().bad_request().cloned().expect("BadRequest");
+                    prop_assert!(violations.field_violations.iter().any(|v| v.field.starts_with("card.")));
+                    if which == 0 && number.len() > 4 {
+                        let shown = format!("{:?}", status);
+                        prop_assert!(!shown.contains(&number));
+                    }
+                });
+            });
+            assert_eq!(sandbox.stats().endpoint_calls("payments/pay"), 0);
+        })
+        .await;
+    }
+}
