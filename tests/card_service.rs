@@ -197,12 +197,23 @@ async fn pay_request_sent(db: &TestDb, id: &str) -> serde_json::Value {
 /// The gateway of the card tests: logging at trace level, so the log scan sees everything it could log.
 async fn start_card_gateway(db: &TestDb) -> (sandbox::RunningSandbox, GatewayProcess) {
     let sandbox = start_sandbox(Duration::from_secs(10)).await;
+    let gateway = start_card_gateway_on(db, &sandbox, None);
+    (sandbox, gateway)
+}
+
+/// [`start_card_gateway`]'s gateway against a given sandbox, with `card_void_on` set when given.
+fn start_card_gateway_on(
+    db: &TestDb,
+    sandbox: &sandbox::RunningSandbox,
+    card_void_on: Option<&str>,
+) -> GatewayProcess {
+    let mut extra_env = vec![("ALIPAY_GATEWAY_LOG", "trace".to_owned())];
+    extra_env.extend(card_void_on.map(|policy| ("ALIPAY_GATEWAY_CARD_VOID_ON", policy.to_owned())));
     let options = GatewayOptions {
-        extra_env: vec![("ALIPAY_GATEWAY_LOG", "trace".to_owned())],
+        extra_env,
         ..GatewayOptions::default()
     };
-    let gateway = GatewayProcess::start(db, &sandbox, &options);
-    (sandbox, gateway)
+    GatewayProcess::start(db, sandbox, &options)
 }
 
 /// What the store and the log hold, as text: every row of every table (PostgreSQL), the database files (SQLite),
@@ -681,6 +692,123 @@ async fn manual_then_capture_automatic_and_void() {
             .await
             .expect_err("unknown");
         assert_eq!(missing.code(), Code::NotFound);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+/// A MANUAL authorization of a VISA test card with this billing postal code and CVV.
+fn manual_with_checks(id: &str, zip: &str, cvv: &str) -> pb::AuthorizeCardRequest {
+    let mut details = card("4111111111111111");
+    details.cvv = cvv.into();
+    details.billing_address = Some(pb::Address {
+        region: "US".into(),
+        city: "Springfield".into(),
+        zip_code: zip.into(),
+        ..Default::default()
+    });
+    let mut request = with_card(id, details);
+    request.capture_mode = pb::CaptureMode::Manual as i32;
+    request
+}
+
+fn result_code(c: &pb::CardPayment) -> &str {
+    c.payment
+        .as_ref()
+        .and_then(|p| p.last_alipay_result.as_ref())
+        .map_or("", |r| r.result_code.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
+    for_each_backend(|db| async move {
+        let sandbox = start_sandbox(Duration::from_secs(10)).await;
+
+        // Without the policy an AVS N authorization stays SUCCESS and nothing is cancelled.
+        let gateway = start_card_gateway_on(&db, &sandbox, None);
+        let kept = request_id("avs-kept");
+        let got = authorize_ok(&gateway, manual_with_checks(&kept, "99990", "123")).await;
+        assert_eq!(status_of(&got), PaymentStatus::Success as i32, "{got:?}");
+        assert_eq!(got.card_check_results.as_ref().unwrap().avs_result_raw, "N");
+        assert_eq!(sandbox.stats().request_calls("payments/cancel", &kept), 0);
+        assert!(gateway.terminate().success());
+
+        let gateway = start_card_gateway_on(&db, &sandbox, Some("avs:NO_MATCH,cvv:NO_MATCH"));
+        // (postal code, CVV, capture mode, status, result code, cancels at Alipay)
+        let rows: &[(&str, &str, pb::CaptureMode, PaymentStatus, &str, u64)] = &[
+            (
+                "99990",
+                "123",
+                pb::CaptureMode::Manual,
+                PaymentStatus::Cancelled,
+                "AVS_REJECTED",
+                1,
+            ),
+            (
+                "12345",
+                "000",
+                pb::CaptureMode::Manual,
+                PaymentStatus::Cancelled,
+                "CVV_REJECTED",
+                1,
+            ),
+            (
+                "99990",
+                "000",
+                pb::CaptureMode::Manual,
+                PaymentStatus::Cancelled,
+                "AVS_REJECTED",
+                1,
+            ),
+            (
+                "99991",
+                "123",
+                pb::CaptureMode::Manual,
+                PaymentStatus::Success,
+                "SUCCESS",
+                0,
+            ),
+            (
+                "12345",
+                "123",
+                pb::CaptureMode::Manual,
+                PaymentStatus::Success,
+                "SUCCESS",
+                0,
+            ),
+            // Money already captured is never voided by the policy.
+            (
+                "99990",
+                "000",
+                pb::CaptureMode::Automatic,
+                PaymentStatus::Success,
+                "SUCCESS",
+                0,
+            ),
+        ];
+        for (i, &(zip, cvv, mode, status, code, cancels)) in rows.iter().enumerate() {
+            let id = request_id("void-on");
+            let mut request = manual_with_checks(&id, zip, cvv);
+            request.capture_mode = mode as i32;
+            let got = authorize_ok(&gateway, request.clone()).await;
+            let row = format!("row {i}: {got:?}");
+            assert_eq!(status_of(&got), status as i32, "{row}");
+            assert_eq!(result_code(&got), code, "{row}");
+            assert_eq!(get_card(&gateway, &id).await, got, "{row}");
+            // A replay answers the same payment and cancels nothing more.
+            let replayed = authorize_ok(&gateway, request).await;
+            assert_eq!(status_of(&replayed), status as i32, "{row}");
+            assert_eq!(
+                sandbox.stats().request_calls("payments/cancel", &id),
+                cancels,
+                "{row}"
+            );
+        }
+        // The payment kept before the policy was set is left alone.
+        assert_eq!(
+            status_of(&get_card(&gateway, &kept).await),
+            PaymentStatus::Success as i32
+        );
         assert_no_card_data(&db, &gateway).await;
     })
     .await;

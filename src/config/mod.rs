@@ -298,6 +298,7 @@ impl Settings {
                 .reconciler_poll_interval
                 .map_or(defaults.poll_interval, |d| d.0),
             event_retention,
+            card_void_policy: v.card_void_on.clone().unwrap_or_default(),
             ..defaults
         };
 

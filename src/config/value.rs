@@ -199,6 +199,18 @@ impl SettingValue for alipay::PathPrefix {
     }
 }
 
+/// `card_void_on`: the rules are parsed where the policy lives, in the engine.
+impl SettingValue for engine::CardVoidPolicy {
+    fn parse(text: &str) -> Result<Self, String> {
+        engine::CardVoidPolicy::parse(text)
+    }
+
+    #[cfg(test)]
+    fn examples() -> &'static [&'static str] {
+        &["avs:NO_MATCH", "cvv:NO_MATCH", "avs:NO_MATCH,cvv:NO_MATCH"]
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

@@ -19,9 +19,13 @@ use serde::{Serialize, Serializer};
 use store::card_facts::{CardFacts, CardIdentity, PaymentCardFacts};
 use store::card_tokens::{CardToken, CardTokens, NewCardToken};
 use store::payments::{Payment, PaymentUpdate};
-use store::{OperationStatus, Page, PageRequest, PaymentStatus, Transition, Wallet};
+use store::{
+    CaptureMode, OperationStatus, Page, PageRequest, PaymentStatus, ResultInfo, ResultStatus,
+    Transition, Wallet,
+};
 use tracing::Instrument;
 
+use crate::card_void::VoidReason;
 use crate::commands::PayCommand;
 use crate::error::EngineError;
 use crate::pay::is_manual_authorization;
@@ -291,8 +295,37 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let mut view = self.get_card_payment(&id).await?;
+        if let Some(reason) = self.void_reason(&view) {
+            tracing::info!(%reason, payment_request_id = %id, "card_void_on voids the authorization");
+            match self.void_authorization(&id, Some(reason)).await {
+                Ok(voided) => view = voided,
+                // A replay after the caller captured: the capture stands, the answer is the payment as it is.
+                Err(EngineError::IllegalState { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         view.payment.retry_after = retry_after;
         Ok(view)
+    }
+
+    /// Why `card_void_on` voids this card payment: an approved, uncaptured MANUAL authorization whose AVS or CVV
+    /// verdict the policy names. A replayed AuthorizeCard asks again, so a void cut short by a crash is finished
+    /// by the caller's retry.
+    fn void_reason(&self, view: &CardPaymentView) -> Option<VoidReason> {
+        let policy = &self.config().card_void_policy;
+        let payment = &view.payment.payment;
+        if policy.is_empty()
+            || payment.status != PaymentStatus::Success
+            || payment.capture_mode != Some(CaptureMode::Manual)
+            || view.payment.totals.captured > 0
+        {
+            return None;
+        }
+        let facts = view.facts.as_ref()?;
+        policy.reason(
+            facts.avs_result_raw.as_deref(),
+            facts.cvv_result_raw.as_deref(),
+        )
     }
 
     /// A stored card payment with its card facts. NOT_FOUND also for a payment that is not a card payment.
@@ -335,6 +368,16 @@ impl Engine {
         &self,
         payment_request_id: &str,
     ) -> Result<CardPaymentView, EngineError> {
+        self.void_authorization(payment_request_id, None).await
+    }
+
+    /// [`Self::void_card_authorization`], by the caller (`reason` `None`) or by the `card_void_on` policy: then
+    /// the CANCELLED payment's result is the policy's code (`AVS_REJECTED`, `CVV_REJECTED`), not Alipay's.
+    async fn void_authorization(
+        &self,
+        payment_request_id: &str,
+        reason: Option<VoidReason>,
+    ) -> Result<CardPaymentView, EngineError> {
         let span = tracing::info_span!("void_card_authorization", payment_request_id);
         async {
             let _guard = self.lock_payment(payment_request_id).await?;
@@ -359,11 +402,17 @@ impl Engine {
             let mut settled = self.cancel_at_alipay(payment).await?.settled(self)?;
             if settled.status == PaymentStatus::Success {
                 // Alipay released the funds; the authorization's SUCCESS is final for every other move.
+                let code = reason.map_or("VOIDED", VoidReason::code);
                 let transition = Transition::new(PaymentStatus::Cancelled, "void")
-                    .with_reason("VOIDED")
+                    .with_reason(code)
                     .releasing_authorization();
                 let update = PaymentUpdate {
                     cancel_time: Some(chrono::Utc::now()),
+                    result: reason.map(|_| ResultInfo {
+                        status: ResultStatus::Success,
+                        code: code.to_owned(),
+                        message: Some("voided by the gateway's card_void_on policy".to_owned()),
+                    }),
                     ..PaymentUpdate::default()
                 };
                 settled = self

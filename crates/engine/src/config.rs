@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use store::TokenCipher;
 
+use crate::card_void::CardVoidPolicy;
+
 /// Timing and retry bounds of the engine and its reconciler.
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -75,6 +77,8 @@ pub struct EngineConfig {
     /// `<public base>/alipay/notify`: sent as paymentNotifyUrl / refundNotifyUrl / authNotifyUrl on every call that
     /// takes one (never part of a fingerprint); `None` leaves the dashboard's URL in charge.
     pub notify_url: Option<String>,
+    /// The AVS / CVV verdicts that void an approved MANUAL card authorization at once (`card_void_on`).
+    pub card_void_policy: CardVoidPolicy,
 }
 
 impl EngineConfig {
@@ -105,6 +109,7 @@ impl EngineConfig {
             event_buffer: 256,
             token_cipher,
             notify_url: None,
+            card_void_policy: CardVoidPolicy::default(),
         }
     }
 }
@@ -128,6 +133,7 @@ impl fmt::Debug for EngineConfig {
             .field("event_retention", &self.event_retention)
             .field("token_cipher", &"[redacted]")
             .field("notify_url", &self.notify_url)
+            .field("card_void_policy", &self.card_void_policy)
             .finish_non_exhaustive()
     }
 }

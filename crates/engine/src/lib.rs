@@ -21,6 +21,7 @@
 mod binding;
 mod capture;
 mod card;
+mod card_void;
 mod commands;
 mod config;
 mod error;
@@ -44,6 +45,7 @@ mod validate;
 mod views;
 
 pub use card::{CardDetails, CardPay, CardPaymentView, CardSource};
+pub use card_void::{CardVoidPolicy, VoidReason};
 pub use commands::{
     ApplyTokenCommand, CaptureCommand, ConsultCommand, ConsultOutcome, Metadata, PayCommand,
     PaySource, RefundCommand, UserInfo,
