@@ -815,6 +815,78 @@ async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_and_list_payments_show_the_card_summary() {
+    for_each_backend(|db| async move {
+        let (_sandbox, gateway) = start_card_gateway(&db).await;
+        let customer = request_id("card-customer");
+        // (card, tokenize, brand, last four)
+        let rows = [
+            ("4111111111111111", true, "VISA", "1111"),
+            ("5555555555554444", false, "MASTERCARD", "4444"),
+            ("378282246310005", false, "AMEX", "0005"),
+        ];
+        let mut expected = Vec::new();
+        for (number, tokenize, brand, last_four) in rows {
+            let id = request_id("summary");
+            let mut request = with_card(&id, card(number));
+            request.tokenize = tokenize;
+            request.customer_id = customer.clone();
+            let authorized = authorize_ok(&gateway, request).await;
+            let token = summary(&authorized).card_token.clone();
+            assert_eq!(token.is_empty(), !tokenize, "{authorized:?}");
+            expected.push((id, brand, last_four, token));
+        }
+        let mut payments = gateway.payments().await;
+        let listed = payments
+            .list_payments(pb::ListPaymentsRequest {
+                customer_id: customer.clone(),
+                page_size: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list payments")
+            .into_inner()
+            .payments;
+        assert_eq!(listed.len(), expected.len(), "{listed:?}");
+        for (id, brand, last_four, token) in &expected {
+            let got = get_payment(&gateway, id).await;
+            let in_list = listed
+                .iter()
+                .find(|p| &p.payment_request_id == id)
+                .unwrap_or_else(|| panic!("{id} not listed: {listed:?}"));
+            for p in [&got, in_list] {
+                let card = p
+                    .card
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("no card summary: {p:?}"));
+                assert_eq!(card.card_brand, *brand, "{p:?}");
+                assert_eq!(card.last_four, *last_four, "{p:?}");
+                assert_eq!(
+                    (card.expiry_month.as_str(), card.expiry_year.as_str()),
+                    ("12", "39"),
+                    "{p:?}"
+                );
+                assert_eq!(card.card_token, *token, "{p:?}");
+            }
+            // The card service and the payment service show the same summary.
+            assert_eq!(
+                get_card(&gateway, id).await.payment.and_then(|p| p.card),
+                got.card
+            );
+        }
+        // A wallet payment has none.
+        let wallet = request_id("wallet");
+        payments
+            .pay(cashier_pay(&wallet, 1000))
+            .await
+            .unwrap_or_else(|s| panic!("pay: {s:?}\n{}", gateway.log()));
+        assert_eq!(get_payment(&gateway, &wallet).await.card, None);
+        assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokenize_then_stored_card_charges_then_delete() {
     for_each_backend(|db| async move {
         let (sandbox, gateway) = start_card_gateway(&db).await;

@@ -30,9 +30,10 @@ impl CardApi {
     }
 }
 
-/// A card payment → proto: `payment.card` and the card-only results from the card facts.
+/// A card payment → proto: the payment (its `card` summary rendered as for every payment) and the card-only
+/// results from the card facts.
 fn card_payment(view: &engine::CardPaymentView) -> pb::CardPayment {
-    let mut out = payment(&view.payment);
+    let out = payment(&view.payment);
     let Some(f) = &view.facts else {
         return pb::CardPayment {
             payment: Some(out),
@@ -40,18 +41,6 @@ fn card_payment(view: &engine::CardPaymentView) -> pb::CardPayment {
         };
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    out.card = Some(pb::CardSummary {
-        card_brand: text(&f.card.brand),
-        last_four: text(&f.card.last_four),
-        expiry_month: text(&f.card.expiry_month),
-        expiry_year: text(&f.card.expiry_year),
-        card_token: text(&f.card_token_id),
-        issuing_country: text(&f.card.issuing_country),
-        funding: text(&f.card.funding),
-        issuer_name: text(&f.issuer_name),
-        network_transaction_id: text(&f.network_transaction_id),
-        ..pb::CardSummary::default()
-    });
     let three_ds = (f.three_ds_version.is_some() || f.eci.is_some() || f.challenged.is_some())
         .then(|| {
             #[allow(deprecated)] // the bool stays filled for callers of the older contract

@@ -200,9 +200,12 @@ pub fn payment(view: &engine::PaymentView) -> pb::Payment {
             masked_card_no: c.masked_card_no.clone().unwrap_or_default(),
             card_brand: c.brand.clone().unwrap_or_default(),
             last_four: c.last_four.clone().unwrap_or_default(),
+            expiry_month: c.expiry_month.clone().unwrap_or_default(),
+            expiry_year: c.expiry_year.clone().unwrap_or_default(),
             card_token: c.card_token.clone().unwrap_or_default(),
             issuing_country: c.issuing_country.clone().unwrap_or_default(),
             funding: c.funding.clone().unwrap_or_default(),
+            issuer_name: c.issuer_name.clone().unwrap_or_default(),
             network_transaction_id: c.network_transaction_id.clone().unwrap_or_default(),
             ..Default::default()
         }),

@@ -29,6 +29,7 @@ use crate::card_void::VoidReason;
 use crate::commands::PayCommand;
 use crate::error::EngineError;
 use crate::pay::is_manual_authorization;
+use crate::records::PaymentRecord;
 use crate::views::PaymentView;
 use crate::{Engine, reasons};
 
@@ -353,7 +354,7 @@ impl Engine {
         let facts = PaymentCardFacts::new(self.store()).get(&payment.id).await?;
         Ok(CardPaymentView {
             payment: PaymentView {
-                payment: payment.into(),
+                payment: PaymentRecord::with_card_facts(payment, facts.as_ref()),
                 totals: self.totals_of(payment).await?,
                 retry_after: None,
             },

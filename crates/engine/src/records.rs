@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use store::bindings::Binding;
 use store::captures::Capture;
+use store::card_facts::CardFacts;
 use store::payments::Payment;
 use store::refunds::Refund;
 use store::{
@@ -49,8 +50,14 @@ pub struct CardSummary {
     pub brand: Option<String>,
     /// Last four digits.
     pub last_four: Option<String>,
-    /// Token for reusing the card.
+    /// Expiry month, `MM`.
+    pub expiry_month: Option<String>,
+    /// Expiry year as Alipay reports it.
+    pub expiry_year: Option<String>,
+    /// The gateway's id of the stored card the payment used or created (Alipay's cardToken stays sealed).
     pub card_token: Option<String>,
+    /// The issuing bank's name.
+    pub issuer_name: Option<String>,
     /// ISO 3166-1 alpha-2 issuing country.
     pub issuing_country: Option<String>,
     /// CREDIT, DEBIT, PREPAID...
@@ -119,6 +126,37 @@ impl PaymentRecord {
     }
 }
 
+impl CardSummary {
+    /// The summary of a card payment's recorded facts; the masked number, which the store does not keep, from
+    /// the payment's columns.
+    fn of(p: &Payment, facts: &CardFacts) -> Self {
+        Self {
+            masked_card_no: p.card_masked_no.clone(),
+            brand: facts.card.brand.clone(),
+            last_four: facts.card.last_four.clone(),
+            expiry_month: facts.card.expiry_month.clone(),
+            expiry_year: facts.card.expiry_year.clone(),
+            card_token: facts.card_token_id.clone(),
+            issuer_name: facts.issuer_name.clone(),
+            issuing_country: facts.card.issuing_country.clone(),
+            funding: facts.card.funding.clone(),
+            network_transaction_id: facts.network_transaction_id.clone(),
+        }
+    }
+}
+
+impl PaymentRecord {
+    /// `p` with the summary of its card facts, which live beside the payment (`payment_card_facts`); callers
+    /// read the facts of a whole page in one query.
+    pub(crate) fn with_card_facts(p: &Payment, facts: Option<&CardFacts>) -> Self {
+        let mut record = Self::from(p);
+        if let Some(facts) = facts {
+            record.card = Some(CardSummary::of(p, facts));
+        }
+        record
+    }
+}
+
 impl From<&Payment> for PaymentRecord {
     fn from(p: &Payment) -> Self {
         let card = [&p.card_masked_no, &p.card_last_four, &p.card_token]
@@ -132,6 +170,7 @@ impl From<&Payment> for PaymentRecord {
                 issuing_country: p.card_issuing_country.clone(),
                 funding: p.card_funding.clone(),
                 network_transaction_id: p.network_transaction_id.clone(),
+                ..CardSummary::default()
             });
         Self {
             payment_request_id: p.payment_request_id.clone(),

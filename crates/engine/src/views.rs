@@ -7,13 +7,15 @@
 //! set. Only when there is nothing to show yet (a duplicate whose original call is still in flight: no row, or a
 //! CREATED one) is the engine's answer [`EngineError::Unavailable`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
 use store::captures::Capture;
+use store::card_facts::{CardFacts, PaymentCardFacts};
 use store::payments::{Payment, PaymentFilter};
 use store::refunds::Refund;
-use store::{Page, PageRequest, StoreError};
+use store::{Page, PageRequest, StoreError, Wallet};
 
 use crate::commands::{CaptureCommand, PayCommand, RefundCommand};
 use crate::error::EngineError;
@@ -172,8 +174,9 @@ impl Engine {
         self.payment_view(&payment, None).await
     }
 
-    /// Stored payments matching `filter`, newest first, one page, with their totals: two queries whatever the page
-    /// size (the page, then one grouped query for the totals of its payments).
+    /// Stored payments matching `filter`, newest first, one page, with their totals and card summaries: at most
+    /// three queries whatever the page size (the page, one grouped query for the totals of its payments, one for
+    /// the card facts of its card payments).
     pub async fn list_payments(
         &self,
         filter: PaymentFilter,
@@ -183,11 +186,12 @@ impl Engine {
         let page = payments.list(&filter, &page).await?;
         let ids: Vec<&str> = page.items.iter().map(|p| p.id.as_str()).collect();
         let mut totals = payments.totals(&ids).await?;
+        let cards = self.card_facts_of(&page.items).await?;
         let items = page
             .items
             .iter()
             .map(|p| PaymentView {
-                payment: p.into(),
+                payment: PaymentRecord::with_card_facts(p, cards.get(&p.id)),
                 totals: totals.remove(&p.id).unwrap_or_default(),
                 retry_after: None,
             })
@@ -233,17 +237,31 @@ impl Engine {
         Ok(CaptureView::new(&capture, &payment, retry_after))
     }
 
-    /// The view of one payment (one grouped totals query).
+    /// The view of one payment (one grouped totals query, and the card facts of a card payment).
     async fn payment_view(
         &self,
         payment: &Payment,
         retry_after: Option<Duration>,
     ) -> Result<PaymentView, EngineError> {
+        let cards = self.card_facts_of(std::slice::from_ref(payment)).await?;
         Ok(PaymentView {
-            payment: payment.into(),
+            payment: PaymentRecord::with_card_facts(payment, cards.get(&payment.id)),
             totals: self.totals_of(payment).await?,
             retry_after,
         })
+    }
+
+    /// The card facts of the card payments among `payments`, by payment id: one query, none without a card payment.
+    async fn card_facts_of(
+        &self,
+        payments: &[Payment],
+    ) -> Result<HashMap<String, CardFacts>, EngineError> {
+        let ids: Vec<&str> = payments
+            .iter()
+            .filter(|p| p.payment_method_type == Wallet::Card)
+            .map(|p| p.id.as_str())
+            .collect();
+        Ok(PaymentCardFacts::new(self.store()).get_many(&ids).await?)
     }
 
     /// What has been refunded and captured of `payment`.

@@ -5,6 +5,8 @@
 //! Only masked and derived data has a field here; a card number, CVV, cardholder name, billing address or CAVV has
 //! none, so no caller can store one by mistake.
 
+use std::collections::HashMap;
+
 use crate::db::{begin_write, check_opt_len, now};
 use crate::entity::{card_token, payment, payment_card_facts};
 use crate::error::{Result, StoreError};
@@ -12,8 +14,8 @@ use crate::store::Store;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QuerySelect,
-    Select,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Select,
 };
 
 /// A value that a later source may fill but never erase: blank text counts as absent.
@@ -266,12 +268,23 @@ impl<'a> PaymentCardFacts<'a> {
 
     /// The payment's card facts; `None` when no source reported any.
     pub async fn get(&self, payment_id: &str) -> Result<Option<CardFacts>> {
-        Ok(
-            payment_card_facts::Entity::find_by_id(payment_id.to_owned())
-                .one(self.db)
-                .await?
-                .map(CardFacts::from_row),
-        )
+        Ok(self.get_many(&[payment_id]).await?.remove(payment_id))
+    }
+
+    /// The card facts of those of `payment_ids` that have some, by payment id: one query for a whole page of
+    /// payments (none for an empty list), as the totals are read.
+    pub async fn get_many(&self, payment_ids: &[&str]) -> Result<HashMap<String, CardFacts>> {
+        if payment_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = payment_card_facts::Entity::find()
+            .filter(payment_card_facts::Column::PaymentId.is_in(payment_ids.iter().copied()))
+            .all(self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.payment_id.clone(), CardFacts::from_row(row)))
+            .collect())
     }
 }
 
