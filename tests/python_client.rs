@@ -1,6 +1,7 @@
-//! The cross-language check: `tests/python/wallet_flow.py` (grpcio, stubs generated from `proto/` at run time)
-//! drives the real binary. The interpreter comes from `ALIPAY_GATEWAY_PYTHON` (scripts/test sets it up from
-//! tests/python/requirements.txt); without it the test is skipped locally and fails under CI.
+//! The cross-language checks: `tests/python/wallet_flow.py` and `tests/python/card_flow.py` (grpcio, stubs
+//! generated from `proto/` at run time) drive the real binary. The interpreter comes from `ALIPAY_GATEWAY_PYTHON`
+//! (scripts/test sets it up from tests/python/requirements.txt); without it the tests are skipped locally and fail
+//! under CI.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
@@ -9,8 +10,13 @@ use std::process::Command;
 
 use common::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_grpc_client_runs_the_wallet_flow() {
+/// Runs `tests/python/{script}` against a fresh gateway on each backend; it must print `{ok_line}`. `check` then
+/// looks at what reached the sandbox.
+async fn run_python_client(
+    script: &'static str,
+    ok_line: &'static str,
+    check: fn(&sandbox::Stats),
+) {
     let Some(python) = python_interpreter("Python client check") else {
         return;
     };
@@ -22,7 +28,7 @@ async fn python_grpc_client_runs_the_wallet_flow() {
             let addr = gateway.addr.to_string();
             let output = tokio::task::spawn_blocking(move || {
                 Command::new(&python)
-                    .arg(format!("{root}/tests/python/wallet_flow.py"))
+                    .arg(format!("{root}/tests/python/{script}"))
                     .arg(addr)
                     .arg(format!("{root}/proto"))
                     .output()
@@ -33,18 +39,37 @@ async fn python_grpc_client_runs_the_wallet_flow() {
             let stdout = String::from_utf8_lossy(&output.stdout);
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(
-                output.status.success() && stdout.contains("python wallet flow: OK"),
+                output.status.success() && stdout.contains(ok_line),
                 "python client failed\nstdout:\n{stdout}\nstderr:\n{stderr}\ngateway log:\n{}",
                 gateway.log()
             );
-            let stats = sandbox.stats();
-            assert_eq!(
-                stats.endpoint_calls("payments/pay"),
-                2,
-                "only the valid Pay and the declined one reached Alipay: {stats:?}"
-            );
+            check(&sandbox.stats());
             sandbox.shutdown().await;
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_grpc_client_runs_the_wallet_flow() {
+    run_python_client("wallet_flow.py", "python wallet flow: OK", |stats| {
+        assert_eq!(
+            stats.endpoint_calls("payments/pay"),
+            2,
+            "only the valid Pay and the declined one reached Alipay: {stats:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_grpc_client_authorizes_cards() {
+    run_python_client("card_flow.py", "python card flow: OK", |stats| {
+        assert_eq!(
+            stats.endpoint_calls("payments/pay"),
+            3,
+            "the approved, declined and challenged cards reached Alipay, the bad number did not: {stats:?}"
+        );
     })
     .await;
 }

@@ -6,30 +6,13 @@ Exits non-zero (with an assertion message) on any deviation.
 """
 
 import http.client
-import os
-import subprocess
 import sys
 import tempfile
 import urllib.parse
 import urllib.request
 import uuid
 
-def generate(proto_dir, out_dir):
-    """Stubs from proto/, exactly as docs/clients.md tells a Python team: grpcio-tools for the gateway's files;
-    google.rpc's Status and error details come ready-made from googleapis-common-protos (pulled in by
-    grpcio-status)."""
-    gateway_protos = []
-    for root, _, files in os.walk(os.path.join(proto_dir, "alipay")):
-        gateway_protos += [os.path.relpath(os.path.join(root, f), proto_dir) for f in files if f.endswith(".proto")]
-    import grpc_tools
-    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir, "-I", well_known,
-         "--python_out", out_dir, "--grpc_python_out", out_dir, *sorted(gateway_protos)],
-        check=True,
-    )
-    sys.path.insert(0, out_dir)
-
+from grpc_client import details_of, generate
 
 def follow_auth_page(auth_url, expected_state):
     """What a browser does on the wallet's H5 page: open it, submit 4 digits, read the 303's authCode."""
@@ -56,7 +39,6 @@ def main():
         from alipay.gateway.v1 import common_pb2 as common
         from alipay.gateway.v1 import payment_pb2 as pay_pb, payment_pb2_grpc as pay_grpc
         from google.rpc import error_details_pb2
-        from grpc_status import rpc_status
 
         channel = grpc.insecure_channel(target)
         auth = auth_grpc.AuthorizationServiceStub(channel)
@@ -93,16 +75,6 @@ def main():
         ), timeout=30).refund
         assert refund.status in (common.REFUND_STATUS_SUCCESS, common.REFUND_STATUS_PROCESSING), refund
         assert refund.payment_request_id == pay_id
-
-        def details_of(error, kind):
-            """The first detail of type `kind` in the error's google.rpc.Status (docs/clients.md)."""
-            status = rpc_status.from_call(error)
-            assert status is not None, "no grpc-status-details-bin trailer"
-            for detail in status.details:
-                found = kind()
-                if detail.Unpack(found):
-                    return found
-            raise AssertionError(f"no {kind.DESCRIPTOR.full_name} in {status}")
 
         try:
             payments.Pay(pay_pb.PayRequest(payment_request_id="bad id with spaces"), timeout=10)
