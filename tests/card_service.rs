@@ -1,11 +1,15 @@
 //! CardService end to end: the real gateway binary over gRPC, the sandbox as card issuer over real signed HTTP, and
-//! both stores. The card table and the AVS/CVV rules, MANUAL then Capture, AUTOMATIC, Void, tokenize then stored-card
-//! charges (customer- and merchant-initiated), DeleteCardToken, a 3DS challenge and the hosted page passed by
-//! posting the sandbox's forms, and bad card input that never reaches the sandbox. Every scenario ends by checking
-//! that the store and the gateway log hold no card number, CVV or plaintext cardToken.
+//! both stores. The card table and the AVS/CVV rules, MANUAL then Capture, AUTOMATIC, Void, the `card_void_on`
+//! policy, tokenize then stored-card charges (customer- and merchant-initiated), DeleteCardToken, the card summary of
+//! GetPayment and ListPayments, a 3DS challenge and the hosted page passed by posting the sandbox's forms and again
+//! in a real headless browser (tests/browser/card_checkout.js; skipped locally without playwright-core and Chromium,
+//! failing under CI), and bad card input that never reaches the sandbox. Every scenario ends by checking that the
+//! store and the gateway log hold no card number, CVV or plaintext cardToken.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
+#[path = "browser/driver.rs"]
+mod driver;
 
 use std::time::Duration;
 
@@ -1113,6 +1117,167 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
         assert_eq!(summary(&paid).last_four, "4444");
         assert_eq!(paid.card_check_results.as_ref().unwrap().avs_check, AvsCheck::Match as i32);
         assert_no_card_data(&db, &gateway).await;
+    })
+    .await;
+}
+
+/// The merchant's return page in the browser tests: an https URL (as the gateway demands), served by the local
+/// [`driver::ReturnServer`] through the driver's `returnServer`.
+const BROWSER_RETURN_URL: &str = "https://merchant.example/return";
+
+/// One run of the browser driver for `order`, landing back on [`BROWSER_RETURN_URL`] served by `merchant`.
+async fn in_browser(
+    (modules, chromium): &(String, String),
+    merchant: &driver::ReturnServer,
+    mut order: serde_json::Value,
+) -> serde_json::Value {
+    order["returnUrlPrefix"] = BROWSER_RETURN_URL.into();
+    order["returnServer"] = merchant.base.clone().into();
+    driver::checkout(modules, chromium, order).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
+    let Some(browser) = driver::prerequisites() else {
+        return;
+    };
+    for_each_backend(|db| {
+        let browser = browser.clone();
+        async move {
+            let (sandbox, gateway) = start_card_gateway(&db).await;
+            let merchant = driver::ReturnServer::start().await;
+            let mut client = cards(&gateway).await;
+            let customer = request_id("browser-customer");
+
+            // The hosted page with 3DS asked: the buyer enters 3220, saves the card and passes the OTP.
+            let hosted = request_id("browser-hosted");
+            let page = client
+                .create_hosted_card_payment(pb::CreateHostedCardPaymentRequest {
+                    payment_request_id: hosted.clone(),
+                    payment_amount: php(2500),
+                    order: Some(pb::Order {
+                        reference_order_id: format!("order-{hosted}"),
+                        order_description: "Boots".into(),
+                        ..Default::default()
+                    }),
+                    customer_id: customer.clone(),
+                    three_ds: three_ds(true, false),
+                    tokenize: true,
+                    env: Some(pb::Env {
+                        terminal_type: pb::TerminalType::Web as i32,
+                        client_ip: "203.0.113.7".into(),
+                        ..Default::default()
+                    }),
+                    payment_redirect_url: format!("{BROWSER_RETURN_URL}?order={hosted}"),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_or_else(|s| panic!("hosted: {s:?}\n{}", gateway.log()))
+                .into_inner()
+                .card_payment
+                .expect("card payment");
+            assert_eq!(status_of(&page), PaymentStatus::Processing as i32);
+            let report = in_browser(
+                &browser,
+                &merchant,
+                serde_json::json!({
+                    "url": redirect_url(&page),
+                    "card": {"cardNo": "4000000000003220", "expiryMonth": "12", "expiryYear": "39", "cvv": "123",
+                             "cardholderName": "Jane Roe", "zipCode": "10001"},
+                    "saveCard": true,
+                    "otp": "1234",
+                }),
+            )
+            .await;
+            assert_eq!(
+                report["pages"],
+                serde_json::json!(["Card payment", "3D Secure verification"])
+            );
+            assert!(report["finalText"].as_str().unwrap().contains("Back at the merchant"));
+            assert_eq!(
+                merchant.hits.lock().unwrap().clone(),
+                [format!("/return?order={hosted}")]
+            );
+            let paid = eventually("the hosted card's token", Duration::from_secs(20), || async {
+                let c = get_card(&gateway, &hosted).await;
+                let card = c.payment.as_ref()?.card.as_ref()?;
+                (status_of(&c) == PaymentStatus::Success as i32 && !card.card_token.is_empty()).then_some(c)
+            })
+            .await;
+            let saved = summary(&paid);
+            assert_eq!(
+                (saved.card_brand.as_str(), saved.last_four.as_str()),
+                ("VISA", "3220")
+            );
+            assert_eq!(
+                (saved.expiry_month.as_str(), saved.expiry_year.as_str()),
+                ("12", "39")
+            );
+            assert!(paid.three_ds_result.as_ref().unwrap().challenged, "{paid:?}");
+            let token = saved.card_token.clone();
+            let listed = client
+                .list_card_tokens(pb::ListCardTokensRequest {
+                    customer_id: customer.clone(),
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .into_inner();
+            assert_eq!(
+                listed.card_tokens.iter().map(|t| t.card_token.as_str()).collect::<Vec<_>>(),
+                [token.as_str()]
+            );
+
+            // The saved card pays again with no page: a merchant-initiated charge (3220 asks a buyer who is
+            // present for 3DS).
+            let again = request_id("browser-stored");
+            let mut request = authorize(
+                &again,
+                pb::authorize_card_request::CardSource::StoredCard(pb::StoredCard {
+                    card_token: token.clone(),
+                    recurring_type: pb::RecurringType::Scheduled as i32,
+                    ..Default::default()
+                }),
+            );
+            request.customer_id = customer.clone();
+            let charged = authorize_ok(&gateway, request).await;
+            assert_eq!(status_of(&charged), PaymentStatus::Success as i32, "{charged:?}");
+            assert_eq!(charged.payment.as_ref().unwrap().next_action, None);
+
+            // A wrong OTP: FAIL, and the buyer still returns to the merchant.
+            let wrong = request_id("browser-wrong");
+            let mut request = with_card(&wrong, card("4000000000003220"));
+            request.three_ds = three_ds(true, false);
+            request.payment_redirect_url = format!("{BROWSER_RETURN_URL}?order={wrong}");
+            let challenged = authorize_ok(&gateway, request).await;
+            in_browser(
+                &browser,
+                &merchant,
+                serde_json::json!({"url": redirect_url(&challenged), "otp": "9999"}),
+            )
+            .await;
+            wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
+
+            // An AuthorizeCard 3DS challenge passed in the browser.
+            let direct = request_id("browser-3ds");
+            let mut request = with_card(&direct, card("4000000000003063"));
+            request.three_ds = three_ds(true, false);
+            request.payment_redirect_url = format!("{BROWSER_RETURN_URL}?order={direct}");
+            let challenged = authorize_ok(&gateway, request).await;
+            assert_eq!(status_of(&challenged), PaymentStatus::Processing as i32);
+            let report = in_browser(
+                &browser,
+                &merchant,
+                serde_json::json!({"url": redirect_url(&challenged), "otp": "1234"}),
+            )
+            .await;
+            assert_eq!(report["pages"], serde_json::json!(["3D Secure verification"]));
+            let done = wait_for_card(&gateway, &direct, PaymentStatus::Success).await;
+            assert_eq!(summary(&done).last_four, "3063");
+            assert_eq!(merchant.hits.lock().unwrap().len(), 3);
+            assert_eq!(sandbox.stats().endpoint_calls("payments/pay"), 4);
+            assert_no_card_data(&db, &gateway).await;
+        }
     })
     .await;
 }

@@ -11,7 +11,11 @@
 //    "card": {"cardNo": "...", "expiryMonth": "12", "expiryYear": "30", "cvv": "123",
 //             "cardholderName": "...", "zipCode": "..."},      // optional: only for the card form
 //    "saveCard": true,                                         // optional: tick the box (fails if absent)
-//    "otp": "1234" | "cancel"}                                 // optional: the 3DS answer
+//    "otp": "1234" | "cancel",                                 // optional: the 3DS answer
+//    "returnServer": "http://127.0.0.1:PORT"}                  // optional: serves the return URL (see below)
+// With `returnServer`, every request under `returnUrlPrefix` (an https merchant URL the gateway accepts) is
+// answered by that local server, same path and query: the browser lands on the merchant's URL, and the local
+// server sees the hit.
 // Prints one JSON line {"finalUrl", "pages": [titles seen], "finalText"} and exits 0, or prints the error and
 // exits 1. playwright-core comes from NODE_PATH; Chromium from ALIPAY_GATEWAY_CHROMIUM (default
 // /usr/bin/chromium).
@@ -81,6 +85,13 @@ async function main() {
       if (request.resourceType() === 'script') scripts.push(request.url());
     });
     const back = (url) => url.href.startsWith(order.returnUrlPrefix);
+    if (order.returnServer) {
+      await page.route(back, async (route) => {
+        const asked = new URL(route.request().url());
+        const local = new URL(asked.pathname + asked.search, order.returnServer);
+        await route.fulfill({ response: await route.fetch({ url: local.href }) });
+      });
+    }
     await page.goto(order.url);
     pages.push(await page.title());
     if ((await page.locator('input[name="cardNo"]').count()) > 0) {

@@ -6,98 +6,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
-
-use std::path::Path;
-use std::process::Command;
-use std::sync::{Arc, Mutex};
+#[path = "../../../tests/browser/driver.rs"]
+mod driver;
 
 use alipay::Outcome;
 use alipay::model::{
     Amount, CaptureMode, CardNumber, CardPaymentMethodMetaData, InquiryPaymentRequest, PayRequest,
     PaymentMethod, PaymentStatus, RecurringType,
 };
-use axum::extract::{OriginalUri, State};
+use driver::{ReturnServer, checkout, prerequisites};
 use sandbox::{SandboxConfig, dev};
-use serde_json::{Value, json};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The driver's prerequisites: playwright-core's `node_modules` and a Chromium binary.
-fn prerequisites() -> Option<(String, String)> {
-    let modules = std::env::var("ALIPAY_GATEWAY_NODE_MODULES").unwrap_or_default();
-    let chromium = std::env::var("ALIPAY_GATEWAY_CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let ready = !modules.is_empty()
-        && Path::new(&modules).join("playwright-core").is_dir()
-        && Path::new(&chromium).is_file();
-    if ready {
-        return Some((modules, chromium));
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the browser test cannot run: it needs playwright-core in ALIPAY_GATEWAY_NODE_MODULES \
-         ({modules:?}) and Chromium at {chromium} (apt-get install chromium chromium-driver)"
-    );
-    eprintln!("playwright-core or Chromium missing: skipping the browser test");
-    None
-}
-
-/// The merchant's return page (`/return`): records every URL the browser lands on there.
-struct ReturnServer {
-    base: String,
-    hits: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ReturnServer {
-    async fn start() -> Self {
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let router = axum::Router::new()
-            .route(
-                "/return",
-                axum::routing::get(|State(hits): State<Arc<Mutex<Vec<String>>>>, OriginalUri(uri): OriginalUri| async move {
-                    hits.lock().unwrap().push(uri.to_string());
-                    axum::response::Html("<!doctype html><title>Merchant</title><h1>Back at the merchant</h1>")
-                }),
-            )
-            .with_state(hits.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
-        Self { base, hits, task }
-    }
-}
-
-impl Drop for ReturnServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Runs the shared driver with `order`; returns its JSON report.
-async fn checkout(modules: &str, chromium: &str, order: Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/card_checkout.js");
-    let (modules, chromium) = (modules.to_owned(), chromium.to_owned());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(order.to_string())
-            .env("NODE_PATH", modules)
-            .env("ALIPAY_GATEWAY_CHROMIUM", chromium)
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser driver failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap()
-}
+use serde_json::json;
 
 fn pay_request(return_url: &str, method: PaymentMethod) -> PayRequest {
     let mut request =
