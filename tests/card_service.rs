@@ -739,56 +739,15 @@ async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
 
         let gateway = start_card_gateway_on(&db, &sandbox, Some("avs:NO_MATCH,cvv:NO_MATCH"));
         // (postal code, CVV, capture mode, status, result code, cancels at Alipay)
+        #[rustfmt::skip]
         let rows: &[(&str, &str, pb::CaptureMode, PaymentStatus, &str, u64)] = &[
-            (
-                "99990",
-                "123",
-                pb::CaptureMode::Manual,
-                PaymentStatus::Cancelled,
-                "AVS_REJECTED",
-                1,
-            ),
-            (
-                "12345",
-                "000",
-                pb::CaptureMode::Manual,
-                PaymentStatus::Cancelled,
-                "CVV_REJECTED",
-                1,
-            ),
-            (
-                "99990",
-                "000",
-                pb::CaptureMode::Manual,
-                PaymentStatus::Cancelled,
-                "AVS_REJECTED",
-                1,
-            ),
-            (
-                "99991",
-                "123",
-                pb::CaptureMode::Manual,
-                PaymentStatus::Success,
-                "SUCCESS",
-                0,
-            ),
-            (
-                "12345",
-                "123",
-                pb::CaptureMode::Manual,
-                PaymentStatus::Success,
-                "SUCCESS",
-                0,
-            ),
+            ("99990", "123", pb::CaptureMode::Manual, PaymentStatus::Cancelled, "AVS_REJECTED", 1),
+            ("12345", "000", pb::CaptureMode::Manual, PaymentStatus::Cancelled, "CVV_REJECTED", 1),
+            ("99990", "000", pb::CaptureMode::Manual, PaymentStatus::Cancelled, "AVS_REJECTED", 1),
+            ("99991", "123", pb::CaptureMode::Manual, PaymentStatus::Success, "SUCCESS", 0),
+            ("12345", "123", pb::CaptureMode::Manual, PaymentStatus::Success, "SUCCESS", 0),
             // Money already captured is never voided by the policy.
-            (
-                "99990",
-                "000",
-                pb::CaptureMode::Automatic,
-                PaymentStatus::Success,
-                "SUCCESS",
-                0,
-            ),
+            ("99990", "000", pb::CaptureMode::Automatic, PaymentStatus::Success, "SUCCESS", 0),
         ];
         for (i, &(zip, cvv, mode, status, code, cancels)) in rows.iter().enumerate() {
             let id = request_id("void-on");
@@ -1180,29 +1139,24 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             let report = in_browser(
                 &browser,
                 &merchant,
-                serde_json::json!({
-                    "url": redirect_url(&page),
-                    "card": {"cardNo": "4000000000003220", "expiryMonth": "12", "expiryYear": "39", "cvv": "123",
-                             "cardholderName": "Jane Roe", "zipCode": "10001"},
-                    "saveCard": true,
-                    "otp": "1234",
-                }),
+                driver::save_3220_with_3ds(&redirect_url(&page), "39"),
             )
             .await;
-            assert_eq!(
-                report["pages"],
-                serde_json::json!(["Card payment", "3D Secure verification"])
+            merchant.assert_landed(
+                &report,
+                &["Card payment", "3D Secure verification"],
+                &format!("/return?order={hosted}"),
             );
-            assert!(report["finalText"].as_str().unwrap().contains("Back at the merchant"));
-            assert_eq!(
-                merchant.hits.lock().unwrap().clone(),
-                [format!("/return?order={hosted}")]
-            );
-            let paid = eventually("the hosted card's token", Duration::from_secs(20), || async {
-                let c = get_card(&gateway, &hosted).await;
-                let card = c.payment.as_ref()?.card.as_ref()?;
-                (status_of(&c) == PaymentStatus::Success as i32 && !card.card_token.is_empty()).then_some(c)
-            })
+            let paid = eventually(
+                "the hosted card's token",
+                Duration::from_secs(20),
+                || async {
+                    let c = get_card(&gateway, &hosted).await;
+                    let card = c.payment.as_ref()?.card.as_ref()?;
+                    (status_of(&c) == PaymentStatus::Success as i32 && !card.card_token.is_empty())
+                        .then_some(c)
+                },
+            )
             .await;
             let saved = summary(&paid);
             assert_eq!(
@@ -1213,7 +1167,10 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
                 (saved.expiry_month.as_str(), saved.expiry_year.as_str()),
                 ("12", "39")
             );
-            assert!(paid.three_ds_result.as_ref().unwrap().challenged, "{paid:?}");
+            assert!(
+                paid.three_ds_result.as_ref().unwrap().challenged,
+                "{paid:?}"
+            );
             let token = saved.card_token.clone();
             let listed = client
                 .list_card_tokens(pb::ListCardTokensRequest {
@@ -1224,7 +1181,11 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
                 .expect("list")
                 .into_inner();
             assert_eq!(
-                listed.card_tokens.iter().map(|t| t.card_token.as_str()).collect::<Vec<_>>(),
+                listed
+                    .card_tokens
+                    .iter()
+                    .map(|t| t.card_token.as_str())
+                    .collect::<Vec<_>>(),
                 [token.as_str()]
             );
 
@@ -1241,7 +1202,11 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             );
             request.customer_id = customer.clone();
             let charged = authorize_ok(&gateway, request).await;
-            assert_eq!(status_of(&charged), PaymentStatus::Success as i32, "{charged:?}");
+            assert_eq!(
+                status_of(&charged),
+                PaymentStatus::Success as i32,
+                "{charged:?}"
+            );
             assert_eq!(charged.payment.as_ref().unwrap().next_action, None);
 
             // A wrong OTP: FAIL, and the buyer still returns to the merchant.
@@ -1271,7 +1236,11 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
                 serde_json::json!({"url": redirect_url(&challenged), "otp": "1234"}),
             )
             .await;
-            assert_eq!(report["pages"], serde_json::json!(["3D Secure verification"]));
+            merchant.assert_landed(
+                &report,
+                &["3D Secure verification"],
+                &format!("/return?order={direct}"),
+            );
             let done = wait_for_card(&gateway, &direct, PaymentStatus::Success).await;
             assert_eq!(summary(&done).last_four, "3063");
             assert_eq!(merchant.hits.lock().unwrap().len(), 3);

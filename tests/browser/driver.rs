@@ -61,10 +61,41 @@ impl ReturnServer {
     }
 }
 
+impl ReturnServer {
+    /// Asserts the driver's `report`: it saw `pages` (titles, in order), ended on the merchant's page, and that
+    /// page was served here once more, last, at `path_and_query`.
+    pub fn assert_landed(&self, report: &Value, pages: &[&str], path_and_query: &str) {
+        assert_eq!(report["pages"], serde_json::json!(pages), "{report}");
+        assert!(
+            report["finalText"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Back at the merchant"),
+            "{report}"
+        );
+        assert_eq!(
+            self.hits.lock().unwrap().last().map(String::as_str),
+            Some(path_and_query)
+        );
+    }
+}
+
 impl Drop for ReturnServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The order of the acceptance scenario on the hosted page: the buyer enters 4000000000003220 (which needs the
+/// 3DS challenge) expiring 12/`expiry_year`, ticks "save card" and passes the OTP.
+pub fn save_3220_with_3ds(url: &str, expiry_year: &str) -> Value {
+    serde_json::json!({
+        "url": url,
+        "card": {"cardNo": "4000000000003220", "expiryMonth": "12", "expiryYear": expiry_year, "cvv": "123",
+                 "cardholderName": "Jane Roe", "zipCode": "10001"},
+        "saveCard": true,
+        "otp": "1234",
+    })
 }
 
 /// Runs the shared driver with `order`; returns its JSON report.

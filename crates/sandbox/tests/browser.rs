@@ -14,7 +14,7 @@ use alipay::model::{
     Amount, CaptureMode, CardNumber, CardPaymentMethodMetaData, InquiryPaymentRequest, PayRequest,
     PaymentMethod, PaymentStatus, RecurringType,
 };
-use driver::{ReturnServer, checkout, prerequisites};
+use driver::{ReturnServer, checkout, prerequisites, save_3220_with_3ds};
 use sandbox::{SandboxConfig, dev};
 use serde_json::json;
 
@@ -57,33 +57,18 @@ async fn a_buyer_pays_on_the_hosted_page_with_3ds_in_a_real_browser() {
     );
     let reply = client.pay(&hosted).await.unwrap();
     assert_eq!(reply.outcome, Outcome::InProcess);
-    let report = checkout(
-        &modules,
-        &chromium,
-        json!({
-            "url": reply.body.normal_url.clone().unwrap(),
-            "returnUrlPrefix": merchant.base,
-            "card": {"cardNo": "4000000000003220", "expiryMonth": "12", "expiryYear": "30", "cvv": "123",
-                     "cardholderName": "Jane Roe", "zipCode": "10001"},
-            "saveCard": true,
-            "otp": "1234",
-        }),
-    )
+    let report = checkout(&modules, &chromium, {
+        let mut order = save_3220_with_3ds(&reply.body.normal_url.clone().unwrap(), "30");
+        order["returnUrlPrefix"] = merchant.base.clone().into();
+        order
+    })
     .await;
-    assert_eq!(
-        report["pages"],
-        json!(["Card payment", "3D Secure verification"])
+    merchant.assert_landed(
+        &report,
+        &["Card payment", "3D Secure verification"],
+        &format!("/return?order={}", hosted.payment_request_id),
     );
-    assert!(
-        report["finalText"]
-            .as_str()
-            .unwrap()
-            .contains("Back at the merchant")
-    );
-    assert_eq!(
-        merchant.hits.lock().unwrap().clone(),
-        [format!("/return?order={}", hosted.payment_request_id)]
-    );
+    assert_eq!(merchant.hits.lock().unwrap().len(), 1);
     let inquiry = status_of(hosted.payment_request_id.clone()).await;
     assert_eq!(inquiry.payment_status, Some(PaymentStatus::Success));
     let facts = inquiry.card_facts().unwrap();
