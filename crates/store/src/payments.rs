@@ -71,32 +71,6 @@ pub struct PaymentTotals {
     pub captured: i64,
 }
 
-/// Card details as Alipay reports them (masked and derived data only; there is no field for a
-/// PAN or CVV on purpose). `None` leaves a column unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CardDetails {
-    /// Alipay's token of the card, for later payments without the card number.
-    pub card_token: Option<String>,
-    /// Card brand, e.g. `VISA`.
-    pub brand: Option<String>,
-    /// Last four digits, for the buyer to recognise the card.
-    pub last_four: Option<String>,
-    /// The masked card number as Alipay shows it.
-    pub masked_no: Option<String>,
-    /// ISO 3166 country of the issuing bank.
-    pub issuing_country: Option<String>,
-    /// `CREDIT`, `DEBIT`, ... as Alipay reports it.
-    pub funding: Option<String>,
-    /// The 3-D Secure outcome as Alipay returned it.
-    pub three_ds_result: Option<serde_json::Value>,
-    /// The address check's raw result code, for risk review.
-    pub avs_result_raw: Option<String>,
-    /// The CVV check's raw result code (never the CVV itself).
-    pub cvv_result_raw: Option<String>,
-    /// The scheme's transaction id, needed for later merchant-initiated charges and disputes.
-    pub network_transaction_id: Option<String>,
-}
-
 /// Columns to write alongside a transition. `None` leaves a column unchanged. The next action
 /// is cleared automatically when the payment reaches a final status (there is nothing left for
 /// the buyer to do).
@@ -116,8 +90,6 @@ pub struct PaymentUpdate {
     pub auth_expiry_time: Option<DateTime<Utc>>,
     /// Alipay's `cancelTime`.
     pub cancel_time: Option<DateTime<Utc>>,
-    /// Card details from the answer, for card payments.
-    pub card: Option<CardDetails>,
 }
 
 /// Filters for [`Payments::list`]; every set field must match. The time range is on creation
@@ -387,20 +359,6 @@ pub(crate) fn changes(to: PaymentStatus, update: PaymentUpdate) -> Result<paymen
         changes.next_action = Set(None);
     } else if let Some(action) = update.next_action {
         changes.next_action = Set(Some(action));
-    }
-    if let Some(card) = update.card {
-        check_opt_len("card.last_four", card.last_four.as_deref(), 4)?;
-        check_opt_len("card.issuing_country", card.issuing_country.as_deref(), 2)?;
-        changes.card_token = set_some(card.card_token);
-        changes.card_brand = set_some(card.brand);
-        changes.card_last_four = set_some(card.last_four);
-        changes.card_masked_no = set_some(card.masked_no);
-        changes.card_issuing_country = set_some(card.issuing_country);
-        changes.card_funding = set_some(card.funding);
-        changes.three_ds_result = set_some(card.three_ds_result);
-        changes.avs_result_raw = set_some(card.avs_result_raw);
-        changes.cvv_result_raw = set_some(card.cvv_result_raw);
-        changes.network_transaction_id = set_some(card.network_transaction_id);
     }
     Ok(changes)
 }

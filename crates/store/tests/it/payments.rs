@@ -2,7 +2,7 @@ use crate::common::{each_backend, inquire_at, new_payment};
 use chrono::SubsecRound;
 use store::Spelled;
 use store::jobs::{JobKind, NewJob};
-use store::payments::{CardDetails, PaymentFilter, PaymentUpdate};
+use store::payments::{PaymentFilter, PaymentUpdate};
 use store::{
     EntityKind, Inserted, Lifecycle, PageRequest, PaymentStatus, ResultInfo, StoreError, Transition,
 };
@@ -141,14 +141,6 @@ async fn transitions_write_fields_bump_version_and_audit() {
                 PaymentUpdate {
                     result: result("S", "SUCCESS"),
                     payment_time: Some(paid_at),
-                    card: Some(CardDetails {
-                        card_token: Some("CT-1".into()),
-                        brand: Some("VISA".into()),
-                        last_four: Some("4242".into()),
-                        masked_no: Some("424242******4242".into()),
-                        three_ds_result: Some(serde_json::json!({"eci": "05"})),
-                        ..Default::default()
-                    }),
                     ..Default::default()
                 },
             )
@@ -158,7 +150,6 @@ async fn transitions_write_fields_bump_version_and_audit() {
         assert_eq!(p.next_action, None, "cleared on a final status");
         assert_eq!(p.alipay_payment_id.as_deref(), Some("ALI-1"), "kept");
         assert_eq!(p.payment_time, Some(paid_at));
-        assert_eq!(p.card_last_four.as_deref(), Some("4242"));
         assert_eq!(p.last_result_code.as_deref(), Some("SUCCESS"));
         assert_eq!(store.payments().get(&p.id).await?, Some(p.clone()));
         assert_eq!(
