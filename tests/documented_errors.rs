@@ -841,10 +841,15 @@ async fn stalled_operations(walk: &mut Walk, db: &TestDb) {
         .await
         .expect("bind");
     let hole_addr = hole.local_addr().expect("addr");
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = hole.accept().await {
-            held.push(socket);
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let holder = tokio::spawn({
+        let accepted = accepted.clone();
+        async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = hole.accept().await {
+                held.push(socket);
+                accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
         }
     });
     let stalled = GatewayProcess::start(
@@ -878,8 +883,20 @@ async fn stalled_operations(walk: &mut Walk, db: &TestDb) {
                     }
                 }
             };
+        // The retry goes once the first call is at "Alipay": its row is written ahead and its request is waiting.
+        let before = accepted.load(std::sync::atomic::Ordering::SeqCst);
         let (original, retry) = tokio::join!(call(client.clone()), async {
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            eventually(
+                "the first call reaches Alipay",
+                Duration::from_secs(5),
+                || {
+                    let accepted = accepted.clone();
+                    async move {
+                        (accepted.load(std::sync::atomic::Ordering::SeqCst) > before).then_some(())
+                    }
+                },
+            )
+            .await;
             call(client.clone()).await
         });
         let original =
@@ -909,28 +926,8 @@ async fn store_outage_errors(walk: &mut Walk, db: &TestDb) {
     let authorized = walk.authorized(&binding, 1000).await;
     let mut payments = walk.payments().await;
     let mut auth = walk.auth().await;
-    let admin = match db.postgres_name() {
-        Some(name) => {
-            use sea_orm::ConnectionTrait as _;
-            let url = std::env::var("TEST_DATABASE_URL").expect("a PostgreSQL backend has a URL");
-            let admin = sea_orm::Database::connect(url.as_str())
-                .await
-                .expect("admin");
-            admin
-                .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-                .await
-                .expect("refuse connections");
-            admin
-                .execute_unprepared(&format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                ))
-                .await
-                .expect("terminate connections");
-            Some((admin, name.to_owned()))
-        }
-        None => None,
-    };
-    let outage = if admin.is_none() {
+    let gone = DatabaseGone::begin(db).await;
+    let outage = if gone.is_none() {
         Some(StoreOutage::begin(db).await)
     } else {
         None
@@ -961,13 +958,8 @@ async fn store_outage_errors(walk: &mut Walk, db: &TestDb) {
     if let Some(outage) = outage {
         outage.end().await;
     }
-    if let Some((admin, name)) = admin {
-        use sea_orm::ConnectionTrait as _;
-        admin
-            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-            .await
-            .expect("allow connections");
-        admin.close().await.expect("close admin");
+    if let Some(gone) = gone {
+        gone.restore().await;
     }
 }
 

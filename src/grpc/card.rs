@@ -116,6 +116,23 @@ fn card_token(t: &engine::CardTokenRecord) -> pb::CardToken {
     }
 }
 
+impl CardApi {
+    /// AuthorizeCard and CreateHostedCardPayment: one card pay through the engine, from the parsed command.
+    async fn authorize(
+        &self,
+        id: &str,
+        cmd: Result<engine::PayCommand, engine::EngineError>,
+    ) -> Result<pb::CardPayment, Status> {
+        let cmd = cmd.map_err(|e| to_status(e, Some(id)))?;
+        let view = self
+            .engine
+            .authorize_card(cmd)
+            .await
+            .map_err(|e| to_status(e, Some(id)))?;
+        Ok(card_payment(&view))
+    }
+}
+
 #[tonic::async_trait]
 impl CardService for CardApi {
     async fn authorize_card(
@@ -123,15 +140,11 @@ impl CardService for CardApi {
         request: Request<pb::AuthorizeCardRequest>,
     ) -> Result<Response<pb::AuthorizeCardResponse>, Status> {
         let r = request.into_inner();
-        let id = &r.payment_request_id;
-        let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(id)))?;
-        let view = self
-            .engine
-            .authorize_card(cmd)
-            .await
-            .map_err(|e| to_status(e, Some(id)))?;
+        let card_payment = self
+            .authorize(&r.payment_request_id, (&r).try_into())
+            .await?;
         Ok(Response::new(pb::AuthorizeCardResponse {
-            card_payment: Some(card_payment(&view)),
+            card_payment: Some(card_payment),
         }))
     }
 
@@ -140,15 +153,11 @@ impl CardService for CardApi {
         request: Request<pb::CreateHostedCardPaymentRequest>,
     ) -> Result<Response<pb::CreateHostedCardPaymentResponse>, Status> {
         let r = request.into_inner();
-        let id = &r.payment_request_id;
-        let cmd = engine::PayCommand::try_from(&r).map_err(|e| to_status(e, Some(id)))?;
-        let view = self
-            .engine
-            .authorize_card(cmd)
-            .await
-            .map_err(|e| to_status(e, Some(id)))?;
+        let card_payment = self
+            .authorize(&r.payment_request_id, (&r).try_into())
+            .await?;
         Ok(Response::new(pb::CreateHostedCardPaymentResponse {
-            card_payment: Some(card_payment(&view)),
+            card_payment: Some(card_payment),
         }))
     }
 

@@ -749,6 +749,45 @@ impl StoreOutage {
     }
 }
 
+/// A PostgreSQL test database taken away from under a running gateway: new connections refused and the current
+/// ones ended, until [`DatabaseGone::restore`]. `None` for SQLite (a file in the gateway's own directory).
+pub struct DatabaseGone {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+}
+
+impl DatabaseGone {
+    pub async fn begin(db: &TestDb) -> Option<DatabaseGone> {
+        let name = db.postgres_name()?.to_owned();
+        let url = std::env::var("TEST_DATABASE_URL").expect("a PostgreSQL backend has a URL");
+        let admin = sea_orm::Database::connect(url.as_str())
+            .await
+            .expect("admin");
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+            .await
+            .expect("refuse connections");
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await
+            .expect("terminate connections");
+        Some(DatabaseGone { admin, name })
+    }
+
+    pub async fn restore(self) {
+        self.admin
+            .execute_unprepared(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                self.name
+            ))
+            .await
+            .expect("allow connections");
+        self.admin.close().await.expect("close admin");
+    }
+}
+
 /// The access token the gateway stored for `binding_id`, decrypted with the test token key: what a wallet-side
 /// action (the sandbox's token cancellation, a forged notification) needs, and what a secret scan looks for.
 pub async fn stored_access_token(db: &TestDb, binding_id: &str) -> String {
