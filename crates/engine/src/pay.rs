@@ -69,14 +69,35 @@ impl Engine {
                 None => Err(self.pending()),
             };
         };
-        if let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await? {
+        // An auto debit reads only its binding before the write-ahead insert, whose unique request id finds a
+        // replay anyway (`Inserted::Existing` below): one read per fresh Pay. Should the binding no longer be usable,
+        // a replay still answers from the store. Other sources look for a replay first, so that nothing about the
+        // payment method (a stored card, a payment code) is worked on again for a replay.
+        let looked_up_first = !matches!(cmd.source, PaySource::Agreement { .. });
+        if looked_up_first
+            && let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await?
+        {
             return self
                 .replay_payment(existing, &print, self.config().duplicate_wait)
                 .await;
         }
-        let (method, product, binding) = self
+        let (method, product, binding) = match self
             .payment_method(&cmd.source, cmd.customer_id.as_deref())
-            .await?;
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                if !looked_up_first
+                    && let Some(existing) =
+                        payments.get_by_request_id(&cmd.payment_request_id).await?
+                {
+                    return self
+                        .replay_payment(existing, &print, self.config().duplicate_wait)
+                        .await;
+                }
+                return Err(error);
+            }
+        };
         let customer_id = match (&binding, &cmd.customer_id) {
             (Some(binding), Some(customer)) if **customer != binding.customer_id => {
                 return Err(EngineError::invalid(

@@ -14,8 +14,8 @@ use crate::vocabulary::{ResultStatus, Spelled};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, Value,
 };
 
 /// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
@@ -143,6 +143,19 @@ where
     Ok(changes)
 }
 
+/// What an `INSERT ... ON CONFLICT DO NOTHING RETURNING *` wrote: the row, or `None` when it returned none
+/// because the conflict target already held one.
+pub(crate) fn returning_unless_conflict<M>(
+    inserted: std::result::Result<M, DbErr>,
+) -> Result<Option<M>> {
+    match inserted {
+        Ok(row) => Ok(Some(row)),
+        // sea-orm reports an insert that returned no row as "not found".
+        Err(DbErr::RecordNotFound(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
     conn: &C,
     col: E::Column,
@@ -185,7 +198,8 @@ async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result
 /// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
 /// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
 /// row recording creation, the `follow_up` job (the reconciliation job that finishes the row if
-/// its caller dies: committed with the row, so no row can exist without it), and the read-back.
+/// its caller dies: committed with the row, so no row can exist without it) and the event. The
+/// created row is the one the insert returned (`RETURNING`), not read back.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
@@ -200,13 +214,16 @@ pub(crate) async fn insert_intent<E>(
 where
     E: Versioned,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
 {
     let txn = begin_write(db).await?;
-    let inserted = E::insert(row)
-        .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 1 {
+    let inserted = returning_unless_conflict(
+        E::insert(row)
+            .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
+            .exec_with_returning(&txn)
+            .await,
+    )?;
+    if let Some(created) = inserted {
         audit::append(
             &txn,
             E::KIND,
@@ -221,11 +238,10 @@ where
         if let Some(job) = follow_up {
             jobs::enqueue_on(&txn, job).await?;
         }
-        let row = require::<E, _>(&txn, id).await?;
-        let event = outbox::append::<E>(&txn, None, &row).await?;
+        let event = outbox::append::<E>(&txn, None, &created).await?;
         txn.commit().await?;
         event.committed();
-        Ok(Inserted::Created(row))
+        Ok(Inserted::Created(created))
     } else {
         let existing = find::<E, _>(&txn, request_col, request_id)
             .await?
@@ -242,7 +258,8 @@ where
 /// 1. the move must be allowed from the *current* status (checked first, so a late result that
 ///    lost the race is told "illegal" rather than "retry");
 /// 2. the row's version must equal `expected_version`;
-/// 3. `UPDATE ... WHERE id = ? AND version = ?` writes `changes`, the new status, version + 1;
+/// 3. `UPDATE ... WHERE id = ? AND version = ? RETURNING *` writes `changes`, the new status, version + 1, and
+///    answers the row as written (no read-back);
 /// 4. an audit row is appended when the status actually changes, and the follow-up job enqueued.
 pub(crate) async fn apply<E>(
     db: &DatabaseConnection,
@@ -307,17 +324,18 @@ where
     changes.set(E::STATUS, Value::from(transition.to.as_str()));
     changes.set(E::VERSION, Value::from(expected_version + 1));
     changes.set(E::UPDATED_AT, Value::from(at));
-    let updated = E::update_many()
+    let Some(row) = E::update_many()
         .set(changes)
         .filter(E::ID.eq(id))
         .filter(E::VERSION.eq(expected_version))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
+        .exec_with_returning(txn)
+        .await?
+        .pop()
+    else {
         // PostgreSQL: another transaction committed between our read and our update.
         let actual = E::version_of(&require::<E, _>(txn, id).await?);
         return Err(conflict(actual));
-    }
+    };
     if from != transition.to {
         audit::append(
             txn,
@@ -334,7 +352,6 @@ where
     if let Some(job) = &transition.follow_up {
         jobs::enqueue_on(txn, job).await?;
     }
-    let row = require::<E, _>(txn, id).await?;
     let event = outbox::append::<E>(txn, Some(&current), &row).await?;
     Ok((row, event))
 }
