@@ -73,13 +73,13 @@ impl Engine {
         // replay anyway (`Inserted::Existing` below): one read per fresh Pay. Should the binding no longer be usable,
         // a replay still answers from the store. Other sources look for a replay first, so that nothing about the
         // payment method (a stored card, a payment code) is worked on again for a replay.
+        // (Boxed: the replay's future stays off this one, whose size every caller's stack frame carries.)
         let looked_up_first = !matches!(cmd.source, PaySource::Agreement { .. });
         if looked_up_first
-            && let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await?
+            && let Some(replayed) =
+                Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
         {
-            return self
-                .replay_payment(existing, &print, self.config().duplicate_wait)
-                .await;
+            return Ok(replayed);
         }
         let (method, product, binding) = match self
             .payment_method(&cmd.source, cmd.customer_id.as_deref())
@@ -88,12 +88,10 @@ impl Engine {
             Ok(resolved) => resolved,
             Err(error) => {
                 if !looked_up_first
-                    && let Some(existing) =
-                        payments.get_by_request_id(&cmd.payment_request_id).await?
+                    && let Some(replayed) =
+                        Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
                 {
-                    return self
-                        .replay_payment(existing, &print, self.config().duplicate_wait)
-                        .await;
+                    return Ok(replayed);
                 }
                 return Err(error);
             }
@@ -273,8 +271,8 @@ impl Engine {
         let moved = settle(
             payment,
             to,
-            |id, version| {
-                let mut transition = Transition::new(to, source);
+            |id, version, from| {
+                let mut transition = Transition::new(to, source).read_from(from);
                 if let Some(reason) = &reason {
                     transition = transition.with_reason(reason.clone());
                 }
@@ -288,6 +286,25 @@ impl Engine {
             tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");
         }
         Ok(moved)
+    }
+
+    /// A replay's answer when a payment with this request id is stored (see [`Self::replay_payment`]).
+    async fn replay_stored(
+        &self,
+        payment_request_id: &str,
+        print: &str,
+    ) -> Result<Option<Payment>, EngineError> {
+        let Some(existing) = self
+            .store()
+            .payments()
+            .get_by_request_id(payment_request_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.replay_payment(existing, print, self.config().duplicate_wait)
+            .await
+            .map(Some)
     }
 
     /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another

@@ -4,7 +4,7 @@
 //! came back. The Alipay client masks tokens, auth codes and card data before handing the JSON
 //! over; it is stored as given.
 
-use crate::db::{check_len, new_id, now};
+use crate::db::{check_len, new_id, now, write_turn};
 use crate::entity::alipay_call::{self, Column};
 use crate::error::Result;
 use crate::vocabulary::ResultStatus;
@@ -75,6 +75,7 @@ impl<'a> Calls<'a> {
             error: Set(call.error),
             created_at: Set(at),
         });
+        let _turn = write_turn(self.db).await;
         alipay_call::Entity::insert_many(rows)
             .exec_without_returning(self.db)
             .await?;
