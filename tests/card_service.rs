@@ -767,6 +767,29 @@ async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
                 "{row}"
             );
         }
+        // Approved later, after a 3DS challenge: the AVS result comes with the approval (by notification or
+        // inquiry), and the void planned with it is a job committed in the same transaction.
+        let challenged = request_id("void-on-3ds");
+        let mut request = manual_with_checks(&challenged, "99990", "123");
+        if let Some(pb::authorize_card_request::CardSource::Card(card)) = &mut request.card_source {
+            card.card_no = "4000000000003063".into();
+        }
+        request.three_ds = three_ds(true, false);
+        let got = authorize_ok(&gateway, request).await;
+        assert_eq!(status_of(&got), PaymentStatus::Processing as i32, "{got:?}");
+        submit_sandbox_page(&redirect_url(&got), "otp=1234&action=submit").await;
+        let voided = wait_for_card(&gateway, &challenged, PaymentStatus::Cancelled).await;
+        assert_eq!(result_code(&voided), "AVS_REJECTED", "{voided:?}");
+        assert_eq!(
+            voided.card_check_results.as_ref().unwrap().avs_result_raw,
+            "N"
+        );
+        assert_eq!(
+            sandbox
+                .stats()
+                .request_calls("payments/cancel", &challenged),
+            1
+        );
         // The payment kept before the policy was set is left alone.
         assert_eq!(
             status_of(&get_card(&gateway, &kept).await),
@@ -908,6 +931,7 @@ async fn tokenize_then_stored_card_charges_then_delete() {
         assert_eq!(stored.first_payment_request_id, first);
         assert_eq!(stored.card.as_ref().unwrap().last_four, "1111");
         assert_eq!(stored.network_transaction_id, network_id);
+        assert_eq!(stored.last_use_time, None, "saved, never charged since");
 
         // Customer-initiated charge with the stored card.
         let stored_card = |recurring: pb::RecurringType| {
@@ -958,6 +982,33 @@ async fn tokenize_then_stored_card_charges_then_delete() {
                 .as_str()
                 .is_some_and(|t| t.starts_with('*')),
             "{sent}"
+        );
+        let listed = client
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list after the charges")
+            .into_inner();
+        let charged_card = listed
+            .card_tokens
+            .iter()
+            .find(|c| c.card_token == token)
+            .expect("the charged card is listed");
+        let used = charged_card.last_use_time.expect("last use recorded");
+        let created = charged_card.create_time.expect("create time");
+        assert!(
+            listed
+                .card_tokens
+                .iter()
+                .filter(|c| c.card_token != token)
+                .all(|c| c.last_use_time.is_none()),
+            "only the charged card was used: {listed:?}"
+        );
+        assert!(
+            (used.seconds, used.nanos) > (created.seconds, created.nanos),
+            "{listed:?}"
         );
 
         // Another customer cannot use it.
