@@ -11,6 +11,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
@@ -1166,11 +1167,50 @@ async fn clock_errors(walk: &mut Walk) {
     );
 }
 
+type CardClient = pb::card_service_client::CardServiceClient<tonic::transport::Channel>;
+
+/// The duplicates of one card pay RPC (`call` of `request(id, amount)`): ALREADY_EXISTS for a request id reused with
+/// another amount, and UNAVAILABLE `OUTCOME_PENDING` for a duplicate while the original's call is in flight (94001
+/// makes the sandbox hold its answer). Returns the id of the first, answered, payment.
+async fn card_pay_duplicates<R, T, Fut>(
+    walk: &mut Walk,
+    rpc: &'static str,
+    request: impl Fn(&str, i64) -> R,
+    call: impl Fn(CardClient, R) -> Fut,
+) -> String
+where
+    Fut: Future<Output = Result<T, tonic::Status>> + Send + 'static,
+    T: std::fmt::Debug + Send + 'static,
+{
+    let mut cards = walk.gateway.cards().await;
+    let id = request_id("card-pay");
+    call(cards.clone(), request(&id, 1000))
+        .await
+        .unwrap_or_else(|s| panic!("{rpc}: {s:?}"));
+    walk.ledger.expect(
+        rpc,
+        call(cards.clone(), request(&id, 2000)).await,
+        Code::AlreadyExists,
+        None,
+    );
+    let slow = request_id("card-in-flight");
+    let original = tokio::spawn(call(cards.clone(), request(&slow, 94001)));
+    card_recorded(&mut cards, &slow).await;
+    walk.ledger.expect(
+        rpc,
+        call(cards, request(&slow, 94001)).await,
+        Code::Unavailable,
+        Some("OUTCOME_PENDING"),
+    );
+    original
+        .await
+        .expect("join")
+        .unwrap_or_else(|s| panic!("{rpc}: the original's answer: {s:?}"));
+    id
+}
+
 /// Waits until the card payment `id` is recorded (its original call is then in flight).
-async fn card_recorded(
-    cards: &mut pb::card_service_client::CardServiceClient<tonic::transport::Channel>,
-    id: &str,
-) {
+async fn card_recorded(cards: &mut CardClient, id: &str) {
     eventually(
         "the card payment is recorded",
         Duration::from_secs(10),
@@ -1243,38 +1283,17 @@ async fn card_errors(walk: &mut Walk) {
         Code::NotFound,
         None,
     );
-    let sale = request_id("card-sale");
-    cards
-        .authorize_card(with_card(&sale, approving()))
-        .await
-        .expect("an approved AUTOMATIC authorization");
-    let mut other = with_card(&sale, approving());
-    other.payment_amount = php(2000);
-    walk.ledger.expect(
+    let sale = card_pay_duplicates(
+        walk,
         "AuthorizeCard",
-        cards.authorize_card(other).await,
-        Code::AlreadyExists,
-        None,
-    );
-    // A duplicate while the original's call is in flight (94001 holds the sandbox's answer).
-    let slow = request_id("card-in-flight");
-    let mut request = with_card(&slow, approving());
-    request.payment_amount = php(94001);
-    let original = tokio::spawn({
-        let (mut first, request) = (cards.clone(), request.clone());
-        async move { first.authorize_card(request).await }
-    });
-    card_recorded(&mut cards, &slow).await;
-    walk.ledger.expect(
-        "AuthorizeCard",
-        cards.authorize_card(request).await,
-        Code::Unavailable,
-        Some("OUTCOME_PENDING"),
-    );
-    original
-        .await
-        .expect("join")
-        .expect("the original's answer");
+        |id, value| {
+            let mut request = with_card(id, card("4111111111111111"));
+            request.payment_amount = php(value);
+            request
+        },
+        |mut cards, request| async move { cards.authorize_card(request).await },
+    )
+    .await;
 
     // CreateHostedCardPayment.
     let mut no_env = hosted(&request_id("hosted-bad"));
@@ -1285,37 +1304,16 @@ async fn card_errors(walk: &mut Walk) {
         Code::InvalidArgument,
         None,
     );
-    let page = request_id("hosted");
-    cards
-        .create_hosted_card_payment(hosted(&page))
-        .await
-        .expect("the hosted page");
-    let mut other = hosted(&page);
-    other.payment_amount = php(2000);
-    walk.ledger.expect(
+    card_pay_duplicates(
+        walk,
         "CreateHostedCardPayment",
-        cards.create_hosted_card_payment(other).await,
-        Code::AlreadyExists,
-        None,
-    );
-    let slow = request_id("hosted-in-flight");
-    let mut request = hosted(&slow);
-    request.payment_amount = php(94001);
-    let original = tokio::spawn({
-        let (mut first, request) = (cards.clone(), request.clone());
-        async move { first.create_hosted_card_payment(request).await }
-    });
-    card_recorded(&mut cards, &slow).await;
-    walk.ledger.expect(
-        "CreateHostedCardPayment",
-        cards.create_hosted_card_payment(request).await,
-        Code::Unavailable,
-        Some("OUTCOME_PENDING"),
-    );
-    original
-        .await
-        .expect("join")
-        .expect("the original's answer");
+        |id, value| pb::CreateHostedCardPaymentRequest {
+            payment_amount: php(value),
+            ..hosted(id)
+        },
+        |mut cards, request| async move { cards.create_hosted_card_payment(request).await },
+    )
+    .await;
 
     // GetCardPayment: unknown, and a payment that is not a card payment.
     walk.ledger.expect(
