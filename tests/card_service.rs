@@ -92,24 +92,6 @@ fn summary(c: &pb::CardPayment) -> &pb::CardSummary {
         .unwrap_or_else(|| panic!("no card summary in {c:?}"))
 }
 
-fn redirect_url(c: &pb::CardPayment) -> String {
-    match c
-        .payment
-        .as_ref()
-        .and_then(|p| p.next_action.as_ref())
-        .and_then(|a| a.action.as_ref())
-    {
-        Some(pb::next_action::Action::Redirect(r)) => {
-            if r.normal_url.is_empty() {
-                r.url.clone()
-            } else {
-                r.normal_url.clone()
-            }
-        }
-        other => panic!("no redirect in {other:?}"),
-    }
-}
-
 async fn wait_for_card(
     gateway: &GatewayProcess,
     id: &str,
@@ -389,7 +371,7 @@ async fn the_card_table_and_the_avs_and_cvv_rules() {
             );
             assert_eq!(got.refusal_code_raw, refusal, "{row}");
             if status == PaymentStatus::Processing {
-                assert!(redirect_url(&got).contains("/sandbox/3ds/"), "{row}");
+                assert!(card_redirect_url(&got).contains("/sandbox/3ds/"), "{row}");
                 continue;
             }
             assert_eq!(summary(&got).card_brand, brand, "{row}");
@@ -730,7 +712,7 @@ async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
         request.three_ds = three_ds(true, false);
         let got = authorize_ok(&gateway, request).await;
         assert_eq!(status_of(&got), PaymentStatus::Processing as i32, "{got:?}");
-        submit_sandbox_page(&redirect_url(&got), "otp=1234&action=submit").await;
+        submit_sandbox_page(&card_redirect_url(&got), "otp=1234&action=submit").await;
         let voided = wait_for_card(&gateway, &challenged, PaymentStatus::Cancelled).await;
         assert_eq!(result_code(&voided), "AVS_REJECTED", "{voided:?}");
         assert_eq!(
@@ -1016,7 +998,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
         request.three_ds = three_ds(true, false);
         let challenged = authorize_ok(&gateway, request).await;
         assert_eq!(status_of(&challenged), PaymentStatus::Processing as i32);
-        let back = submit_sandbox_page(&redirect_url(&challenged), "otp=1234&action=submit").await;
+        let back = submit_sandbox_page(&card_redirect_url(&challenged), "otp=1234&action=submit").await;
         assert!(back.starts_with(CARD_RETURN_URL), "{back}");
         let done = wait_for_card(&gateway, &id, PaymentStatus::Success).await;
         let result = done.three_ds_result.as_ref().expect("3DS result");
@@ -1029,7 +1011,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
         let mut request = with_card(&wrong, card("4000000000003220"));
         request.three_ds = three_ds(true, false);
         let challenged = authorize_ok(&gateway, request).await;
-        submit_sandbox_page(&redirect_url(&challenged), "otp=9999&action=submit").await;
+        submit_sandbox_page(&card_redirect_url(&challenged), "otp=9999&action=submit").await;
         let failed = wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
         assert_eq!(
             failed.payment.unwrap().last_alipay_result.unwrap().result_code,
@@ -1065,7 +1047,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
             .expect("card payment");
         assert_eq!(status_of(&page), PaymentStatus::Processing as i32);
         let back = submit_sandbox_page(
-            &redirect_url(&page),
+            &card_redirect_url(&page),
             "cardNo=5555555555554444&expiryMonth=12&expiryYear=39&cvv=123&zipCode=10001&saveCard=on&action=pay",
         )
         .await;
@@ -1143,7 +1125,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             let report = in_browser(
                 &browser,
                 &merchant,
-                driver::save_3220_with_3ds(&redirect_url(&page), "39"),
+                driver::save_3220_with_3ds(&card_redirect_url(&page), "39"),
             )
             .await;
             merchant.assert_landed(
@@ -1222,7 +1204,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             in_browser(
                 &browser,
                 &merchant,
-                serde_json::json!({"url": redirect_url(&challenged), "otp": "9999"}),
+                serde_json::json!({"url": card_redirect_url(&challenged), "otp": "9999"}),
             )
             .await;
             wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
@@ -1237,7 +1219,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             let report = in_browser(
                 &browser,
                 &merchant,
-                serde_json::json!({"url": redirect_url(&challenged), "otp": "1234"}),
+                serde_json::json!({"url": card_redirect_url(&challenged), "otp": "1234"}),
             )
             .await;
             merchant.assert_landed(

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
 use common::*;
-use pb::AuthorizeCardRequest;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -1231,24 +1230,6 @@ async fn card_recorded(cards: &mut CardClient, id: &str) {
     .await;
 }
 
-fn hosted(id: &str) -> pb::CreateHostedCardPaymentRequest {
-    let AuthorizeCardRequest {
-        payment_amount,
-        order,
-        env,
-        payment_redirect_url,
-        ..
-    } = with_card(id, card("4111111111111111"));
-    pb::CreateHostedCardPaymentRequest {
-        payment_request_id: id.into(),
-        payment_amount,
-        order,
-        env,
-        payment_redirect_url,
-        ..Default::default()
-    }
-}
-
 async fn card_errors(walk: &mut Walk) {
     let mut cards = walk.gateway.cards().await;
     let mut cut_off = walk.cut_off.cards().await;
@@ -1296,7 +1277,7 @@ async fn card_errors(walk: &mut Walk) {
     .await;
 
     // CreateHostedCardPayment.
-    let mut no_env = hosted(&request_id("hosted-bad"));
+    let mut no_env = hosted_card(&request_id("hosted-bad"));
     no_env.env = None;
     walk.ledger.expect(
         "CreateHostedCardPayment",
@@ -1309,7 +1290,7 @@ async fn card_errors(walk: &mut Walk) {
         "CreateHostedCardPayment",
         |id, value| pb::CreateHostedCardPaymentRequest {
             payment_amount: php(value),
-            ..hosted(id)
+            ..hosted_card(id)
         },
         |mut cards, request| async move { cards.create_hosted_card_payment(request).await },
     )

@@ -861,3 +861,41 @@ pub fn authorize(
 pub fn with_card(id: &str, card: pb::CardDetails) -> pb::AuthorizeCardRequest {
     authorize(id, pb::authorize_card_request::CardSource::Card(card))
 }
+
+/// A valid CreateHostedCardPayment of 10.00 PHP (the card is entered on the sandbox's page).
+pub fn hosted_card(id: &str) -> pb::CreateHostedCardPaymentRequest {
+    let pb::AuthorizeCardRequest {
+        payment_amount,
+        order,
+        env,
+        payment_redirect_url,
+        ..
+    } = with_card(id, card("4111111111111111"));
+    pb::CreateHostedCardPaymentRequest {
+        payment_request_id: id.into(),
+        payment_amount,
+        order,
+        env,
+        payment_redirect_url,
+        ..Default::default()
+    }
+}
+
+/// Where a PROCESSING card payment sends the buyer (the 3DS or the hosted card page).
+pub fn card_redirect_url(c: &pb::CardPayment) -> String {
+    match c
+        .payment
+        .as_ref()
+        .and_then(|p| p.next_action.as_ref())
+        .and_then(|a| a.action.as_ref())
+    {
+        Some(pb::next_action::Action::Redirect(r)) => {
+            if r.normal_url.is_empty() {
+                r.url.clone()
+            } else {
+                r.normal_url.clone()
+            }
+        }
+        other => panic!("no redirect in {other:?}"),
+    }
+}
