@@ -187,23 +187,7 @@ async fn the_sandbox_redelivers_until_the_store_commits_and_the_ack_never_comes_
         let outage = StoreOutage::begin(&db).await;
         buyer_pays(&cashier_url(&payment)).await;
         let base = sandbox.base_url();
-        eventually("two unacknowledged attempts", DEADLINE, || {
-            let (base, id) = (base.clone(), id.clone());
-            async move {
-                let sent = deliveries(&base, &id).await;
-                let attempts = sent
-                    .iter()
-                    .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
-                    .count();
-                (attempts >= 2).then_some(())
-            }
-        })
-        .await;
-        let sent = deliveries(&base, &id).await;
-        assert!(
-            sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
-            "nothing acknowledged while the store cannot commit: {sent:?}"
-        );
+        two_unacknowledged_attempts(&base, &id).await;
         assert_eq!(
             get_payment_while_down(&gateway, &id).await,
             None,
@@ -315,23 +299,7 @@ async fn a_card_notification_records_its_card_with_its_status_or_nothing() {
         )
         .await;
         let base = sandbox.base_url();
-        eventually("two unacknowledged attempts", DEADLINE, || {
-            let (base, id) = (base.clone(), id.clone());
-            async move {
-                let sent = deliveries(&base, &id).await;
-                let attempts = sent
-                    .iter()
-                    .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
-                    .count();
-                (attempts >= 2).then_some(())
-            }
-        })
-        .await;
-        let sent = deliveries(&base, &id).await;
-        assert!(
-            sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
-            "nothing acknowledged while the card cannot be stored: {sent:?}"
-        );
+        two_unacknowledged_attempts(&base, &id).await;
         let mut cards = gateway.cards().await;
         let get = || pb::GetCardPaymentRequest {
             payment_request_id: id.clone(),
@@ -397,6 +365,24 @@ async fn a_card_notification_records_its_card_with_its_status_or_nothing() {
         sandbox.shutdown().await;
     })
     .await;
+}
+
+/// Waits until the sandbox has sent the notifications of `id` at least twice, and checks none was acknowledged.
+async fn two_unacknowledged_attempts(base: &str, id: &str) {
+    eventually("two unacknowledged attempts", DEADLINE, || async move {
+        let attempts = deliveries(base, id)
+            .await
+            .iter()
+            .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
+            .count();
+        (attempts >= 2).then_some(())
+    })
+    .await;
+    let sent = deliveries(base, id).await;
+    assert!(
+        sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
+        "nothing acknowledged while the notification cannot commit: {sent:?}"
+    );
 }
 
 async fn get_payment_while_down(gateway: &GatewayProcess, id: &str) -> Option<i32> {
