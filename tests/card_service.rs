@@ -15,15 +15,11 @@ use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
 use common::*;
-use pb::card_service_client::CardServiceClient;
 use pb::{AvsCheck, CvvCheck, PaymentStatus};
 use sea_orm::ConnectionTrait;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-/// Where the buyer returns after 3DS or the hosted page.
-const RETURN_URL: &str = "https://merchant.example/card-return";
 /// Every card number the tests send: none may be stored or logged.
 const TEST_CARDS: &[&str] = &[
     "4111111111111111",
@@ -49,52 +45,6 @@ type AvsRow = (
     CvvCheck,
 );
 
-async fn cards(gateway: &GatewayProcess) -> CardServiceClient<Channel> {
-    CardServiceClient::connect(gateway.endpoint())
-        .await
-        .expect("connect")
-}
-
-fn card(number: &str) -> pb::CardDetails {
-    let amex = number.starts_with("34") || number.starts_with("37");
-    pb::CardDetails {
-        card_no: number.into(),
-        cvv: if amex { "1234" } else { "123" }.into(),
-        expiry_month: "12".into(),
-        expiry_year: "39".into(),
-        cardholder_name: Some(pb::Name {
-            first_name: "Jane".into(),
-            last_name: "Roe".into(),
-            ..Default::default()
-        }),
-        billing_address: None,
-    }
-}
-
-fn authorize(id: &str, source: pb::authorize_card_request::CardSource) -> pb::AuthorizeCardRequest {
-    pb::AuthorizeCardRequest {
-        payment_request_id: id.into(),
-        payment_amount: php(1000),
-        order: Some(pb::Order {
-            reference_order_id: format!("order-{id}"),
-            order_description: "Shoes".into(),
-            ..Default::default()
-        }),
-        card_source: Some(source),
-        env: Some(pb::Env {
-            terminal_type: pb::TerminalType::Web as i32,
-            client_ip: "203.0.113.7".into(),
-            ..Default::default()
-        }),
-        payment_redirect_url: RETURN_URL.into(),
-        ..Default::default()
-    }
-}
-
-fn with_card(id: &str, card: pb::CardDetails) -> pb::AuthorizeCardRequest {
-    authorize(id, pb::authorize_card_request::CardSource::Card(card))
-}
-
 fn three_ds(ask: bool, upgrade: bool) -> Option<pb::ThreeDsOptions> {
     Some(pb::ThreeDsOptions {
         is_3ds_authentication: ask,
@@ -106,7 +56,8 @@ async fn authorize_ok(
     gateway: &GatewayProcess,
     request: pb::AuthorizeCardRequest,
 ) -> pb::CardPayment {
-    cards(gateway)
+    gateway
+        .cards()
         .await
         .authorize_card(request)
         .await
@@ -117,7 +68,8 @@ async fn authorize_ok(
 }
 
 async fn get_card(gateway: &GatewayProcess, id: &str) -> pb::CardPayment {
-    cards(gateway)
+    gateway
+        .cards()
         .await
         .get_card_payment(pb::GetCardPaymentRequest {
             payment_request_id: id.into(),
@@ -138,24 +90,6 @@ fn summary(c: &pb::CardPayment) -> &pb::CardSummary {
         .as_ref()
         .and_then(|p| p.card.as_ref())
         .unwrap_or_else(|| panic!("no card summary in {c:?}"))
-}
-
-fn redirect_url(c: &pb::CardPayment) -> String {
-    match c
-        .payment
-        .as_ref()
-        .and_then(|p| p.next_action.as_ref())
-        .and_then(|a| a.action.as_ref())
-    {
-        Some(pb::next_action::Action::Redirect(r)) => {
-            if r.normal_url.is_empty() {
-                r.url.clone()
-            } else {
-                r.normal_url.clone()
-            }
-        }
-        other => panic!("no redirect in {other:?}"),
-    }
 }
 
 async fn wait_for_card(
@@ -437,7 +371,7 @@ async fn the_card_table_and_the_avs_and_cvv_rules() {
             );
             assert_eq!(got.refusal_code_raw, refusal, "{row}");
             if status == PaymentStatus::Processing {
-                assert!(redirect_url(&got).contains("/sandbox/3ds/"), "{row}");
+                assert!(card_redirect_url(&got).contains("/sandbox/3ds/"), "{row}");
                 continue;
             }
             assert_eq!(summary(&got).card_brand, brand, "{row}");
@@ -470,7 +404,8 @@ async fn the_card_table_and_the_avs_and_cvv_rules() {
         let again = authorize_ok(&gateway, with_card(&declined, card("4000000000000002"))).await;
         assert_eq!(first, again);
         assert_eq!(status_of(&again), PaymentStatus::Fail as i32);
-        let clash = cards(&gateway)
+        let clash = gateway
+            .cards()
             .await
             .authorize_card(with_card(&declined, card("4111111111111111")))
             .await
@@ -572,7 +507,7 @@ async fn manual_then_capture_automatic_and_void() {
     for_each_backend(|db| async move {
         let (sandbox, gateway) = start_card_gateway(&db).await;
         let mut payments = gateway.payments().await;
-        let mut client = cards(&gateway).await;
+        let mut client = gateway.cards().await;
 
         // MANUAL: authorized, not captured; Capture through PaymentService, then Void is refused.
         let manual = request_id("manual");
@@ -767,6 +702,29 @@ async fn card_void_on_voids_manual_authorizations_with_a_named_verdict() {
                 "{row}"
             );
         }
+        // Approved later, after a 3DS challenge: the AVS result comes with the approval (by notification or
+        // inquiry), and the void planned with it is a job committed in the same transaction.
+        let challenged = request_id("void-on-3ds");
+        let mut request = manual_with_checks(&challenged, "99990", "123");
+        if let Some(pb::authorize_card_request::CardSource::Card(card)) = &mut request.card_source {
+            card.card_no = "4000000000003063".into();
+        }
+        request.three_ds = three_ds(true, false);
+        let got = authorize_ok(&gateway, request).await;
+        assert_eq!(status_of(&got), PaymentStatus::Processing as i32, "{got:?}");
+        submit_sandbox_page(&card_redirect_url(&got), "otp=1234&action=submit").await;
+        let voided = wait_for_card(&gateway, &challenged, PaymentStatus::Cancelled).await;
+        assert_eq!(result_code(&voided), "AVS_REJECTED", "{voided:?}");
+        assert_eq!(
+            voided.card_check_results.as_ref().unwrap().avs_result_raw,
+            "N"
+        );
+        assert_eq!(
+            sandbox
+                .stats()
+                .request_calls("payments/cancel", &challenged),
+            1
+        );
         // The payment kept before the policy was set is left alone.
         assert_eq!(
             status_of(&get_card(&gateway, &kept).await),
@@ -853,7 +811,7 @@ async fn get_and_list_payments_show_the_card_summary() {
 async fn tokenize_then_stored_card_charges_then_delete() {
     for_each_backend(|db| async move {
         let (sandbox, gateway) = start_card_gateway(&db).await;
-        let mut client = cards(&gateway).await;
+        let mut client = gateway.cards().await;
 
         let first = request_id("tok");
         let mut request = with_card(&first, card("4111111111111111"));
@@ -908,6 +866,7 @@ async fn tokenize_then_stored_card_charges_then_delete() {
         assert_eq!(stored.first_payment_request_id, first);
         assert_eq!(stored.card.as_ref().unwrap().last_four, "1111");
         assert_eq!(stored.network_transaction_id, network_id);
+        assert_eq!(stored.last_use_time, None, "saved, never charged since");
 
         // Customer-initiated charge with the stored card.
         let stored_card = |recurring: pb::RecurringType| {
@@ -958,6 +917,33 @@ async fn tokenize_then_stored_card_charges_then_delete() {
                 .as_str()
                 .is_some_and(|t| t.starts_with('*')),
             "{sent}"
+        );
+        let listed = client
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list after the charges")
+            .into_inner();
+        let charged_card = listed
+            .card_tokens
+            .iter()
+            .find(|c| c.card_token == token)
+            .expect("the charged card is listed");
+        let used = charged_card.last_use_time.expect("last use recorded");
+        let created = charged_card.create_time.expect("create time");
+        assert!(
+            listed
+                .card_tokens
+                .iter()
+                .filter(|c| c.card_token != token)
+                .all(|c| c.last_use_time.is_none()),
+            "only the charged card was used: {listed:?}"
+        );
+        assert!(
+            (used.seconds, used.nanos) > (created.seconds, created.nanos),
+            "{listed:?}"
         );
 
         // Another customer cannot use it.
@@ -1012,8 +998,8 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
         request.three_ds = three_ds(true, false);
         let challenged = authorize_ok(&gateway, request).await;
         assert_eq!(status_of(&challenged), PaymentStatus::Processing as i32);
-        let back = submit_sandbox_page(&redirect_url(&challenged), "otp=1234&action=submit").await;
-        assert!(back.starts_with(RETURN_URL), "{back}");
+        let back = submit_sandbox_page(&card_redirect_url(&challenged), "otp=1234&action=submit").await;
+        assert!(back.starts_with(CARD_RETURN_URL), "{back}");
         let done = wait_for_card(&gateway, &id, PaymentStatus::Success).await;
         let result = done.three_ds_result.as_ref().expect("3DS result");
         assert!(result.challenged);
@@ -1025,7 +1011,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
         let mut request = with_card(&wrong, card("4000000000003220"));
         request.three_ds = three_ds(true, false);
         let challenged = authorize_ok(&gateway, request).await;
-        submit_sandbox_page(&redirect_url(&challenged), "otp=9999&action=submit").await;
+        submit_sandbox_page(&card_redirect_url(&challenged), "otp=9999&action=submit").await;
         let failed = wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
         assert_eq!(
             failed.payment.unwrap().last_alipay_result.unwrap().result_code,
@@ -1034,7 +1020,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
 
         // The hosted page: the card entered there, saved; facts and token arrive by notification or inquiry.
         let hosted = request_id("hosted");
-        let page = cards(&gateway)
+        let page = gateway.cards()
             .await
             .create_hosted_card_payment(pb::CreateHostedCardPaymentRequest {
                 payment_request_id: hosted.clone(),
@@ -1051,7 +1037,7 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
                     client_ip: "203.0.113.7".into(),
                     ..Default::default()
                 }),
-                payment_redirect_url: RETURN_URL.into(),
+                payment_redirect_url: CARD_RETURN_URL.into(),
                 ..Default::default()
             })
             .await
@@ -1061,11 +1047,11 @@ async fn a_3ds_challenge_and_the_hosted_page_passed_by_posting_the_forms() {
             .expect("card payment");
         assert_eq!(status_of(&page), PaymentStatus::Processing as i32);
         let back = submit_sandbox_page(
-            &redirect_url(&page),
+            &card_redirect_url(&page),
             "cardNo=5555555555554444&expiryMonth=12&expiryYear=39&cvv=123&zipCode=10001&saveCard=on&action=pay",
         )
         .await;
-        assert!(back.starts_with(RETURN_URL), "{back}");
+        assert!(back.starts_with(CARD_RETURN_URL), "{back}");
         let paid = eventually("the hosted card's token", Duration::from_secs(20), || async {
             let c = get_card(&gateway, &hosted).await;
             let card = c.payment.as_ref()?.card.as_ref()?;
@@ -1105,7 +1091,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
         async move {
             let (sandbox, gateway) = start_card_gateway(&db).await;
             let merchant = driver::ReturnServer::start().await;
-            let mut client = cards(&gateway).await;
+            let mut client = gateway.cards().await;
             let customer = request_id("browser-customer");
 
             // The hosted page with 3DS asked: the buyer enters 3220, saves the card and passes the OTP.
@@ -1139,7 +1125,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             let report = in_browser(
                 &browser,
                 &merchant,
-                driver::save_3220_with_3ds(&redirect_url(&page), "39"),
+                driver::save_3220_with_3ds(&card_redirect_url(&page), "39"),
             )
             .await;
             merchant.assert_landed(
@@ -1218,7 +1204,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             in_browser(
                 &browser,
                 &merchant,
-                serde_json::json!({"url": redirect_url(&challenged), "otp": "9999"}),
+                serde_json::json!({"url": card_redirect_url(&challenged), "otp": "9999"}),
             )
             .await;
             wait_for_card(&gateway, &wrong, PaymentStatus::Fail).await;
@@ -1233,7 +1219,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
             let report = in_browser(
                 &browser,
                 &merchant,
-                serde_json::json!({"url": redirect_url(&challenged), "otp": "1234"}),
+                serde_json::json!({"url": card_redirect_url(&challenged), "otp": "1234"}),
             )
             .await;
             merchant.assert_landed(
@@ -1255,7 +1241,7 @@ async fn a_buyer_pays_through_the_gateway_in_a_real_browser() {
 async fn invalid_card_input_names_the_field_and_never_reaches_the_sandbox() {
     for_each_backend(|db| async move {
         let (sandbox, gateway) = start_card_gateway(&db).await;
-        let mut client = cards(&gateway).await;
+        let mut client = gateway.cards().await;
         let cases: Vec<(pb::AuthorizeCardRequest, &str)> = vec![
             (with_card("bad-1", card("4111111111111112")), "card.card_no"),
             (with_card("bad-2", card("41111111111")), "card.card_no"),
@@ -1383,7 +1369,7 @@ mod generated {
     async fn generated_bad_cards_never_reach_the_sandbox() {
         for_each_backend(|db| async move {
             let (sandbox, gateway) = start_card_gateway(&db).await;
-            let client = cards(&gateway).await;
+            let client = gateway.cards().await;
             let rt = tokio::runtime::Handle::current();
             tokio::task::block_in_place(|| {
                 proptest!(ProptestConfig::with_cases(48), |(number in bad_number(), (month, year) in bad_expiry(), which in 0..2usize)| {

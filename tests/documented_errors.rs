@@ -1,4 +1,4 @@
-//! Every error that a PaymentService or AuthorizationService RPC documents in its proto comment, provoked over
+//! Every error that a PaymentService, AuthorizationService or CardService RPC documents in its proto comment, provoked over
 //! gRPC on SQLite and PostgreSQL.
 //!
 //! The documented errors are read from the proto comments themselves: every gRPC code named after `Errors:` and
@@ -11,6 +11,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
@@ -319,6 +320,8 @@ async fn every_documented_error_is_provoked() {
         payment_errors(&mut walk).await;
         in_flight_errors(&mut walk).await;
         stalled_operations(&mut walk, &db).await;
+        card_errors(&mut walk).await;
+        // Shuts the cut-off gateway down.
         stream_errors(&mut walk, &db).await;
         // Last, because they move the sandbox's clock forward.
         clock_errors(&mut walk).await;
@@ -329,6 +332,7 @@ async fn every_documented_error_is_provoked() {
         for proto in [
             include_str!("../proto/alipay/gateway/v1/payment.proto"),
             include_str!("../proto/alipay/gateway/v1/authorization.proto"),
+            include_str!("../proto/alipay/gateway/v1/card.proto"),
         ] {
             for (rpc, tokens) in documented(proto) {
                 let seen = walk
@@ -1159,5 +1163,225 @@ async fn clock_errors(walk: &mut Walk) {
         payments.refund(refund(&paid, &request_id("r"), 100)).await,
         Code::FailedPrecondition,
         Some("REFUND_WINDOW_EXCEED"),
+    );
+}
+
+type CardClient = pb::card_service_client::CardServiceClient<tonic::transport::Channel>;
+
+/// The duplicates of one card pay RPC (`call` of `request(id, amount)`): ALREADY_EXISTS for a request id reused with
+/// another amount, and UNAVAILABLE `OUTCOME_PENDING` for a duplicate while the original's call is in flight (94001
+/// makes the sandbox hold its answer). Returns the id of the first, answered, payment.
+async fn card_pay_duplicates<R, T, Fut>(
+    walk: &mut Walk,
+    rpc: &'static str,
+    request: impl Fn(&str, i64) -> R,
+    call: impl Fn(CardClient, R) -> Fut,
+) -> String
+where
+    Fut: Future<Output = Result<T, tonic::Status>> + Send + 'static,
+    T: std::fmt::Debug + Send + 'static,
+{
+    let mut cards = walk.gateway.cards().await;
+    let id = request_id("card-pay");
+    call(cards.clone(), request(&id, 1000))
+        .await
+        .unwrap_or_else(|s| panic!("{rpc}: {s:?}"));
+    walk.ledger.expect(
+        rpc,
+        call(cards.clone(), request(&id, 2000)).await,
+        Code::AlreadyExists,
+        None,
+    );
+    let slow = request_id("card-in-flight");
+    let original = tokio::spawn(call(cards.clone(), request(&slow, 94001)));
+    card_recorded(&mut cards, &slow).await;
+    walk.ledger.expect(
+        rpc,
+        call(cards, request(&slow, 94001)).await,
+        Code::Unavailable,
+        Some("OUTCOME_PENDING"),
+    );
+    original
+        .await
+        .expect("join")
+        .unwrap_or_else(|s| panic!("{rpc}: the original's answer: {s:?}"));
+    id
+}
+
+/// Waits until the card payment `id` is recorded (its original call is then in flight).
+async fn card_recorded(cards: &mut CardClient, id: &str) {
+    eventually(
+        "the card payment is recorded",
+        Duration::from_secs(10),
+        || {
+            let mut cards = cards.clone();
+            let id = id.to_owned();
+            async move {
+                cards
+                    .get_card_payment(pb::GetCardPaymentRequest {
+                        payment_request_id: id,
+                    })
+                    .await
+                    .ok()
+                    .map(|_| ())
+            }
+        },
+    )
+    .await;
+}
+
+async fn card_errors(walk: &mut Walk) {
+    let mut cards = walk.gateway.cards().await;
+    let mut cut_off = walk.cut_off.cards().await;
+    let approving = || card("4111111111111111");
+
+    // AuthorizeCard.
+    let bad = with_card(&request_id("luhn"), card("4111111111111112"));
+    let status = walk.ledger.expect(
+        "AuthorizeCard",
+        cards.authorize_card(bad).await,
+        Code::InvalidArgument,
+        None,
+    );
+    assert!(
+        status
+            .get_error_details()
+            .bad_request()
+            .is_some_and(|b| b.field_violations.iter().any(|v| v.field == "card.card_no")),
+        "{status:?}"
+    );
+    let mut unknown_card = authorize(
+        &request_id("no-such-card"),
+        pb::authorize_card_request::CardSource::StoredCard(pb::StoredCard {
+            card_token: "00000000-0000-4000-8000-000000000000".into(),
+            ..Default::default()
+        }),
+    );
+    unknown_card.customer_id = "customer-cardless".into();
+    walk.ledger.expect(
+        "AuthorizeCard",
+        cards.authorize_card(unknown_card).await,
+        Code::NotFound,
+        None,
+    );
+    let sale = card_pay_duplicates(
+        walk,
+        "AuthorizeCard",
+        |id, value| {
+            let mut request = with_card(id, card("4111111111111111"));
+            request.payment_amount = php(value);
+            request
+        },
+        |mut cards, request| async move { cards.authorize_card(request).await },
+    )
+    .await;
+
+    // CreateHostedCardPayment.
+    let mut no_env = hosted_card(&request_id("hosted-bad"));
+    no_env.env = None;
+    walk.ledger.expect(
+        "CreateHostedCardPayment",
+        cards.create_hosted_card_payment(no_env).await,
+        Code::InvalidArgument,
+        None,
+    );
+    card_pay_duplicates(
+        walk,
+        "CreateHostedCardPayment",
+        |id, value| pb::CreateHostedCardPaymentRequest {
+            payment_amount: php(value),
+            ..hosted_card(id)
+        },
+        |mut cards, request| async move { cards.create_hosted_card_payment(request).await },
+    )
+    .await;
+
+    // GetCardPayment: unknown, and a payment that is not a card payment.
+    walk.ledger.expect(
+        "GetCardPayment",
+        cards
+            .get_card_payment(pb::GetCardPaymentRequest {
+                payment_request_id: request_id("never"),
+            })
+            .await,
+        Code::NotFound,
+        None,
+    );
+    let binding = bind_wallet(&walk.gateway, "customer-card-walk").await;
+    let wallet = walk.paid(&binding, 100).await;
+    walk.ledger.expect(
+        "GetCardPayment",
+        cards
+            .get_card_payment(pb::GetCardPaymentRequest {
+                payment_request_id: wallet,
+            })
+            .await,
+        Code::NotFound,
+        None,
+    );
+
+    // VoidCardAuthorization.
+    let void = |id: &str| pb::VoidCardAuthorizationRequest {
+        payment_request_id: id.into(),
+    };
+    walk.ledger.expect(
+        "VoidCardAuthorization",
+        cards
+            .void_card_authorization(void(&request_id("never")))
+            .await,
+        Code::NotFound,
+        None,
+    );
+    walk.ledger.expect(
+        "VoidCardAuthorization",
+        cards.void_card_authorization(void(&sale)).await,
+        Code::FailedPrecondition,
+        Some("PAYMENT_ALREADY_CAPTURED"),
+    );
+    let held = request_id("card-manual");
+    let mut manual = with_card(&held, approving());
+    manual.capture_mode = pb::CaptureMode::Manual as i32;
+    cards
+        .authorize_card(manual)
+        .await
+        .expect("an approved MANUAL authorization");
+    walk.ledger.expect(
+        "VoidCardAuthorization",
+        cut_off.void_card_authorization(void(&held)).await,
+        Code::Unavailable,
+        None,
+    );
+
+    // ListCardTokens and DeleteCardToken.
+    walk.ledger.expect(
+        "ListCardTokens",
+        cards
+            .list_card_tokens(pb::ListCardTokensRequest::default())
+            .await,
+        Code::InvalidArgument,
+        None,
+    );
+    walk.ledger.expect(
+        "ListCardTokens",
+        cards
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: "customer-7".into(),
+                page_size: 101,
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        None,
+    );
+    walk.ledger.expect(
+        "DeleteCardToken",
+        cards
+            .delete_card_token(pb::DeleteCardTokenRequest {
+                customer_id: "customer-7".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        None,
     );
 }

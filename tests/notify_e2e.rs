@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails (clippy.toml)
 
 mod common;
+/// The engine tests' fault injection by database trigger, shared rather than repeated.
+#[path = "../crates/engine/tests/engine/fault.rs"]
+#[allow(dead_code)] // this binary arms only the card writes
+mod fault;
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -183,23 +187,7 @@ async fn the_sandbox_redelivers_until_the_store_commits_and_the_ack_never_comes_
         let outage = StoreOutage::begin(&db).await;
         buyer_pays(&cashier_url(&payment)).await;
         let base = sandbox.base_url();
-        eventually("two unacknowledged attempts", DEADLINE, || {
-            let (base, id) = (base.clone(), id.clone());
-            async move {
-                let sent = deliveries(&base, &id).await;
-                let attempts = sent
-                    .iter()
-                    .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
-                    .count();
-                (attempts >= 2).then_some(())
-            }
-        })
-        .await;
-        let sent = deliveries(&base, &id).await;
-        assert!(
-            sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
-            "nothing acknowledged while the store cannot commit: {sent:?}"
-        );
+        two_unacknowledged_attempts(&base, &id).await;
         assert_eq!(
             get_payment_while_down(&gateway, &id).await,
             None,
@@ -272,6 +260,131 @@ async fn the_sandbox_redelivers_until_the_store_commits_and_the_ack_never_comes_
 }
 
 /// GetPayment with a short deadline: `None` while the store does not answer.
+/// A card payment's notification brings its card facts and stored card with its status, or nothing: while the
+/// stored card cannot be written (a trigger fails it), the notification is neither stored nor acknowledged and the
+/// payment stays PROCESSING; Alipay's redelivery after the fault applies all of it at once, with no inquiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_notification_records_its_card_with_its_status_or_nothing() {
+    for_each_backend(|db| async move {
+        let port = free_port();
+        let sandbox = sandbox::Sandbox::start(
+            sandbox::SandboxConfig::development().with_notify_time_scale(0.001),
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("sandbox");
+        let gateway = GatewayProcess::start(&db, &sandbox, &notified_gateway(port));
+        let id = request_id("card-notified");
+        let customer = request_id("customer");
+        let page = gateway
+            .cards()
+            .await
+            .create_hosted_card_payment(pb::CreateHostedCardPaymentRequest {
+                tokenize: true,
+                customer_id: customer.clone(),
+                ..hosted_card(&id)
+            })
+            .await
+            .expect("the hosted card page")
+            .into_inner()
+            .card_payment
+            .expect("card payment");
+
+        let store = db.store().await;
+        let card_write = &fault::CARD_WRITES[0];
+        fault::arm(&store, card_write).await;
+        submit_sandbox_page(
+            &card_redirect_url(&page),
+            "cardNo=5555555555554444&expiryMonth=12&expiryYear=39&cvv=123&saveCard=on&action=pay",
+        )
+        .await;
+        let base = sandbox.base_url();
+        two_unacknowledged_attempts(&base, &id).await;
+        let mut cards = gateway.cards().await;
+        let get = || pb::GetCardPaymentRequest {
+            payment_request_id: id.clone(),
+        };
+        let during = cards
+            .get_card_payment(get())
+            .await
+            .expect("get")
+            .into_inner()
+            .card_payment
+            .expect("card payment");
+        assert_eq!(
+            during.payment.as_ref().map(|p| p.status),
+            Some(pb::PaymentStatus::Processing as i32),
+            "not SUCCESS without its card: {during:?}"
+        );
+        fault::disarm(&store, card_write).await;
+
+        let paid = eventually("SUCCESS with its stored card", DEADLINE, || {
+            let (mut cards, request) = (cards.clone(), get());
+            async move {
+                let c = cards
+                    .get_card_payment(request)
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .card_payment?;
+                (c.payment.as_ref()?.status == pb::PaymentStatus::Success as i32).then_some(c)
+            }
+        })
+        .await;
+        let summary = paid
+            .payment
+            .as_ref()
+            .and_then(|p| p.card.clone())
+            .expect("card summary");
+        assert_eq!(summary.last_four, "4444", "{paid:?}");
+        assert!(!summary.card_token.is_empty(), "the stored card: {paid:?}");
+        let stored = cards
+            .list_card_tokens(pb::ListCardTokensRequest {
+                customer_id: customer.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .card_tokens;
+        assert_eq!(
+            stored
+                .iter()
+                .map(|c| c.card_token.as_str())
+                .collect::<Vec<_>>(),
+            [summary.card_token.as_str()]
+        );
+        assert_eq!(
+            sandbox
+                .stats()
+                .request_calls("payments/inquiryPayment", &id),
+            0,
+            "applied by the redelivered notification, not by an inquiry"
+        );
+        gateway.terminate();
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// Waits until the sandbox has sent the notifications of `id` at least twice, and checks none was acknowledged.
+async fn two_unacknowledged_attempts(base: &str, id: &str) {
+    eventually("two unacknowledged attempts", DEADLINE, || async move {
+        let attempts = deliveries(base, id)
+            .await
+            .iter()
+            .flat_map(|d| d["attempts"].as_array().cloned().unwrap_or_default())
+            .count();
+        (attempts >= 2).then_some(())
+    })
+    .await;
+    let sent = deliveries(base, id).await;
+    assert!(
+        sent.iter().all(|d| !d.to_string().contains("DELIVERED")),
+        "nothing acknowledged while the notification cannot commit: {sent:?}"
+    );
+}
+
 async fn get_payment_while_down(gateway: &GatewayProcess, id: &str) -> Option<i32> {
     let mut payments = gateway.payments().await;
     let mut request = tonic::Request::new(pb::GetPaymentRequest {

@@ -80,7 +80,7 @@ settings! {
     notify_public_base_url: Option<PublicBaseUrl>, env "ALIPAY_GATEWAY_NOTIFY_PUBLIC_BASE_URL", value "URL";
     /// Notifications signed longer ago than this are stored but not believed; an inquiry decides (default 48h).
     notify_max_age: Option<PositiveDuration>, env "ALIPAY_GATEWAY_NOTIFY_MAX_AGE", value "DURATION";
-    /// AVS / CVV verdicts that void an approved MANUAL card authorization at once, e.g.
+    /// AVS / CVV verdicts that void an approved MANUAL card authorization (whichever answer brings the approval), e.g.
     /// `avs:NO_MATCH,cvv:NO_MATCH` (reason AVS_REJECTED / CVV_REJECTED); unset voids nothing.
     card_void_on: Option<engine::CardVoidPolicy>, env "ALIPAY_GATEWAY_CARD_VOID_ON", value "avs:VERDICT,cvv:VERDICT";
     /// Log format: `text` or `json`.

@@ -111,8 +111,7 @@ fn card_token(t: &engine::CardTokenRecord) -> pb::CardToken {
         network_transaction_id: text(&t.network_transaction_id),
         first_payment_request_id: t.first_payment_request_id.clone(),
         create_time: Some(timestamp(t.created_at)),
-        // Not tracked: the store records when a card was saved, not each use.
-        last_use_time: None,
+        last_use_time: t.last_used_at.map(timestamp),
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use alipay_gateway::pb::v1 as pb;
 use pb::authorization_service_client::AuthorizationServiceClient;
+use pb::card_service_client::CardServiceClient;
 use pb::payment_service_client::PaymentServiceClient;
 use sea_orm::ConnectionTrait;
 use tonic::transport::Channel;
@@ -320,6 +321,13 @@ impl GatewayProcess {
     /// A PaymentService client.
     pub async fn payments(&self) -> PaymentServiceClient<Channel> {
         PaymentServiceClient::connect(self.endpoint())
+            .await
+            .expect("connect")
+    }
+
+    /// A CardService client.
+    pub async fn cards(&self) -> CardServiceClient<Channel> {
+        CardServiceClient::connect(self.endpoint())
             .await
             .expect("connect")
     }
@@ -803,4 +811,91 @@ pub async fn stored_access_token(db: &TestDb, binding_id: &str) -> String {
         .access_token
         .expose()
         .to_owned()
+}
+
+/// Where the buyer returns after 3DS or the hosted card page.
+pub const CARD_RETURN_URL: &str = "https://merchant.example/card-return";
+
+/// A sandbox test card (see docs/sandbox.md for what each number does), valid in every other field.
+pub fn card(number: &str) -> pb::CardDetails {
+    let amex = number.starts_with("34") || number.starts_with("37");
+    pb::CardDetails {
+        card_no: number.into(),
+        cvv: if amex { "1234" } else { "123" }.into(),
+        expiry_month: "12".into(),
+        expiry_year: "39".into(),
+        cardholder_name: Some(pb::Name {
+            first_name: "Jane".into(),
+            last_name: "Roe".into(),
+            ..Default::default()
+        }),
+        billing_address: None,
+    }
+}
+
+/// A valid AuthorizeCard of 10.00 PHP charging `source`, the buyer present.
+pub fn authorize(
+    id: &str,
+    source: pb::authorize_card_request::CardSource,
+) -> pb::AuthorizeCardRequest {
+    pb::AuthorizeCardRequest {
+        payment_request_id: id.into(),
+        payment_amount: php(1000),
+        order: Some(pb::Order {
+            reference_order_id: format!("order-{id}"),
+            order_description: "Shoes".into(),
+            ..Default::default()
+        }),
+        card_source: Some(source),
+        env: Some(pb::Env {
+            terminal_type: pb::TerminalType::Web as i32,
+            client_ip: "203.0.113.7".into(),
+            ..Default::default()
+        }),
+        payment_redirect_url: CARD_RETURN_URL.into(),
+        ..Default::default()
+    }
+}
+
+/// [`authorize`] with new card data.
+pub fn with_card(id: &str, card: pb::CardDetails) -> pb::AuthorizeCardRequest {
+    authorize(id, pb::authorize_card_request::CardSource::Card(card))
+}
+
+/// A valid CreateHostedCardPayment of 10.00 PHP (the card is entered on the sandbox's page).
+pub fn hosted_card(id: &str) -> pb::CreateHostedCardPaymentRequest {
+    let pb::AuthorizeCardRequest {
+        payment_amount,
+        order,
+        env,
+        payment_redirect_url,
+        ..
+    } = with_card(id, card("4111111111111111"));
+    pb::CreateHostedCardPaymentRequest {
+        payment_request_id: id.into(),
+        payment_amount,
+        order,
+        env,
+        payment_redirect_url,
+        ..Default::default()
+    }
+}
+
+/// Where a PROCESSING card payment sends the buyer (the 3DS or the hosted card page).
+pub fn card_redirect_url(c: &pb::CardPayment) -> String {
+    match c
+        .payment
+        .as_ref()
+        .and_then(|p| p.next_action.as_ref())
+        .and_then(|a| a.action.as_ref())
+    {
+        Some(pb::next_action::Action::Redirect(r)) => {
+            if r.normal_url.is_empty() {
+                r.url.clone()
+            } else {
+                r.normal_url.clone()
+            }
+        }
+        other => panic!("no redirect in {other:?}"),
+    }
 }

@@ -16,8 +16,8 @@ use alipay::model::{
 };
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
-use store::card_facts::{CardFacts, CardIdentity, PaymentCardFacts};
-use store::card_tokens::{CardToken, CardTokens, NewCardToken};
+use store::card_facts::{CardFacts, CardIdentity, CardReport, PaymentCardFacts, PlannedVoid};
+use store::card_tokens::{CardToken, CardTokens, SealedCardToken};
 use store::payments::{Payment, PaymentUpdate};
 use store::{
     CaptureMode, OperationStatus, Page, PageRequest, PaymentStatus, ResultInfo, ResultStatus,
@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use crate::card_void::VoidReason;
 use crate::commands::PayCommand;
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::pay::is_manual_authorization;
 use crate::records::PaymentRecord;
@@ -209,74 +210,16 @@ impl Engine {
         CardTokens::new(self.store(), &self.config().token_cipher)
     }
 
-    /// Records what one source (pay answer, inquiry, notification) said about a card payment's card: the facts,
-    /// merged monotonically, and a reported cardToken as a stored card of the payment's customer. `card_id` names
-    /// the stored card the payment charged, when the caller knows it. Never fails the caller: the payment's state
-    /// is recorded already and a failure here is logged (a later inquiry or notification brings the facts again).
-    pub(crate) async fn record_card_facts(
+    /// What one source (pay answer, inquiry, notification) said about a card payment's card, ready to be recorded
+    /// with the status it came with (see [`CardReport`]). `stored_card` names the stored card the payment charged,
+    /// when the caller knows it. A fact that breaks a column's limit is Alipay's defect, not a reason to lose the
+    /// status: it is logged and the facts are left out; a token that cannot be sealed likewise.
+    pub(crate) fn card_report(
         &self,
-        payment: &Payment,
         info: Option<PaymentResultInfo>,
-        card_id: Option<&str>,
-    ) {
-        if payment.payment_method_type != Wallet::Card {
-            return;
-        }
-        if let Err(error) = self.try_record_card_facts(payment, info, card_id).await {
-            tracing::warn!(%error, payment_id = %payment.id, "card facts not recorded");
-        }
-    }
-
-    async fn try_record_card_facts(
-        &self,
-        payment: &Payment,
-        info: Option<PaymentResultInfo>,
-        card_id: Option<&str>,
-    ) -> Result<(), EngineError> {
-        let token = info.as_ref().and_then(|i| i.card_token.clone());
-        let mut facts = info.map(facts_of).unwrap_or_default();
-        facts.card_token_id = card_id.map(str::to_owned);
-        if let (Some(token), Some(customer), None) =
-            (token, &payment.customer_id, &facts.card_token_id)
-        {
-            let recorded = self
-                .card_tokens()
-                .record(NewCardToken {
-                    customer_id: customer.clone(),
-                    token: store::Secret::new(token.expose()),
-                    card: facts.card.clone(),
-                    network_transaction_id: facts.network_transaction_id.clone(),
-                    payment_request_id: payment.payment_request_id.clone(),
-                    payment_created_at: payment.created_at,
-                })
-                .await?;
-            facts.card_token_id = Some(recorded.id().to_owned());
-        }
-        if facts != CardFacts::default() {
-            PaymentCardFacts::new(self.store())
-                .merge(&payment.id, facts)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// [`Self::record_card_facts`] for a payment named by its request id (a notification's subject); nothing when
-    /// the gateway has no such payment.
-    pub(crate) async fn record_reported_card_facts(
-        &self,
-        payment_request_id: &str,
-        info: PaymentResultInfo,
-    ) {
-        match self
-            .store()
-            .payments()
-            .get_by_request_id(payment_request_id)
-            .await
-        {
-            Ok(Some(payment)) => self.record_card_facts(&payment, Some(info), None).await,
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "card facts of a notification not recorded"),
-        }
+        stored_card: Option<&str>,
+    ) -> Option<Box<CardReport>> {
+        card_report(self.config(), info, stored_card)
     }
 
     /// Authorizes a card through [`Engine::pay`] and answers the card payment. Unlike `pay`, a decline is an answer
@@ -374,7 +317,7 @@ impl Engine {
 
     /// [`Self::void_card_authorization`], by the caller (`reason` `None`) or by the `card_void_on` policy: then
     /// the CANCELLED payment's result is the policy's code (`AVS_REJECTED`, `CVV_REJECTED`), not Alipay's.
-    async fn void_authorization(
+    pub(crate) async fn void_authorization(
         &self,
         payment_request_id: &str,
         reason: Option<VoidReason>,
@@ -462,6 +405,58 @@ impl Engine {
         tracing::info!(deleted, "stored card delete");
         Ok(())
     }
+}
+
+/// [`Engine::card_report`] under `config` (its cipher seals the token, its `card_void_on` policy plans the void);
+/// `None` when the source said nothing.
+pub(crate) fn card_report(
+    config: &EngineConfig,
+    info: Option<PaymentResultInfo>,
+    stored_card: Option<&str>,
+) -> Option<Box<CardReport>> {
+    let stored_card = stored_card.map(str::to_owned);
+    let Some(mut info) = info else {
+        return stored_card.map(|card| {
+            Box::new(CardReport {
+                stored_card: Some(card),
+                ..CardReport::default()
+            })
+        });
+    };
+    let token = info.card_token.take().and_then(|token| {
+        match SealedCardToken::seal(&config.token_cipher, &store::Secret::new(token.expose())) {
+            Ok(sealed) => Some(sealed),
+            Err(error) => {
+                tracing::warn!(%error, "a reported cardToken cannot be stored; left out");
+                None
+            }
+        }
+    });
+    let facts = facts_of(info);
+    let facts = match facts.check() {
+        Ok(()) => facts,
+        Err(error) => {
+            tracing::warn!(%error, "reported card facts break a limit; left out");
+            CardFacts::default()
+        }
+    };
+    // The AVS/CVV results come with the approval, from whichever source brings it: the void is planned with it.
+    let void = config
+        .card_void_policy
+        .reason(
+            facts.avs_result_raw.as_deref(),
+            facts.cvv_result_raw.as_deref(),
+        )
+        .map(|reason| PlannedVoid {
+            reason: reason.code().to_owned(),
+            run_at: crate::after(config.write_ahead_grace),
+        });
+    Some(Box::new(CardReport {
+        facts,
+        token,
+        stored_card,
+        void,
+    }))
 }
 
 /// The facts the store keeps from one source's `paymentResultInfo` (merged with `cardInfo`): masked and derived

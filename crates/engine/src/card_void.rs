@@ -36,6 +36,15 @@ impl VoidReason {
     }
 }
 
+impl VoidReason {
+    /// The reason whose [`Self::code`] is `code` (how a planned void's job names it).
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::AvsRejected, Self::CvvRejected]
+            .into_iter()
+            .find(|reason| reason.code() == code)
+    }
+}
+
 impl fmt::Display for VoidReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

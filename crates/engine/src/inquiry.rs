@@ -113,13 +113,12 @@ impl Engine {
                 .as_deref()
                 .and_then(parse_alipay_time),
             auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
+            card: self.card_report(body.card_facts(), None),
             ..PaymentUpdate::default()
         };
-        let card_facts = body.card_facts();
         let moved = self
             .move_payment(payment, to, "inquiry", Some(code), update)
             .await?;
-        self.record_card_facts(&moved, card_facts, None).await;
         Ok((moved, verdict))
     }
 }

@@ -22,6 +22,7 @@ use store::{OperationStatus, OperationUpdate, PaymentStatus};
 
 use tracing::Instrument as _;
 
+use crate::card;
 use crate::pay::result_info;
 use crate::{Engine, parse_alipay_time};
 
@@ -99,18 +100,12 @@ impl NotifyIngress {
         };
         let cipher = &self.engine.config().token_cipher;
         let keyed = |value: &str| cipher.lookup_hash(value);
-        let mut card_facts = None;
         let (kind, dedup_key, effect, reference) = match webhook.parse_event(request.body) {
             Ok(event) => {
-                if let alipay::model::Notification::Payment(n) = &event {
-                    card_facts = n.card_facts().map(|f| (n.payment_request_id.clone(), f));
-                }
                 let kind = webhook.event_kind(&event);
                 let reference = webhook.object_reference(&event);
                 let effect = match freshness {
-                    Freshness::Fresh => {
-                        effect_of(&reference, webhook.resource_update(&event), &keyed)
-                    }
+                    Freshness::Fresh => self.effect_of(&event, &reference),
                     Freshness::OutOfWindow => Effect::Hold {
                         flag: FLAG_OUT_OF_WINDOW,
                     },
@@ -164,12 +159,6 @@ impl NotifyIngress {
         {
             Ok(Ingested::Duplicate(_)) => receipt(Ack::Accepted, kind, "duplicate"),
             Ok(Ingested::New { applied, .. }) => {
-                // A card payment's notification may be the first source of its card facts and token.
-                if let Some((payment_request_id, facts)) = card_facts {
-                    self.engine
-                        .record_reported_card_facts(&payment_request_id, facts)
-                        .await;
-                }
                 let outcome = match applied {
                     Applied::Changed => "applied",
                     Applied::Unchanged => "unchanged",
@@ -235,6 +224,24 @@ impl NotifyIngress {
         }
     }
 
+    /// What the store should do for `event` (verified and fresh): its status effect, with the card facts and token
+    /// a card payment's notification brings recorded in the same transaction.
+    fn effect_of(
+        &self,
+        event: &alipay::model::Notification,
+        reference: &ObjectReference,
+    ) -> Effect {
+        let cipher = &self.engine.config().token_cipher;
+        let keyed = |value: &str| cipher.lookup_hash(value);
+        let mut effect = effect_of(reference, self.webhook.resource_update(event), &keyed);
+        if let (Effect::Payment { update, .. }, alipay::model::Notification::Payment(n)) =
+            (&mut effect, event)
+        {
+            update.card = card::card_report(self.engine.config(), n.card_facts(), None);
+        }
+        effect
+    }
+
     /// Asks Alipay about the referenced object in the background (the acknowledgement does not wait for it).
     fn spawn_inquiry(&self, reference: ObjectReference) {
         let engine = self.engine.clone();
@@ -265,7 +272,6 @@ impl NotifyIngress {
     pub async fn sweep_pending(&self) -> Result<usize, store::StoreError> {
         let notifications = self.engine.store().notifications();
         let cipher = &self.engine.config().token_cipher;
-        let keyed = |value: &str| cipher.lookup_hash(value);
         let mut applied = 0;
         for row in notifications.list_unprocessed(SWEEP_BATCH).await? {
             let event = cipher
@@ -279,7 +285,7 @@ impl NotifyIngress {
                 continue;
             };
             let reference = self.webhook.object_reference(&event);
-            let effect = effect_of(&reference, self.webhook.resource_update(&event), &keyed);
+            let effect = self.effect_of(&event, &reference);
             match notifications.apply_pending(&row.id, &effect).await? {
                 Applied::Missing => {
                     let age = chrono::Utc::now().signed_duration_since(row.received_at);

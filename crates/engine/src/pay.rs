@@ -1,6 +1,7 @@
 //! Paying: write-ahead intent, the pay call with bounded same-id retries, and the mapping of Alipay's answer to the
 //! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alipay::model::{
@@ -8,6 +9,7 @@ use alipay::model::{
 };
 use alipay::{Outcome, ResultCode};
 use serde_json::{Map, Value};
+use store::card_facts::PaymentCardFacts;
 use store::jobs::JobKind;
 use store::payments::{NewPayment, Payment, PaymentUpdate};
 use store::{Inserted, NextAction, PaymentStatus, ResultInfo, ResultStatus, Spelled, Transition};
@@ -155,15 +157,13 @@ impl Engine {
             self.client().pay(&request)
         })
         .await;
-        let card_facts = match &attempted {
-            Attempted::Answer(reply) => reply.body.payment_result_info.clone(),
-            Attempted::Unknown { .. } | Attempted::Rejected(_) => None,
+        let stored_card = match &cmd.source {
+            PaySource::Card(card) => card.stored_card_id(),
+            _ => None,
         };
-        let (payment, rejected) = self.record_pay_outcome(payment, attempted).await?;
-        if let PaySource::Card(card) = &cmd.source {
-            self.record_card_facts(&payment, card_facts, card.stored_card_id())
-                .await;
-        }
+        let (payment, rejected) = self
+            .record_pay_outcome(payment, attempted, stored_card)
+            .await?;
         if payment.status == PaymentStatus::Processing {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
             // interval (seed 002: in-store every 3 s; auto debit: keep inquiring for at least a minute).
@@ -188,6 +188,7 @@ impl Engine {
         &self,
         payment: Payment,
         attempted: Attempted<PayResponse>,
+        stored_card: Option<&str>,
     ) -> Result<(Payment, Option<alipay::CallError>), EngineError> {
         let (to, update, source, rejected) = match attempted {
             Attempted::Answer(reply) => {
@@ -201,6 +202,7 @@ impl Engine {
                         .as_deref()
                         .and_then(parse_alipay_time),
                     auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
+                    card: self.card_report(body.payment_result_info.clone(), stored_card),
                     ..PaymentUpdate::default()
                 };
                 let to = match reply.outcome {
@@ -268,6 +270,7 @@ impl Engine {
         update: PaymentUpdate,
     ) -> Result<Payment, EngineError> {
         let payments = self.store().payments();
+        let applied = AtomicBool::new(false);
         let moved = settle(
             payment,
             to,
@@ -277,13 +280,30 @@ impl Engine {
                     transition = transition.with_reason(reason.clone());
                 }
                 let update = update.clone();
-                async move { payments.transition(&id, version, transition, update).await }
+                let applied = &applied;
+                async move {
+                    let moved = payments
+                        .transition(&id, version, transition, update)
+                        .await?;
+                    applied.store(true, Ordering::Relaxed);
+                    Ok(moved)
+                }
             },
             |id| async move { payments.get(&id).await },
         )
         .await?;
         if moved.status == to {
             tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");
+        }
+        if let (false, Some(report)) = (applied.into_inner(), update.card) {
+            // Another source moved the payment first and recorded its card facts with the move; this one's are
+            // added to them (monotonically). Not a reason to fail the caller: the status is recorded.
+            if let Err(error) = PaymentCardFacts::new(self.store())
+                .record(&moved, *report)
+                .await
+            {
+                tracing::warn!(%error, payment_id = %moved.id, "card facts not recorded");
+            }
         }
         Ok(moved)
     }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::binding::binding_lock_key;
+use crate::card_void::VoidReason;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::inquiry::Verdict;
@@ -182,6 +183,32 @@ impl Engine {
                 self.revoke_unstored(&job.payload).await?;
                 Ok(Next::Done)
             }
+            // Boxed: the void's future (lock, cancel, card view) would make every job's future as large.
+            JobKind::VoidCard => Box::pin(self.job_void_card(job)).await,
+        }
+    }
+
+    /// VOID_CARD: the `card_void_on` policy's void of an approved MANUAL authorization, planned with the approval
+    /// (from the pay answer, an inquiry or a notification). Done once it is voided, or when nothing is left to void:
+    /// a capture made first stands (the policy never takes money back), and a voided payment stays voided.
+    async fn job_void_card(&self, job: &Job) -> Result<Next, EngineError> {
+        let Some(payment) = self.payment_subject(job).await? else {
+            return Ok(Next::Escalate("payment row missing".into()));
+        };
+        let reason = job.payload.get("reason").and_then(|r| r.as_str());
+        let Some(reason) = reason.and_then(VoidReason::from_code) else {
+            return Ok(Next::Escalate(format!("unknown void reason {reason:?}")));
+        };
+        match self
+            .void_authorization(&payment.payment_request_id, Some(reason))
+            .await
+        {
+            Ok(_) => Ok(Next::Done),
+            Err(EngineError::IllegalState { reason: state, .. }) => {
+                tracing::warn!(%reason, state, payment_id = %payment.id, "card_void_on: nothing left to void");
+                Ok(Next::Done)
+            }
+            Err(error) => Err(error),
         }
     }
 

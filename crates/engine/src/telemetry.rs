@@ -69,7 +69,7 @@ pub(crate) fn job_span(job: &Job) -> tracing::Span {
     )
 }
 
-const KINDS: [JobKind; 7] = [
+const KINDS: [JobKind; 8] = [
     JobKind::InquirePayment,
     JobKind::CancelPayment,
     JobKind::RefundPayment,
@@ -77,6 +77,7 @@ const KINDS: [JobKind; 7] = [
     JobKind::InquireCapture,
     JobKind::RefreshToken,
     JobKind::RevokeTokens,
+    JobKind::VoidCard,
 ];
 
 fn kind_name(kind: JobKind) -> &'static str {
@@ -88,5 +89,6 @@ fn kind_name(kind: JobKind) -> &'static str {
         JobKind::InquireCapture => "INQUIRE_CAPTURE",
         JobKind::RefreshToken => "REFRESH_TOKEN",
         JobKind::RevokeTokens => "REVOKE_TOKENS",
+        JobKind::VoidCard => "VOID_CARD",
     }
 }

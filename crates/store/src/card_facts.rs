@@ -7,10 +7,14 @@
 
 use std::collections::HashMap;
 
+use crate::card_tokens::{self, SealedCardToken, SealedReport};
 use crate::db::{begin_write, check_opt_len, now};
 use crate::entity::{card_token, payment, payment_card_facts};
 use crate::error::{Result, StoreError};
+use crate::jobs::{self, JobKind, NewJob};
+use crate::status::PaymentStatus;
 use crate::store::Store;
+use crate::vocabulary::CaptureMode;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -137,7 +141,9 @@ impl CardFacts {
         self
     }
 
-    fn check(&self) -> Result<()> {
+    /// Rejects values longer than their columns ([`StoreError::Invalid`] naming the field): a report from Alipay
+    /// that breaks a limit is checked before it joins a status change, which must not fail because of it.
+    pub fn check(&self) -> Result<()> {
         self.card.check()?;
         check_opt_len("issuer_name", self.issuer_name.as_deref(), 128)?;
         check_opt_len("three_ds_version", self.three_ds_version.as_deref(), 16)?;
@@ -232,6 +238,82 @@ impl CardFacts {
     }
 }
 
+/// What one source (the pay answer, inquiryPayment or notifyPayment) reported about a card payment's card,
+/// recorded in the same transaction as the status it came with: a caller that sees the payment's new status also
+/// sees its card facts and stored card, and a crash cannot keep the one without the other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardReport {
+    /// The facts reported; [`CardFacts::card_token_id`] is filled by the recording.
+    pub facts: CardFacts,
+    /// A cardToken issued for the payment's customer, sealed.
+    pub token: Option<SealedCardToken>,
+    /// The stored card ([`crate::card_tokens::CardToken::id`]) the payment charged: linked to the payment, and its
+    /// last use recorded.
+    pub stored_card: Option<String>,
+    /// The void the `card_void_on` policy asks for, given the AVS/CVV results reported.
+    pub void: Option<PlannedVoid>,
+}
+
+/// A void the engine's `card_void_on` policy asks for: committed as a [`JobKind::VoidCard`] job with the approval
+/// of a MANUAL authorization, so the void happens even if the process dies right after the approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedVoid {
+    /// The code the voided payment will report (`AVS_REJECTED`, `CVV_REJECTED`), kept in the job's payload.
+    pub reason: String,
+    /// When the job may run: after the caller's own answer had its chance to void at once.
+    pub run_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Records `report` for `payment`, whose status is (or is becoming) `status`, inside the caller's write
+/// transaction: the stored card (new or merged), the merged facts, and the planned void of an approved MANUAL
+/// authorization. Only a card payment has card facts; a report for another payment changes nothing.
+pub(crate) async fn record_report_on<C: ConnectionTrait>(
+    txn: &C,
+    payment: &payment::Model,
+    status: PaymentStatus,
+    report: CardReport,
+) -> Result<()> {
+    if payment.payment_method_type != crate::Wallet::Card {
+        return Ok(());
+    }
+    let CardReport {
+        mut facts,
+        token,
+        stored_card,
+        void,
+    } = report;
+    if let Some(void) = void
+        && status == PaymentStatus::Success
+        && payment.capture_mode == Some(CaptureMode::Manual)
+    {
+        let mut job = NewJob::new(JobKind::VoidCard, payment.id.clone(), void.run_at);
+        job.payload = serde_json::json!({ "reason": void.reason });
+        jobs::enqueue_on(txn, &job).await?;
+    }
+    if let Some(card) = stored_card {
+        card_tokens::mark_used_on(txn, &card).await?;
+        facts.card_token_id = Some(card);
+    } else if let (Some(token), Some(customer_id)) = (token, &payment.customer_id) {
+        let stored = card_tokens::record_sealed_on(
+            txn,
+            SealedReport {
+                customer_id: customer_id.clone(),
+                token,
+                card: facts.card.clone(),
+                network_transaction_id: facts.network_transaction_id.clone(),
+                payment_request_id: payment.payment_request_id.clone(),
+                payment_created_at: payment.created_at,
+            },
+        )
+        .await?;
+        facts.card_token_id = Some(stored.id().to_owned());
+    }
+    if facts != CardFacts::default() {
+        merge_on(txn, &payment.id, facts).await?;
+    }
+    Ok(())
+}
+
 /// `select` locking its rows until the transaction ends, on PostgreSQL. SQLite needs no lock: a write transaction
 /// there holds the database's only write lock from its start ([`begin_write`]).
 pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) -> Select<E> {
@@ -264,6 +346,15 @@ impl<'a> PaymentCardFacts<'a> {
         let merged = merge_on(&txn, payment_id, facts).await?;
         txn.commit().await?;
         Ok(merged)
+    }
+
+    /// Records a source's report for a payment whose status it did not move (a later source adding to what the
+    /// moving one recorded with the move); see [`record_report_on`].
+    pub async fn record(&self, payment: &payment::Model, report: CardReport) -> Result<()> {
+        let txn = begin_write(self.db).await?;
+        record_report_on(&txn, payment, payment.status, report).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The payment's card facts; `None` when no source reported any.

@@ -68,6 +68,8 @@ pub struct CardToken {
     pub created_at: DateTime<Utc>,
     /// When a source last added a fact.
     pub updated_at: DateTime<Utc>,
+    /// When a payment last charged the card; `None` until one does.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// What [`CardTokens::record`] did with a reported token.
@@ -232,88 +234,11 @@ impl<'a> CardTokens<'a> {
 
     /// [`CardTokens::record`] inside the caller's write transaction.
     async fn record_on<C: ConnectionTrait>(&self, txn: &C, new: NewCardToken) -> Result<Recorded> {
-        check_len("customer_id", &new.customer_id, 64)?;
-        check_len("card_token", new.token.expose(), MAX_TOKEN_LEN)?;
-        check_len("payment_request_id", &new.payment_request_id, 64)?;
-        // Blank facts are no facts: dropped before the checks and the merge.
-        let mut card = CardIdentity::default();
-        card.fill(new.card);
-        card.check()?;
-        let mut nti = None;
-        nti.fill(new.network_transaction_id);
-        check_opt_len("network_transaction_id", nti.as_deref(), 256)?;
-
-        let hash = self.cipher.lookup_hash(new.token.expose());
-        let sealed = self.cipher.encrypt(new.token.expose())?;
-        let at = now();
-        let row = card_token::ActiveModel {
-            id: Set(new_id()),
-            customer_id: Set(new.customer_id.clone()),
-            token_enc: Set(Some(sealed.clone())),
-            token_hash: Set(hash.clone()),
-            brand: Set(card.brand.clone()),
-            last_four: Set(card.last_four.clone()),
-            expiry_month: Set(card.expiry_month.clone()),
-            expiry_year: Set(card.expiry_year.clone()),
-            funding: Set(card.funding.clone()),
-            issuing_country: Set(card.issuing_country.clone()),
-            network_transaction_id: Set(nti.clone()),
-            first_payment_request_id: Set(new.payment_request_id.clone()),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-        };
-        card_token::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([Column::CustomerId, Column::TokenHash])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        let select = card_token::Entity::find()
-            .filter(Column::CustomerId.eq(new.customer_id.as_str()))
-            .filter(Column::TokenHash.eq(hash));
-        let Some(stored) = for_update(select, txn.get_database_backend())
-            .one(txn)
-            .await?
-        else {
-            return Err(crate::StoreError::Corrupt {
-                field: "card_tokens",
-                id: new.customer_id,
-                reason: "stored card vanished inside its transaction".into(),
-            });
-        };
-
-        let mut changes: card_token::ActiveModel = stored.clone().into();
-        match stored.deleted_at {
-            Some(deleted_at) if new.payment_created_at <= deleted_at => {
-                return Ok(Recorded::Deleted { id: stored.id });
-            }
-            Some(_) => {
-                // Saved again by a payment started after the delete: a fresh card, the old facts dropped.
-                changes.token_enc = Set(Some(sealed));
-                changes.deleted_at = Set(None);
-                changes.first_payment_request_id = Set(new.payment_request_id);
-                changes.created_at = Set(at);
-                set_identity(&mut changes, card);
-                changes.network_transaction_id.set_if_not_equals(nti);
-            }
-            None => {
-                let mut merged = identity_of(&stored);
-                merged.fill(card);
-                let mut merged_nti = stored.network_transaction_id.clone();
-                merged_nti.fill(nti);
-                set_identity(&mut changes, merged);
-                changes.network_transaction_id.set_if_not_equals(merged_nti);
-            }
+        let sealed = SealedCardToken::seal(self.cipher, &new.token)?;
+        match record_sealed_on(txn, SealedReport::of(new, sealed)).await? {
+            Stored::Live(model) => self.live(*model),
+            Stored::Deleted { id } => Ok(Recorded::Deleted { id }),
         }
-        if changes.is_changed() {
-            changes.updated_at = Set(at);
-            let model = changes.update(txn).await?;
-            return self.live(model);
-        }
-        self.live(stored)
     }
 
     fn live(&self, model: card_token::Model) -> Result<Recorded> {
@@ -338,6 +263,7 @@ impl<'a> CardTokens<'a> {
             first_payment_request_id: m.first_payment_request_id,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            last_used_at: m.last_used_at,
         }))
     }
 }
@@ -364,4 +290,173 @@ fn set_identity(changes: &mut card_token::ActiveModel, card: CardIdentity) {
     changes
         .issuing_country
         .set_if_not_equals(card.issuing_country);
+}
+
+/// A cardToken sealed for storage, with the keyed hash that finds it again. Sealing needs the cipher, which only
+/// the engine holds; a transaction that records a reported token (a payment's move, a notification's inbox row)
+/// needs only this, so the token is stored in the same commit as the status it came with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedCardToken {
+    sealed: String,
+    hash: String,
+}
+
+impl SealedCardToken {
+    /// Seals `token` (1..=2048 bytes, [`crate::StoreError::Invalid`] otherwise) with `cipher`.
+    pub fn seal(cipher: &TokenCipher, token: &Secret) -> Result<Self> {
+        check_len("card_token", token.expose(), MAX_TOKEN_LEN)?;
+        Ok(Self {
+            sealed: cipher.encrypt(token.expose())?,
+            hash: cipher.lookup_hash(token.expose()),
+        })
+    }
+}
+
+impl std::fmt::Debug for SealedCardToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedCardToken(<redacted>)")
+    }
+}
+
+/// A [`NewCardToken`] whose token is sealed already.
+pub(crate) struct SealedReport {
+    pub(crate) customer_id: String,
+    pub(crate) token: SealedCardToken,
+    pub(crate) card: CardIdentity,
+    pub(crate) network_transaction_id: Option<String>,
+    pub(crate) payment_request_id: String,
+    pub(crate) payment_created_at: DateTime<Utc>,
+}
+
+impl SealedReport {
+    fn of(new: NewCardToken, token: SealedCardToken) -> Self {
+        Self {
+            customer_id: new.customer_id,
+            token,
+            card: new.card,
+            network_transaction_id: new.network_transaction_id,
+            payment_request_id: new.payment_request_id,
+            payment_created_at: new.payment_created_at,
+        }
+    }
+}
+
+/// The row [`record_sealed_on`] left.
+pub(crate) enum Stored {
+    /// Stored, merged, revived or unchanged, and usable.
+    Live(Box<card_token::Model>),
+    /// Deleted by the customer after the reporting payment started: it stays deleted.
+    Deleted {
+        /// The stored card's id.
+        id: String,
+    },
+}
+
+impl Stored {
+    /// The stored card's id, live or deleted.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Stored::Live(model) => &model.id,
+            Stored::Deleted { id } => id,
+        }
+    }
+}
+
+/// Stores the sealed token for its customer, or merges the report into the stored card (filling facts still
+/// missing, never erasing or rewriting one), inside the caller's write transaction. Idempotent.
+pub(crate) async fn record_sealed_on<C: ConnectionTrait>(
+    txn: &C,
+    new: SealedReport,
+) -> Result<Stored> {
+    check_len("customer_id", &new.customer_id, 64)?;
+    check_len("payment_request_id", &new.payment_request_id, 64)?;
+    // Blank facts are no facts: dropped before the checks and the merge.
+    let mut card = CardIdentity::default();
+    card.fill(new.card);
+    card.check()?;
+    let mut nti = None;
+    nti.fill(new.network_transaction_id);
+    check_opt_len("network_transaction_id", nti.as_deref(), 256)?;
+
+    let SealedCardToken { sealed, hash } = new.token;
+    let at = now();
+    let row = card_token::ActiveModel {
+        id: Set(new_id()),
+        customer_id: Set(new.customer_id.clone()),
+        token_enc: Set(Some(sealed.clone())),
+        token_hash: Set(hash.clone()),
+        brand: Set(card.brand.clone()),
+        last_four: Set(card.last_four.clone()),
+        expiry_month: Set(card.expiry_month.clone()),
+        expiry_year: Set(card.expiry_year.clone()),
+        funding: Set(card.funding.clone()),
+        issuing_country: Set(card.issuing_country.clone()),
+        network_transaction_id: Set(nti.clone()),
+        first_payment_request_id: Set(new.payment_request_id.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        last_used_at: Set(None),
+        deleted_at: Set(None),
+    };
+    card_token::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([Column::CustomerId, Column::TokenHash])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    let select = card_token::Entity::find()
+        .filter(Column::CustomerId.eq(new.customer_id.as_str()))
+        .filter(Column::TokenHash.eq(hash));
+    let Some(stored) = for_update(select, txn.get_database_backend())
+        .one(txn)
+        .await?
+    else {
+        return Err(crate::StoreError::Corrupt {
+            field: "card_tokens",
+            id: new.customer_id,
+            reason: "stored card vanished inside its transaction".into(),
+        });
+    };
+
+    let mut changes: card_token::ActiveModel = stored.clone().into();
+    match stored.deleted_at {
+        Some(deleted_at) if new.payment_created_at <= deleted_at => {
+            return Ok(Stored::Deleted { id: stored.id });
+        }
+        Some(_) => {
+            // Saved again by a payment started after the delete: a fresh card, the old facts dropped.
+            changes.token_enc = Set(Some(sealed));
+            changes.deleted_at = Set(None);
+            changes.last_used_at = Set(None);
+            changes.first_payment_request_id = Set(new.payment_request_id);
+            changes.created_at = Set(at);
+            set_identity(&mut changes, card);
+            changes.network_transaction_id.set_if_not_equals(nti);
+        }
+        None => {
+            let mut merged = identity_of(&stored);
+            merged.fill(card);
+            let mut merged_nti = stored.network_transaction_id.clone();
+            merged_nti.fill(nti);
+            set_identity(&mut changes, merged);
+            changes.network_transaction_id.set_if_not_equals(merged_nti);
+        }
+    }
+    if changes.is_changed() {
+        changes.updated_at = Set(at);
+        return Ok(Stored::Live(Box::new(changes.update(txn).await?)));
+    }
+    Ok(Stored::Live(Box::new(stored)))
+}
+
+/// Records that a payment charged the stored card `id` now (its `last_used_at`), inside the caller's transaction.
+pub(crate) async fn mark_used_on<C: ConnectionTrait>(txn: &C, id: &str) -> Result<()> {
+    card_token::Entity::update_many()
+        .col_expr(Column::LastUsedAt, Expr::value(now()))
+        .filter(Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! times (and on several replicas at once). The dedup key makes the first arrival the only row;
 //! later ones get [`Inserted::Existing`] and can be acknowledged without being re-applied.
 
+use crate::card_facts;
 use crate::db::{begin_write, check_len, check_opt_len, new_id, now};
 pub use crate::entity::notification::NotificationState;
 use crate::entity::notification::{self, Column};
@@ -430,7 +431,15 @@ async fn apply_effect(applying: &mut Applying<'_>, effect: &Effect) -> Result<Ap
                 return Ok(Applied::Missing);
             };
             let reason = update.result.as_ref().map(|r| r.code.clone());
-            let changes = crate::payments::changes(*to, PaymentUpdate::clone(update))?;
+            let mut update = PaymentUpdate::clone(update);
+            // The card facts a notification brings join the move, or (on a payment already there) add to what is
+            // known; a notification contradicting the final status brings nothing.
+            if let Some(report) = update.card.take()
+                && !contradicts(row.status, *to)
+            {
+                card_facts::record_report_on(txn, &row, *to, *report).await?;
+            }
+            let changes = crate::payments::changes(*to, update)?;
             settle::<payment::Entity>(applying, &row.id, &row, *to, reason, changes).await
         }
         Effect::Refund {
@@ -525,6 +534,11 @@ where
         .map(Some)
 }
 
+/// Whether a notification reporting `to` contradicts an object that is final in `from`.
+fn contradicts<S: Lifecycle>(from: S, to: S) -> bool {
+    from != to && from.is_final() && to.is_final()
+}
+
 /// Moves `current` to `to` if that is a forward move; a final object in another final status is a contradiction.
 async fn settle<E>(
     applying: &mut Applying<'_>,
@@ -539,17 +553,13 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let from = E::status_of(current);
-    if from == to {
-        return Ok(Applied::Unchanged);
-    }
-    if from.is_final() {
-        return Ok(if to.is_final() {
-            Applied::Contradicts {
-                current: from.as_str(),
-            }
-        } else {
-            Applied::Unchanged
+    if contradicts(from, to) {
+        return Ok(Applied::Contradicts {
+            current: from.as_str(),
         });
+    }
+    if from == to || from.is_final() {
+        return Ok(Applied::Unchanged);
     }
     if !from.can_transition_to(to) {
         return Ok(Applied::Unchanged);

@@ -5,7 +5,8 @@
 //! Alipay (pay response, inquiry, notification, cancel) then goes through
 //! [`Payments::transition`], which refuses to move a final payment and detects lost races.
 
-use crate::db::{check_len, check_money, check_opt_len, new_id, now, placeholders};
+use crate::card_facts::{self, CardReport};
+use crate::db::{begin_write, check_len, check_money, check_opt_len, new_id, now, placeholders};
 use crate::entity::payment::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::error::Result;
@@ -90,6 +91,9 @@ pub struct PaymentUpdate {
     pub auth_expiry_time: Option<DateTime<Utc>>,
     /// Alipay's `cancelTime`.
     pub cancel_time: Option<DateTime<Utc>>,
+    /// What the same answer said about a card payment's card, recorded in the move's transaction. Boxed: the
+    /// update travels through every payment move's future, and most payments are not card payments.
+    pub card: Option<Box<CardReport>>,
 }
 
 /// Filters for [`Payments::list`]; every set field must match. The time range is on creation
@@ -234,11 +238,26 @@ impl<'a> Payments<'a> {
         id: &str,
         expected_version: i64,
         transition: Transition<PaymentStatus>,
-        update: PaymentUpdate,
+        mut update: PaymentUpdate,
     ) -> Result<Payment> {
+        let card = update.card.take();
         let changes = changes(transition.to, update)?;
-        transition::apply::<payment::Entity>(self.db, id, expected_version, &transition, changes)
-            .await
+        let txn = begin_write(self.db).await?;
+        if let Some(report) = card {
+            let row = transition::require::<payment::Entity, _>(&txn, id).await?;
+            card_facts::record_report_on(&txn, &row, transition.to, *report).await?;
+        }
+        let (row, event) = transition::apply_in::<payment::Entity>(
+            &txn,
+            id,
+            expected_version,
+            &transition,
+            changes,
+        )
+        .await?;
+        txn.commit().await?;
+        event.committed();
+        Ok(row)
     }
 
     /// The payment with this id, if any.

@@ -197,7 +197,10 @@ pub(crate) async fn stale_unfinished<E: Versioned>(
         .await?)
 }
 
-async fn require<E: Versioned, C: ConnectionTrait>(conn: &C, id: &str) -> Result<E::Model> {
+pub(crate) async fn require<E: Versioned, C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<E::Model> {
     find::<E, C>(conn, E::ID, id)
         .await?
         .ok_or_else(|| StoreError::NotFound {

@@ -21,8 +21,8 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::fault::{self, FaultPoint};
 use crate::harness::{
-    Env, ReconcilerGuard, agreement_pay, cashier_pay, checked, client, each_backend, eventually,
-    fast_config, in_store_pay, new_id, php, press_cashier_button, settled,
+    Env, ReconcilerGuard, agreement_pay, card_pay, cashier_pay, checked, client, each_backend,
+    eventually, fast_config, in_store_pay, new_id, php, press_cashier_button, settled,
 };
 
 /// The doomed engine makes one attempt per call (300 ms client timeout), so the write-ahead jobs it commits can be
@@ -143,7 +143,7 @@ async fn pay_through(
     cmd: impl Fn(&str) -> PayCommand,
     in_store: bool,
     what: &str,
-) {
+) -> String {
     let id = new_id("pay-crash");
     let (first, restarted, reconciler) = crash_at(env, point, |engine| {
         let cmd = cmd(&id);
@@ -184,6 +184,7 @@ async fn pay_through(
         (Err(EngineError::Declined { .. }), PaymentStatus::Fail) => {}
         (other, status) => panic!("{what}: replay of a {status:?} payment answered {other:?}"),
     }
+    id
 }
 
 /// Pay of `product` through a crash at each of its writes.
@@ -202,10 +203,10 @@ async fn pay_at_every_write(product: &'static str) {
                         false,
                         &what,
                     )
-                    .await
+                    .await;
                 }
                 "cashier" => {
-                    pay_through(&env, point, |id| cashier_pay(id, 1000), false, &what).await
+                    pay_through(&env, point, |id| cashier_pay(id, 1000), false, &what).await;
                 }
                 _ => {
                     pay_through(
@@ -215,9 +216,63 @@ async fn pay_at_every_write(product: &'static str) {
                         true,
                         &what,
                     )
-                    .await
+                    .await;
                 }
             }
+        }
+    })
+    .await;
+}
+
+/// A card authorization that saves the card, through a crash at each write, its card writes included: the card
+/// facts and the stored card are recorded with the status that brought them (from the pay answer, or from the
+/// restarted engine's inquiry), so whoever sees the payment SUCCESS also sees its card and token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_pay_records_its_card_with_its_status_at_every_write() {
+    each_backend(|backend, url| async move {
+        let env = Env::with(&url, crate::harness::sandbox_config(), config()).await;
+        for point in fault::PAYMENT_WRITES.iter().chain(&fault::CARD_WRITES) {
+            let what = format!("[{backend}] card pay, fault at {}", point.name);
+            let customer = new_id("card-crash");
+            let id = pay_through(
+                &env,
+                point,
+                |id| card_pay(id, &customer, 1000),
+                false,
+                &what,
+            )
+            .await;
+            let card = env
+                .engine
+                .get_card_payment(&id)
+                .await
+                .expect("card payment");
+            assert_eq!(
+                card.payment.payment.status,
+                PaymentStatus::Success,
+                "{what}: an approving card"
+            );
+            let facts = card
+                .facts
+                .unwrap_or_else(|| panic!("{what}: SUCCESS without card facts"));
+            assert_eq!(facts.card.last_four.as_deref(), Some("1111"), "{what}");
+            let token_id = facts
+                .card_token_id
+                .unwrap_or_else(|| panic!("{what}: SUCCESS without its stored card"));
+            let stored = env
+                .engine
+                .list_card_tokens(&customer, store::PageRequest::default())
+                .await
+                .expect("stored cards");
+            assert_eq!(
+                stored
+                    .items
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>(),
+                [token_id.as_str()],
+                "{what}: the one stored card"
+            );
         }
     })
     .await;

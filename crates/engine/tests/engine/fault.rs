@@ -95,6 +95,13 @@ intent_writes!(PAYMENT_WRITES, "payments", "PAYMENT", "INQUIRE_PAYMENT");
 intent_writes!(REFUND_WRITES, "refunds", "REFUND", "INQUIRE_REFUND");
 intent_writes!(CAPTURE_WRITES, "captures", "CAPTURE", "INQUIRE_CAPTURE");
 
+/// The card writes of a tokenizing card authorization, in its result transaction: the stored card and the payment's
+/// card facts.
+pub const CARD_WRITES: [FaultPoint; 2] = [
+    FaultPoint::new("card_token", "card_tokens", "INSERT", "1 = 1"),
+    FaultPoint::new("card_facts", "payment_card_facts", "INSERT", "1 = 1"),
+];
+
 /// The background record of every Alipay call.
 pub const CALL_LOG: FaultPoint =
     FaultPoint::new("call_log", "alipay_calls", "INSERT", "1 = 1").off_request_path();

@@ -356,6 +356,38 @@ pub fn cashier_pay(id: &str, value: u64) -> PayCommand {
     }
 }
 
+/// An AUTOMATIC card authorization of an approving VISA for `customer`, saving the card: its answer brings the card
+/// facts and a cardToken.
+pub fn card_pay(id: &str, customer: &str, value: u64) -> PayCommand {
+    let mut env = alipay::model::Env::new(TerminalType::Web);
+    env.client_ip = Some("203.0.113.7".into());
+    PayCommand {
+        customer_id: Some(checked(customer)),
+        source: PaySource::Card(Box::new(engine::CardPay {
+            source: engine::CardSource::New {
+                card: Box::new(engine::CardDetails {
+                    number: alipay::model::CardNumber::new("4111111111111111"),
+                    cvv: Some(alipay::model::Secret::new("123")),
+                    expiry_month: "12".into(),
+                    expiry_year: "39".into(),
+                    cardholder_name: None,
+                    billing_address: None,
+                }),
+                tokenize: true,
+            },
+            three_ds: false,
+            authentication_upgrade: false,
+            mpi_data: None,
+            redirect_url: Some(checked("https://merchant.example/paid")),
+            selected_card_brand: None,
+        })),
+        env: Some(env),
+        is_authorization: true,
+        capture_mode: Some(alipay::model::CaptureMode::Automatic),
+        ..agreement_pay(id, "unused", value)
+    }
+}
+
 /// An in-store pay command with a user-presented payment code.
 pub fn in_store_pay(id: &str, payment_code: &str, value: u64) -> PayCommand {
     PayCommand {

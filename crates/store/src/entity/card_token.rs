@@ -36,6 +36,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the row last changed.
     pub updated_at: DateTimeUtc,
+    /// When a payment last charged the stored card (`None` until one does), so a customer can tell a card in use
+    /// from a forgotten one.
+    pub last_used_at: Option<DateTimeUtc>,
     /// When the customer deleted the card; a deleted card is neither listed nor usable.
     pub deleted_at: Option<DateTimeUtc>,
 }

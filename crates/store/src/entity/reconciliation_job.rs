@@ -32,6 +32,10 @@ pub enum JobKind {
     /// token; the subject is a fresh id, since no binding exists).
     #[sea_orm(string_value = "REVOKE_TOKENS")]
     RevokeTokens,
+    /// Void a MANUAL card authorization the `card_void_on` policy rejects (the payload names the reason),
+    /// committed with the approval that brought the AVS/CVV results, whichever source brought it.
+    #[sea_orm(string_value = "VOID_CARD")]
+    VoidCard,
 }
 
 /// PENDING and RUNNING are "active": at most one active job exists per (kind, subject).

@@ -24,6 +24,7 @@ pub(super) enum CardTokens {
     FirstPaymentRequestId,
     CreatedAt,
     UpdatedAt,
+    LastUsedAt,
     DeletedAt,
 }
 
@@ -79,6 +80,7 @@ impl MigrationTrait for Migration {
             .col(text(CardTokens::FirstPaymentRequestId, 64).not_null())
             .col(ts(CardTokens::CreatedAt).not_null())
             .col(ts(CardTokens::UpdatedAt).not_null())
+            .col(ts(CardTokens::LastUsedAt).null())
             .col(ts(CardTokens::DeletedAt).null());
         manager.create_table(table).await?;
         manager
