@@ -203,6 +203,8 @@ impl AlipayClient {
             .ok_or_else(|| ConfigError::InvalidBaseUrl("no host".into()))?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // A signed request is small; never hold its last segment back for Alipay's delayed ACK.
+            .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Http(error_chain(&e)))?;

@@ -334,8 +334,8 @@ impl Engine {
         let moved = settle(
             row,
             to,
-            |id, version| {
-                let mut transition = Transition::new(to, source);
+            |id, version, from| {
+                let mut transition = Transition::new(to, source).read_from(from);
                 if let Some(reason) = &reason {
                     transition = transition.with_reason(reason.clone());
                 }

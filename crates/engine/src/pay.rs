@@ -71,14 +71,33 @@ impl Engine {
                 None => Err(self.pending()),
             };
         };
-        if let Some(existing) = payments.get_by_request_id(&cmd.payment_request_id).await? {
-            return self
-                .replay_payment(existing, &print, self.config().duplicate_wait)
-                .await;
+        // An auto debit reads only its binding before the write-ahead insert, whose unique request id finds a
+        // replay anyway (`Inserted::Existing` below): one read per fresh Pay. Should the binding no longer be usable,
+        // a replay still answers from the store. Other sources look for a replay first, so that nothing about the
+        // payment method (a stored card, a payment code) is worked on again for a replay.
+        // (Boxed: the replay's future stays off this one, whose size every caller's stack frame carries.)
+        let looked_up_first = !matches!(cmd.source, PaySource::Agreement { .. });
+        if looked_up_first
+            && let Some(replayed) =
+                Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
+        {
+            return Ok(replayed);
         }
-        let (method, product, binding) = self
+        let (method, product, binding) = match self
             .payment_method(&cmd.source, cmd.customer_id.as_deref())
-            .await?;
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                if !looked_up_first
+                    && let Some(replayed) =
+                        Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
+                {
+                    return Ok(replayed);
+                }
+                return Err(error);
+            }
+        };
         let customer_id = match (&binding, &cmd.customer_id) {
             (Some(binding), Some(customer)) if **customer != binding.customer_id => {
                 return Err(EngineError::invalid(
@@ -255,8 +274,8 @@ impl Engine {
         let moved = settle(
             payment,
             to,
-            |id, version| {
-                let mut transition = Transition::new(to, source);
+            |id, version, from| {
+                let mut transition = Transition::new(to, source).read_from(from);
                 if let Some(reason) = &reason {
                     transition = transition.with_reason(reason.clone());
                 }
@@ -287,6 +306,25 @@ impl Engine {
             }
         }
         Ok(moved)
+    }
+
+    /// A replay's answer when a payment with this request id is stored (see [`Self::replay_payment`]).
+    async fn replay_stored(
+        &self,
+        payment_request_id: &str,
+        print: &str,
+    ) -> Result<Option<Payment>, EngineError> {
+        let Some(existing) = self
+            .store()
+            .payments()
+            .get_by_request_id(payment_request_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.replay_payment(existing, print, self.config().duplicate_wait)
+            .await
+            .map(Some)
     }
 
     /// Answers a duplicate: compare fingerprints, wait (at most `wait`) for an in-flight original on another

@@ -55,7 +55,7 @@ tracked!(
     Capture: OperationStatus = "capture",
 );
 
-/// Moves `row` to `to` with `apply(id, version)`, re-reading with `reload(id)` after a lost race. Returns the row as
+/// Moves `row` to `to` with `apply(id, version, status read)`, re-reading with `reload(id)` after a lost race. Returns the row as
 /// it stands afterwards: moved, or unchanged because the move is no longer allowed.
 pub(crate) async fn settle<T, A, AF, R, RF>(
     mut row: T,
@@ -65,7 +65,7 @@ pub(crate) async fn settle<T, A, AF, R, RF>(
 ) -> Result<T, EngineError>
 where
     T: Tracked,
-    A: FnMut(String, i64) -> AF,
+    A: FnMut(String, i64, T::Status) -> AF,
     AF: Future<Output = Result<T, StoreError>>,
     R: FnMut(String) -> RF,
     RF: Future<Output = Result<Option<T>, StoreError>>,
@@ -74,7 +74,7 @@ where
         if !row.row_status().can_transition_to(to) {
             return Ok(row);
         }
-        match apply(row.row_id().to_owned(), row.row_version()).await {
+        match apply(row.row_id().to_owned(), row.row_version(), row.row_status()).await {
             Ok(moved) => return Ok(moved),
             Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
                 let id = row.row_id().to_owned();

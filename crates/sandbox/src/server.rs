@@ -112,6 +112,10 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
             () = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Like Alipay's front ends: an answer is never held back for the caller's delayed ACK.
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::debug!(%error, "cannot set TCP_NODELAY on a sandbox connection");
+                    }
                     connections.spawn(serve_connection(stream, router.clone(), stop.clone()));
                 }
                 Err(error) => {

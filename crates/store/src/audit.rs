@@ -7,8 +7,8 @@ use crate::entity::state_change::{self, EntityKind};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 /// One recorded status change.
@@ -49,7 +49,7 @@ pub(crate) async fn append<C: ConnectionTrait>(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    state_change::ActiveModel {
+    let row = state_change::ActiveModel {
         id: Set(crate::db::new_id()),
         entity_kind: Set(kind),
         entity_id: Set(entity_id.to_owned()),
@@ -58,8 +58,9 @@ pub(crate) async fn append<C: ConnectionTrait>(
         source: Set(source.to_owned()),
         reason: Set(reason.map(str::to_owned)),
         created_at: Set(at),
-    }
-    .insert(conn)
-    .await?;
+    };
+    state_change::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }

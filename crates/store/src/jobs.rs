@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, Statement, Value,
 };
 use std::time::Duration;
@@ -305,10 +305,9 @@ pub(crate) async fn enqueue_on<C: ConnectionTrait>(
 ) -> Result<Inserted<Job>> {
     check_len("subject_id", &job.subject_id, 36)?;
     for _ in 0..ENQUEUE_ATTEMPTS {
-        let id = new_id();
         let at = now();
         let row = reconciliation_job::ActiveModel {
-            id: Set(id.clone()),
+            id: Set(new_id()),
             kind: Set(job.kind),
             subject_id: Set(job.subject_id.clone()),
             status: Set(JobStatus::Pending),
@@ -321,15 +320,14 @@ pub(crate) async fn enqueue_on<C: ConnectionTrait>(
             created_at: Set(at),
             updated_at: Set(at),
         };
-        let inserted = reconciliation_job::Entity::insert(row)
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec_without_returning(conn)
-            .await?;
-        if inserted == 1 {
-            let created = reconciliation_job::Entity::find_by_id(id.clone())
-                .one(conn)
-                .await?
-                .ok_or_else(|| DbErr::RecordNotFound(format!("job {id}")))?;
+        // The created job is the row the insert returned, not read back.
+        let inserted = crate::transition::returning_unless_conflict(
+            reconciliation_job::Entity::insert(row)
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .exec_with_returning(conn)
+                .await,
+        )?;
+        if let Some(created) = inserted {
             return Ok(Inserted::Created(created));
         }
         if let Some(active) = find_active_on(conn, job.kind, &job.subject_id).await? {

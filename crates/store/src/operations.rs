@@ -116,6 +116,7 @@ pub(crate) async fn insert_intent<E>(
 where
     E: Operation,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
 {
     check_len(E::REQUEST_FIELD, &intent.request_id, 64)?;
     check_len("payment_id", &intent.payment_id, 36)?;

@@ -9,7 +9,9 @@
 //! takes a transaction-level advisory lock right before it draws its number and holds it until commit: numbers
 //! are drawn in commit order and the highest visible `seq` proves every lower one committed or rolled back. The
 //! lock is taken last so it is held only for the insert and the commit itself; nothing may wait on another lock
-//! after [`append`] in the same transaction. SQLite needs no lock: `BEGIN IMMEDIATE` already serialises writers.
+//! after [`append`] in the same transaction. The lock and the insert are one statement (a materialised CTE takes the
+//! lock before the row, and so its `seq`, is produced): one round trip, not two. SQLite needs no lock: `BEGIN
+//! IMMEDIATE` already serialises writers.
 //! The cost (commits of state changes are serialised) is measured in `benches/` and discussed in
 //! docs/architecture.md.
 
@@ -19,7 +21,7 @@ use crate::entity::{capture, payment, refund, wallet_binding};
 use crate::error::{Result, StoreError};
 use crate::events::EventSubject;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement};
 use std::sync::LazyLock;
 use tokio::sync::watch;
 
@@ -126,10 +128,13 @@ pub(crate) async fn append<E: Evented>(
         ),
         created_at: Set(now()),
     };
-    lock_commit_order(txn).await?;
-    payment_event::Entity::insert(row)
-        .exec_without_returning(txn)
-        .await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        insert_in_commit_order(txn, row).await?;
+    } else {
+        payment_event::Entity::insert(row)
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(Appended(true))
 }
 
@@ -168,15 +173,36 @@ async fn payment_of(txn: &DatabaseTransaction, id: &str) -> Result<payment::Mode
         .ok_or_else(|| StoreError::UnknownPayment(id.to_owned()))
 }
 
-/// Serialises appends on PostgreSQL until this transaction ends (see the module documentation).
-async fn lock_commit_order(txn: &DatabaseTransaction) -> Result<()> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [COMMIT_ORDER_LOCK.into()],
-        ))
-        .await?;
-    }
+/// PostgreSQL: takes the commit-order lock (held until this transaction ends) and inserts `row` in one statement.
+/// The CTE is materialised and the row is selected from it, so the lock is held before the row (and with it the
+/// `seq` default) is produced: numbers are still drawn in commit order (see the module documentation).
+async fn insert_in_commit_order(
+    txn: &DatabaseTransaction,
+    row: payment_event::ActiveModel,
+) -> Result<()> {
+    const SQL: &str = "WITH commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)) \
+        INSERT INTO payment_events (event_id, event_type, entity_id, payment_request_id, customer_id, \
+        product_code, snapshot, created_at) SELECT $2, $3, $4, $5, $6, $7, $8, $9 FROM commit_order";
+    let values = [
+        Some(COMMIT_ORDER_LOCK.into()),
+        row.event_id.into_value(),
+        row.event_type.into_value(),
+        row.entity_id.into_value(),
+        row.payment_request_id.into_value(),
+        row.customer_id.into_value(),
+        row.product_code.into_value(),
+        row.snapshot.into_value(),
+        row.created_at.into_value(),
+    ];
+    let values = values
+        .into_iter()
+        .map(|v| v.ok_or_else(|| DbErr::Custom("payment event column not set".into())))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SQL,
+        values,
+    ))
+    .await?;
     Ok(())
 }

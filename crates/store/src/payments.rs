@@ -6,7 +6,9 @@
 //! [`Payments::transition`], which refuses to move a final payment and detects lost races.
 
 use crate::card_facts::{self, CardReport};
-use crate::db::{begin_write, check_len, check_money, check_opt_len, new_id, now, placeholders};
+use crate::db::{
+    begin_write, check_len, check_money, check_opt_len, new_id, now, placeholders, write_turn,
+};
 use crate::entity::payment::{self, Column};
 use crate::entity::state_change::EntityKind;
 use crate::error::Result;
@@ -242,6 +244,7 @@ impl<'a> Payments<'a> {
     ) -> Result<Payment> {
         let card = update.card.take();
         let changes = changes(transition.to, update)?;
+        let _turn = write_turn(self.db).await;
         let txn = begin_write(self.db).await?;
         if let Some(report) = card {
             let row = transition::require::<payment::Entity, _>(&txn, id).await?;

@@ -3,7 +3,7 @@
 //! audit trail in the same transaction.
 
 use crate::audit;
-use crate::db::{begin_write, now};
+use crate::db::{begin_write, now, write_turn};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
 use crate::inserted::Inserted;
@@ -14,8 +14,8 @@ use crate::vocabulary::{ResultStatus, Spelled};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, Value,
 };
 
 /// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
@@ -53,6 +53,8 @@ pub struct Transition<S> {
     pub reason: Option<String>,
     /// A job committed in the same transaction, so a crash cannot separate the move from its follow-up.
     pub follow_up: Option<NewJob>,
+    /// Set by [`Transition::read_from`]: the status the caller read the row in (at the version it passes).
+    read_from: Option<S>,
     /// Set by [`Transition::releasing_authorization`]: the one move out of a final status.
     release: bool,
 }
@@ -65,8 +67,17 @@ impl<S> Transition<S> {
             source: source.into(),
             reason: None,
             follow_up: None,
+            read_from: None,
             release: false,
         }
+    }
+
+    /// The status the caller read the row in, at the version it passes: the store then checks and writes the move
+    /// in one guarded `UPDATE` instead of reading the row again first. A stale status only costs that read (the
+    /// guard fails and the store reads the row to decide).
+    pub fn read_from(mut self, status: S) -> Self {
+        self.read_from = Some(status);
+        self
     }
 
     /// Marks the move as the release (void) of an authorization Alipay confirmed cancelled: it may leave a final
@@ -143,6 +154,19 @@ where
     Ok(changes)
 }
 
+/// What an `INSERT ... ON CONFLICT DO NOTHING RETURNING *` wrote: the row, or `None` when it returned none
+/// because the conflict target already held one.
+pub(crate) fn returning_unless_conflict<M>(
+    inserted: std::result::Result<M, DbErr>,
+) -> Result<Option<M>> {
+    match inserted {
+        Ok(row) => Ok(Some(row)),
+        // sea-orm reports an insert that returned no row as "not found".
+        Err(DbErr::RecordNotFound(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 pub(crate) async fn find<E: EntityTrait, C: ConnectionTrait>(
     conn: &C,
     col: E::Column,
@@ -188,7 +212,8 @@ pub(crate) async fn require<E: Versioned, C: ConnectionTrait>(
 /// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
 /// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
 /// row recording creation, the `follow_up` job (the reconciliation job that finishes the row if
-/// its caller dies: committed with the row, so no row can exist without it), and the read-back.
+/// its caller dies: committed with the row, so no row can exist without it) and the event. The
+/// created row is the one the insert returned (`RETURNING`), not read back.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
@@ -203,13 +228,17 @@ pub(crate) async fn insert_intent<E>(
 where
     E: Versioned,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
 {
+    let _turn = write_turn(db).await;
     let txn = begin_write(db).await?;
-    let inserted = E::insert(row)
-        .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 1 {
+    let inserted = returning_unless_conflict(
+        E::insert(row)
+            .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
+            .exec_with_returning(&txn)
+            .await,
+    )?;
+    if let Some(created) = inserted {
         audit::append(
             &txn,
             E::KIND,
@@ -224,11 +253,10 @@ where
         if let Some(job) = follow_up {
             jobs::enqueue_on(&txn, job).await?;
         }
-        let row = require::<E, _>(&txn, id).await?;
-        let event = outbox::append::<E>(&txn, None, &row).await?;
+        let event = outbox::append::<E>(&txn, None, &created).await?;
         txn.commit().await?;
         event.committed();
-        Ok(Inserted::Created(row))
+        Ok(Inserted::Created(created))
     } else {
         let existing = find::<E, _>(&txn, request_col, request_id)
             .await?
@@ -241,11 +269,13 @@ where
     }
 }
 
-/// Applies a status transition with optimistic concurrency, in one transaction:
+/// Applies a status transition with optimistic concurrency, in one transaction (steps 1-3 are one guarded `UPDATE`
+/// when the caller says which status it read, see [`Transition::read_from`]):
 /// 1. the move must be allowed from the *current* status (checked first, so a late result that
 ///    lost the race is told "illegal" rather than "retry");
 /// 2. the row's version must equal `expected_version`;
-/// 3. `UPDATE ... WHERE id = ? AND version = ?` writes `changes`, the new status, version + 1;
+/// 3. `UPDATE ... WHERE id = ? AND version = ? RETURNING *` writes `changes`, the new status, version + 1, and
+///    answers the row as written (no read-back);
 /// 4. an audit row is appended when the status actually changes, and the follow-up job enqueued.
 pub(crate) async fn apply<E>(
     db: &DatabaseConnection,
@@ -258,8 +288,17 @@ where
     E: Versioned,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
+    let _turn = write_turn(db).await;
     let txn = begin_write(db).await?;
-    let (row, event) = apply_in::<E>(&txn, id, expected_version, transition, changes).await?;
+    // Boxed: the move's future stays off its callers', which the engine nests deeply.
+    let (row, event) = Box::pin(apply_in::<E>(
+        &txn,
+        id,
+        expected_version,
+        transition,
+        changes,
+    ))
+    .await?;
     txn.commit().await?;
     event.committed();
     Ok(row)
@@ -273,7 +312,7 @@ pub(crate) async fn apply_in<E>(
     id: &str,
     expected_version: i64,
     transition: &Transition<E::Status>,
-    mut changes: E::ActiveModel,
+    changes: E::ActiveModel,
 ) -> Result<(E::Model, outbox::Appended)>
 where
     E: Versioned,
@@ -285,42 +324,113 @@ where
             reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
         });
     }
-    let current = require::<E, _>(txn, id).await?;
-    let from = E::status_of(&current);
-    let allowed = from.can_transition_to(transition.to)
-        || (transition.release && from.released_to(transition.to));
-    if !allowed {
-        return Err(StoreError::IllegalTransition {
-            entity: E::KIND,
-            id: id.to_owned(),
-            from: from.as_str(),
-            to: transition.to.as_str(),
-        });
+    let allowed = |from: E::Status| {
+        from.can_transition_to(transition.to)
+            || (transition.release && from.released_to(transition.to))
+    };
+    let at = now();
+    // The caller read the row at `expected_version` in status `from`: one guarded UPDATE both checks and writes.
+    // A status change always makes an event, so the row as it was is not needed either. If the guard fails (a
+    // stale read), the second pass reads the row to find out why.
+    let mut read_from = transition
+        .read_from
+        .filter(|from| *from != transition.to && allowed(*from));
+    loop {
+        let (from, current) = match read_from {
+            Some(from) => (from, None),
+            None => {
+                let current = require::<E, _>(txn, id).await?;
+                let from = E::status_of(&current);
+                if !allowed(from) {
+                    return Err(StoreError::IllegalTransition {
+                        entity: E::KIND,
+                        id: id.to_owned(),
+                        from: from.as_str(),
+                        to: transition.to.as_str(),
+                    });
+                }
+                if E::version_of(&current) != expected_version {
+                    return Err(version_conflict::<E>(id, expected_version, &current));
+                }
+                (from, Some(current))
+            }
+        };
+        let written = guarded_update::<E>(
+            txn,
+            id,
+            expected_version,
+            read_from,
+            changes.clone(),
+            transition.to,
+            at,
+        )
+        .await?;
+        match (written, current) {
+            (Some(row), current) => {
+                return recorded::<E>(txn, id, from, current.as_ref(), row, transition, at).await;
+            }
+            // The caller's read was stale: decide from the row as it stands.
+            (None, None) => read_from = None,
+            (None, Some(_)) => {
+                // PostgreSQL: another transaction committed between our read and our update.
+                let current = require::<E, _>(txn, id).await?;
+                return Err(version_conflict::<E>(id, expected_version, &current));
+            }
+        }
     }
-    let conflict = |actual| StoreError::VersionConflict {
+}
+
+fn version_conflict<E: Versioned>(id: &str, expected: i64, current: &E::Model) -> StoreError {
+    StoreError::VersionConflict {
         entity: E::KIND,
         id: id.to_owned(),
-        expected: expected_version,
-        actual,
-    };
-    if E::version_of(&current) != expected_version {
-        return Err(conflict(E::version_of(&current)));
+        expected,
+        actual: E::version_of(current),
     }
-    let at = now();
-    changes.set(E::STATUS, Value::from(transition.to.as_str()));
+}
+
+/// `UPDATE ... SET changes, status, version + 1, updated_at WHERE id = ? AND version = ? [AND status = ?]
+/// RETURNING *`: the row as written, or `None` when the guard did not match.
+async fn guarded_update<E>(
+    txn: &DatabaseTransaction,
+    id: &str,
+    expected_version: i64,
+    expected_status: Option<E::Status>,
+    mut changes: E::ActiveModel,
+    to: E::Status,
+    at: DateTime<Utc>,
+) -> Result<Option<E::Model>>
+where
+    E: Versioned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    changes.set(E::STATUS, Value::from(to.as_str()));
     changes.set(E::VERSION, Value::from(expected_version + 1));
     changes.set(E::UPDATED_AT, Value::from(at));
-    let updated = E::update_many()
+    let mut update = E::update_many()
         .set(changes)
         .filter(E::ID.eq(id))
-        .filter(E::VERSION.eq(expected_version))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
-        // PostgreSQL: another transaction committed between our read and our update.
-        let actual = E::version_of(&require::<E, _>(txn, id).await?);
-        return Err(conflict(actual));
+        .filter(E::VERSION.eq(expected_version));
+    if let Some(status) = expected_status {
+        update = update.filter(E::STATUS.eq(status.as_str()));
     }
+    Ok(update.exec_with_returning(txn).await?.pop())
+}
+
+/// What follows a written move in its transaction: the audit row when the status changed, the follow-up job, and
+/// the event (last: see [`outbox::append`]). `before` is the row as it was, when it was read.
+async fn recorded<E>(
+    txn: &DatabaseTransaction,
+    id: &str,
+    from: E::Status,
+    before: Option<&E::Model>,
+    row: E::Model,
+    transition: &Transition<E::Status>,
+    at: DateTime<Utc>,
+) -> Result<(E::Model, outbox::Appended)>
+where
+    E: Versioned,
+{
     if from != transition.to {
         audit::append(
             txn,
@@ -337,7 +447,6 @@ where
     if let Some(job) = &transition.follow_up {
         jobs::enqueue_on(txn, job).await?;
     }
-    let row = require::<E, _>(txn, id).await?;
-    let event = outbox::append::<E>(txn, Some(&current), &row).await?;
+    let event = outbox::append::<E>(txn, before, &row).await?;
     Ok((row, event))
 }

@@ -56,7 +56,7 @@ async fn calls_are_recorded_as_given() {
         {
             store
                 .calls()
-                .record_call(NewCall {
+                .record_calls(&[NewCall {
                     endpoint: "pay".into(),
                     request_id: Some("REQ-1".into()),
                     result_status: Some(status),
@@ -73,17 +73,17 @@ async fn calls_are_recorded_as_given() {
                     request_json: Some(masked.into()),
                     response_json: Some(r#"{"result":{}}"#.into()),
                     ..Default::default()
-                })
+                }])
                 .await?;
         }
         store
             .calls()
-            .record_call(NewCall {
+            .record_calls(&[NewCall {
                 endpoint: "inquiryPayment".into(),
                 request_id: Some("REQ-2".into()),
                 error: Some("timeout after send".into()),
                 ..Default::default()
-            })
+            }])
             .await?;
         let calls = store.calls().list_for_request("REQ-1").await?;
         assert_eq!(calls.len(), 2);
@@ -97,12 +97,26 @@ async fn calls_are_recorded_as_given() {
         let errs = store.calls().list_for_request("REQ-2").await?;
         assert_eq!(errs[0].error.as_deref(), Some("timeout after send"));
         assert!(matches!(
-            store.calls().record_call(NewCall::default()).await,
+            store
+                .calls()
+                .record_calls(&[
+                    NewCall {
+                        endpoint: "pay".into(),
+                        request_id: Some("REQ-3".into()),
+                        ..Default::default()
+                    },
+                    NewCall::default(),
+                ])
+                .await,
             Err(StoreError::Invalid {
                 field: "endpoint",
                 ..
             })
         ));
+        assert!(
+            store.calls().list_for_request("REQ-3").await?.is_empty(),
+            "a batch with an invalid record writes nothing"
+        );
         Ok(())
     })
     .await;
