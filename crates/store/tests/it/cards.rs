@@ -560,3 +560,136 @@ proptest! {
         prop_assert_eq!(merged.clone().merge(merged.clone()), merged.clone());
     }
 }
+
+/// A card report joins its payment's move: the facts, the stored card and, for an approved MANUAL authorization only,
+/// the planned void's job commit with the status. A report for a wallet payment changes nothing, and a move the
+/// store refuses takes its report down with it.
+#[tokio::test]
+async fn a_card_report_commits_with_its_move_and_plans_only_a_manual_approvals_void() {
+    use store::card_facts::{CardReport, PlannedVoid};
+    use store::card_tokens::SealedCardToken;
+    use store::jobs::JobKind;
+    use store::payments::PaymentUpdate;
+    use store::{CaptureMode, PaymentStatus, Transition, Wallet};
+
+    each_backend(|store| async move {
+        let c = cipher(7);
+        let report = |token: &str| -> Result<PaymentUpdate, StoreError> {
+            Ok(PaymentUpdate {
+                card: Some(Box::new(CardReport {
+                    facts: CardFacts {
+                        avs_result_raw: Some("N".into()),
+                        ..CardFacts::default()
+                    },
+                    token: Some(SealedCardToken::seal(&c, &Secret::new(token))?),
+                    stored_card: None,
+                    void: Some(PlannedVoid {
+                        reason: "AVS_REJECTED".into(),
+                        run_at: inquire_at(),
+                    }),
+                })),
+                ..PaymentUpdate::default()
+            })
+        };
+        // (payment method, capture mode, status reached, card recorded, void planned)
+        let rows = [
+            (
+                Wallet::Card,
+                Some(CaptureMode::Manual),
+                PaymentStatus::Success,
+                true,
+                true,
+            ),
+            (
+                Wallet::Card,
+                Some(CaptureMode::Automatic),
+                PaymentStatus::Success,
+                true,
+                false,
+            ),
+            (
+                Wallet::Card,
+                Some(CaptureMode::Manual),
+                PaymentStatus::Processing,
+                true,
+                false,
+            ),
+            (
+                Wallet::Gcash,
+                Some(CaptureMode::Manual),
+                PaymentStatus::Success,
+                false,
+                false,
+            ),
+        ];
+        for (n, (method, mode, to, recorded, planned)) in (70..).zip(rows) {
+            let row = format!("row {n}: {method:?} {mode:?} {to:?}");
+            let mut new = new_payment(n);
+            new.payment_method_type = method;
+            new.capture_mode = mode;
+            new.is_authorization = true;
+            new.customer_id = Some(format!("CUST-{n}"));
+            let p = store
+                .payments()
+                .insert_intent(new, inquire_at())
+                .await?
+                .into_inner();
+            let token = format!("CT-report-{n}");
+            store
+                .payments()
+                .transition(
+                    &p.id,
+                    p.version,
+                    Transition::new(to, "pay_response"),
+                    report(&token)?,
+                )
+                .await?;
+            let facts = PaymentCardFacts::new(&store).get(&p.id).await?;
+            assert_eq!(facts.is_some(), recorded, "{row}");
+            let stored = CardTokens::new(&store, &c)
+                .find_by_token(&format!("CUST-{n}"), &token)
+                .await?;
+            assert_eq!(stored.is_some(), recorded, "{row}");
+            if let (Some(facts), Some(stored)) = (facts, stored) {
+                assert_eq!(facts.avs_result_raw.as_deref(), Some("N"), "{row}");
+                assert_eq!(facts.card_token_id, Some(stored.id), "{row}");
+            }
+            let void = store.jobs().find_active(JobKind::VoidCard, &p.id).await?;
+            assert_eq!(void.is_some(), planned, "{row}");
+            if let Some(job) = void {
+                assert_eq!(job.payload["reason"], "AVS_REJECTED", "{row}");
+            }
+        }
+
+        // A move the store refuses (a stale version) leaves no card behind either.
+        let mut new = new_payment(80);
+        new.payment_method_type = Wallet::Card;
+        let p = store
+            .payments()
+            .insert_intent(new, inquire_at())
+            .await?
+            .into_inner();
+        let refused = store
+            .payments()
+            .transition(
+                &p.id,
+                p.version + 7,
+                Transition::new(PaymentStatus::Success, "pay_response"),
+                report("CT-refused")?,
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::VersionConflict { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(PaymentCardFacts::new(&store).get(&p.id).await?, None);
+        assert!(
+            CardTokens::new(&store, &c)
+                .find_by_token("CUST-1", "CT-refused")
+                .await?
+                .is_none()
+        );
+        Ok(())
+    })
+    .await;
+}
