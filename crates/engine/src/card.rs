@@ -218,8 +218,9 @@ impl Engine {
         &self,
         info: Option<PaymentResultInfo>,
         stored_card: Option<&str>,
+        by: ReportedBy,
     ) -> Option<Box<CardReport>> {
-        card_report(self.config(), info, stored_card)
+        card_report(self.config(), info, stored_card, by)
     }
 
     /// Authorizes a card through [`Engine::pay`] and answers the card payment. Unlike `pay`, a decline is an answer
@@ -407,12 +408,23 @@ impl Engine {
     }
 }
 
+/// Which answer brought a card report: it decides when a void the `card_void_on` policy asks for is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReportedBy {
+    /// AuthorizeCard's own pay answer: the call voids at once, so its job is due only after the write-ahead grace
+    /// (it finishes the void of a caller that died first).
+    PayAnswer,
+    /// An inquiry or a notification: nobody else voids it, so its job is due at once.
+    Later,
+}
+
 /// [`Engine::card_report`] under `config` (its cipher seals the token, its `card_void_on` policy plans the void);
 /// `None` when the source said nothing.
 pub(crate) fn card_report(
     config: &EngineConfig,
     info: Option<PaymentResultInfo>,
     stored_card: Option<&str>,
+    by: ReportedBy,
 ) -> Option<Box<CardReport>> {
     let stored_card = stored_card.map(str::to_owned);
     let Some(mut info) = info else {
@@ -449,7 +461,10 @@ pub(crate) fn card_report(
         )
         .map(|reason| PlannedVoid {
             reason: reason.code().to_owned(),
-            run_at: crate::after(config.write_ahead_grace),
+            run_at: crate::after(match by {
+                ReportedBy::PayAnswer => config.write_ahead_grace,
+                ReportedBy::Later => std::time::Duration::ZERO,
+            }),
         });
     Some(Box::new(CardReport {
         facts,

@@ -237,7 +237,12 @@ impl NotifyIngress {
         if let (Effect::Payment { update, .. }, alipay::model::Notification::Payment(n)) =
             (&mut effect, event)
         {
-            update.card = card::card_report(self.engine.config(), n.card_facts(), None);
+            update.card = card::card_report(
+                self.engine.config(),
+                n.card_facts(),
+                None,
+                card::ReportedBy::Later,
+            );
         }
         effect
     }

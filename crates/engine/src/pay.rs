@@ -15,6 +15,7 @@ use store::payments::{NewPayment, Payment, PaymentUpdate};
 use store::{Inserted, NextAction, PaymentStatus, ResultInfo, ResultStatus, Spelled, Transition};
 use tracing::Instrument;
 
+use crate::card::ReportedBy;
 use crate::commands::{PayCommand, PaySource};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
@@ -202,7 +203,11 @@ impl Engine {
                         .as_deref()
                         .and_then(parse_alipay_time),
                     auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
-                    card: self.card_report(body.payment_result_info.clone(), stored_card),
+                    card: self.card_report(
+                        body.payment_result_info.clone(),
+                        stored_card,
+                        ReportedBy::PayAnswer,
+                    ),
                     ..PaymentUpdate::default()
                 };
                 let to = match reply.outcome {
