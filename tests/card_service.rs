@@ -20,21 +20,6 @@ use sea_orm::ConnectionTrait;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-/// Every card number the tests send: none may be stored or logged.
-const TEST_CARDS: &[&str] = &[
-    "4111111111111111",
-    "5555555555554444",
-    "378282246310005",
-    "4000000000003063",
-    "4000000000003220",
-    "4000000000000002",
-    "4000000000009995",
-    "4000000000000069",
-    "4000000000000127",
-    "4100000000000019",
-    "6200000000000005",
-];
-
 /// (billing postal code, CVV, avsResultRaw, AVS verdict, cvvResultRaw, CVV verdict)
 type AvsRow = (
     Option<&'static str>,
@@ -208,7 +193,7 @@ async fn assert_no_card_data(db: &TestDb, gateway: &GatewayProcess) {
     let kept = everything_kept(db, gateway).await;
     assert!(kept.len() > 1 && !kept[0].1.is_empty(), "nothing to scan");
     for (what, text) in &kept {
-        for secret in TEST_CARDS
+        for secret in sandbox::TEST_CARDS
             .iter()
             .copied()
             .chain(["SBXCARD", "Jane", "Springfield"])

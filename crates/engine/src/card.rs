@@ -210,19 +210,6 @@ impl Engine {
         CardTokens::new(self.store(), &self.config().token_cipher)
     }
 
-    /// What one source (pay answer, inquiry, notification) said about a card payment's card, ready to be recorded
-    /// with the status it came with (see [`CardReport`]). `stored_card` names the stored card the payment charged,
-    /// when the caller knows it. A fact that breaks a column's limit is Alipay's defect, not a reason to lose the
-    /// status: it is logged and the facts are left out; a token that cannot be sealed likewise.
-    pub(crate) fn card_report(
-        &self,
-        info: Option<PaymentResultInfo>,
-        stored_card: Option<&str>,
-        by: ReportedBy,
-    ) -> Option<Box<CardReport>> {
-        card_report(self.config(), info, stored_card, by)
-    }
-
     /// Authorizes a card through [`Engine::pay`] and answers the card payment. Unlike `pay`, a decline is an answer
     /// (the FAIL payment with Alipay's code and the issuer's refusal code), as the card contract says; a 3DS
     /// challenge or the hosted page is the PROCESSING payment with its redirect.
@@ -418,8 +405,11 @@ pub(crate) enum ReportedBy {
     Later,
 }
 
-/// [`Engine::card_report`] under `config` (its cipher seals the token, its `card_void_on` policy plans the void);
-/// `None` when the source said nothing.
+/// What one source (pay answer, inquiry, notification) said about a card payment's card, ready to be recorded with
+/// the status it came with (see [`CardReport`]); `None` when the source said nothing. `config`'s cipher seals the
+/// token and its `card_void_on` policy plans the void. `stored_card` names the stored card the payment charged, when
+/// the caller knows it. A fact that breaks a column's limit is Alipay's defect, not a reason to lose the status: it
+/// is logged and the facts are left out; a token that cannot be sealed likewise.
 pub(crate) fn card_report(
     config: &EngineConfig,
     info: Option<PaymentResultInfo>,

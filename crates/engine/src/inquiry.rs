@@ -7,7 +7,7 @@ use alipay::{Outcome, ResultCode};
 use store::payments::{Payment, PaymentUpdate};
 use store::{Lifecycle, PaymentStatus, ResultInfo, ResultStatus};
 
-use crate::card::ReportedBy;
+use crate::card::{ReportedBy, card_report};
 use crate::error::EngineError;
 use crate::pay::{in_store, result_info, truncate};
 use crate::{Engine, parse_alipay_time};
@@ -114,7 +114,7 @@ impl Engine {
                 .as_deref()
                 .and_then(parse_alipay_time),
             auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
-            card: self.card_report(body.card_facts(), None, ReportedBy::Later),
+            card: card_report(self.config(), body.card_facts(), None, ReportedBy::Later),
             ..PaymentUpdate::default()
         };
         let moved = self

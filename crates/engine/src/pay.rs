@@ -15,7 +15,7 @@ use store::payments::{NewPayment, Payment, PaymentUpdate};
 use store::{Inserted, NextAction, PaymentStatus, ResultInfo, ResultStatus, Spelled, Transition};
 use tracing::Instrument;
 
-use crate::card::ReportedBy;
+use crate::card::{ReportedBy, card_report};
 use crate::commands::{PayCommand, PaySource};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
@@ -203,7 +203,8 @@ impl Engine {
                         .as_deref()
                         .and_then(parse_alipay_time),
                     auth_expiry_time: body.auth_expiry_time.as_deref().and_then(parse_alipay_time),
-                    card: self.card_report(
+                    card: card_report(
+                        self.config(),
                         body.payment_result_info.clone(),
                         stored_card,
                         ReportedBy::PayAnswer,

@@ -43,5 +43,6 @@ mod wallets;
 pub use clock::Clock;
 pub use config::{SandboxConfig, config_from_files, dev, parse_merchant_arg};
 pub use error::SandboxError;
+pub use issuer::TEST_CARDS;
 pub use server::{CredentialsProbe, RunningSandbox, Sandbox};
 pub use stats::Stats;
