@@ -348,7 +348,8 @@ impl Engine {
             },
             |id| async move { T::get(store, &id).await },
         )
-        .await?;
+        .await?
+        .row;
         tracing::info!(what = T::WHAT, status = ?moved.row_status(), code = ?moved.last_result_code(), "status recorded");
         Ok(moved)
     }

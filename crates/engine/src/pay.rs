@@ -1,7 +1,6 @@
 //! Paying: write-ahead intent, the pay call with bounded same-id retries, and the mapping of Alipay's answer to the
 //! stored payment and to the caller's answer. Also the payment read APIs and explicit cancel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alipay::model::{
@@ -21,7 +20,7 @@ use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::inquiry::Verdict;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{await_original, settle};
+use crate::settle::{Settled, await_original, settle};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
 /// Whether Alipay routes the payment's inquiry, cancel and refund to the in-store endpoints.
@@ -276,8 +275,10 @@ impl Engine {
         update: PaymentUpdate,
     ) -> Result<Payment, EngineError> {
         let payments = self.store().payments();
-        let applied = AtomicBool::new(false);
-        let moved = settle(
+        let Settled {
+            row: moved,
+            applied,
+        } = settle(
             payment,
             to,
             |id, version, from| {
@@ -286,14 +287,7 @@ impl Engine {
                     transition = transition.with_reason(reason.clone());
                 }
                 let update = update.clone();
-                let applied = &applied;
-                async move {
-                    let moved = payments
-                        .transition(&id, version, transition, update)
-                        .await?;
-                    applied.store(true, Ordering::Relaxed);
-                    Ok(moved)
-                }
+                async move { payments.transition(&id, version, transition, update).await }
             },
             |id| async move { payments.get(&id).await },
         )
@@ -301,7 +295,7 @@ impl Engine {
         if moved.status == to {
             tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");
         }
-        if let (false, Some(report)) = (applied.into_inner(), update.card) {
+        if let (false, Some(report)) = (applied, update.card) {
             // Another source moved the payment first and recorded its card facts with the move; this one's are
             // added to them (monotonically). Not a reason to fail the caller: the status is recorded.
             if let Err(error) = PaymentCardFacts::new(self.store())

@@ -55,14 +55,23 @@ tracked!(
     Capture: OperationStatus = "capture",
 );
 
-/// Moves `row` to `to` with `apply(id, version, status read)`, re-reading with `reload(id)` after a lost race. Returns the row as
-/// it stands afterwards: moved, or unchanged because the move is no longer allowed.
+/// Where [`settle`] left a row.
+pub(crate) struct Settled<T> {
+    /// The row as it stands afterwards.
+    pub(crate) row: T,
+    /// Whether this move was written; `false` when the move was no longer allowed (another source got there
+    /// first), so whatever the caller meant to write with it was not written either.
+    pub(crate) applied: bool,
+}
+
+/// Moves `row` to `to` with `apply(id, version, status read)`, re-reading with `reload(id)` after a lost race. Returns
+/// the row as it stands afterwards: moved, or unchanged because the move is no longer allowed.
 pub(crate) async fn settle<T, A, AF, R, RF>(
     mut row: T,
     to: T::Status,
     mut apply: A,
     mut reload: R,
-) -> Result<T, EngineError>
+) -> Result<Settled<T>, EngineError>
 where
     T: Tracked,
     A: FnMut(String, i64, T::Status) -> AF,
@@ -72,10 +81,18 @@ where
 {
     for _ in 0..MAX_RACES {
         if !row.row_status().can_transition_to(to) {
-            return Ok(row);
+            return Ok(Settled {
+                row,
+                applied: false,
+            });
         }
         match apply(row.row_id().to_owned(), row.row_version(), row.row_status()).await {
-            Ok(moved) => return Ok(moved),
+            Ok(moved) => {
+                return Ok(Settled {
+                    row: moved,
+                    applied: true,
+                });
+            }
             Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
                 let id = row.row_id().to_owned();
                 row = reload(id.clone())
