@@ -250,17 +250,14 @@ impl<'a> Payments<'a> {
             let row = transition::require::<payment::Entity, _>(&txn, id).await?;
             card_facts::record_report_on(&txn, &row, transition.to, *report).await?;
         }
-        let (row, event) = transition::apply_in::<payment::Entity>(
-            &txn,
+        transition::apply_and_commit::<payment::Entity>(
+            txn,
             id,
             expected_version,
             &transition,
             changes,
         )
-        .await?;
-        txn.commit().await?;
-        event.committed();
-        Ok(row)
+        .await
     }
 
     /// The payment with this id, if any.

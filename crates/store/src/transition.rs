@@ -290,6 +290,23 @@ where
 {
     let _turn = write_turn(db).await;
     let txn = begin_write(db).await?;
+    apply_and_commit::<E>(txn, id, expected_version, transition, changes).await
+}
+
+/// [`apply_in`] as the last writes of `txn`, then the commit and the event's announcement: the end of [`apply`],
+/// for a caller whose transaction wrote something of its own first (a card payment's card facts). The caller holds
+/// the write turn, as [`apply`] does.
+pub(crate) async fn apply_and_commit<E>(
+    txn: DatabaseTransaction,
+    id: &str,
+    expected_version: i64,
+    transition: &Transition<E::Status>,
+    changes: E::ActiveModel,
+) -> Result<E::Model>
+where
+    E: Versioned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
     // Boxed: the move's future stays off its callers', which the engine nests deeply.
     let (row, event) = Box::pin(apply_in::<E>(
         &txn,
