@@ -119,7 +119,8 @@ impl Engine {
         };
         let moved = self
             .move_payment(payment, to, "inquiry", Some(code), update)
-            .await?;
+            .await?
+            .row;
         Ok((moved, verdict))
     }
 }

@@ -10,7 +10,7 @@ use alipay::{Outcome, ResultCode};
 use serde_json::{Map, Value};
 use store::card_facts::PaymentCardFacts;
 use store::jobs::JobKind;
-use store::payments::{NewPayment, Payment, PaymentUpdate};
+use store::payments::{NewPayment, Payment, PaymentTotals, PaymentUpdate};
 use store::{Inserted, NextAction, PaymentStatus, ResultInfo, ResultStatus, Spelled, Transition};
 use tracing::Instrument;
 
@@ -22,6 +22,24 @@ use crate::inquiry::Verdict;
 use crate::retry::{Attempted, with_retries};
 use crate::settle::{Settled, await_original, settle};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
+
+/// What a Pay answers: the payment, and its refund and capture totals when the Pay knows them without reading them.
+pub(crate) struct Paid {
+    /// The payment as the Pay left it.
+    pub(crate) payment: Payment,
+    /// Known (zero) when this Pay's own move wrote the payment's status; `None` for a replay or a lost race.
+    pub(crate) totals: Option<PaymentTotals>,
+}
+
+impl Paid {
+    /// A payment answered from the store (a replay): its totals are read with it.
+    fn stored(payment: Payment) -> Self {
+        Self {
+            payment,
+            totals: None,
+        }
+    }
+}
 
 /// Whether Alipay routes the payment's inquiry, cancel and refund to the in-store endpoints.
 pub(crate) fn in_store(payment: &Payment) -> bool {
@@ -46,13 +64,13 @@ impl Engine {
     ///
     /// A repeated `payment_request_id` with the same content answers from the store without calling Alipay again
     /// (waiting for an in-flight original); different content is `RequestMismatch`.
-    pub(crate) async fn pay_row(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
+    pub(crate) async fn pay_row(&self, cmd: PayCommand) -> Result<Paid, EngineError> {
         validate::pay(&cmd)?;
         let span = tracing::info_span!("pay", payment_request_id = %cmd.payment_request_id);
         self.pay_inner(cmd).instrument(span).await
     }
 
-    async fn pay_inner(&self, cmd: PayCommand) -> Result<Payment, EngineError> {
+    async fn pay_inner(&self, cmd: PayCommand) -> Result<Paid, EngineError> {
         let print = fingerprint(&cmd);
         let payments = self.store().payments();
         let Some(_guard) = self
@@ -67,7 +85,10 @@ impl Engine {
             // The original is still running in this process: answer from what it has recorded so far.
             return match payments.get_by_request_id(&cmd.payment_request_id).await? {
                 // The wait for the lock used up the duplicate's patience: answer from the row as it stands.
-                Some(existing) => self.replay_payment(existing, &print, Duration::ZERO).await,
+                Some(existing) => self
+                    .replay_payment(existing, &print, Duration::ZERO)
+                    .await
+                    .map(Paid::stored),
                 None => Err(self.pending()),
             };
         };
@@ -81,7 +102,7 @@ impl Engine {
             && let Some(replayed) =
                 Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
         {
-            return Ok(replayed);
+            return Ok(Paid::stored(replayed));
         }
         let (method, product, binding) = match self
             .payment_method(&cmd.source, cmd.customer_id.as_deref())
@@ -93,7 +114,7 @@ impl Engine {
                     && let Some(replayed) =
                         Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
                 {
-                    return Ok(replayed);
+                    return Ok(Paid::stored(replayed));
                 }
                 return Err(error);
             }
@@ -145,7 +166,8 @@ impl Engine {
             Inserted::Existing(p) => {
                 return self
                     .replay_payment(p, &print, self.config().duplicate_wait)
-                    .await;
+                    .await
+                    .map(Paid::stored);
             }
         };
         tracing::info!(payment_id = %payment.id, product = ?product, "payment intent recorded");
@@ -161,7 +183,13 @@ impl Engine {
             PaySource::Card(card) => card.stored_card_id(),
             _ => None,
         };
-        let (payment, rejected) = self
+        let (
+            Settled {
+                row: payment,
+                applied,
+            },
+            rejected,
+        ) = self
             .record_pay_outcome(payment, attempted, stored_card)
             .await?;
         if payment.status == PaymentStatus::Processing {
@@ -178,7 +206,12 @@ impl Engine {
         if let Some(error) = rejected {
             return Err(EngineError::Alipay(error));
         }
-        self.pay_answer(payment)
+        Ok(Paid {
+            // This Pay's own move took the payment out of CREATED or PROCESSING. Refunds and captures follow only a
+            // SUCCESS, so at that commit nothing had been refunded or captured of it: no totals read is needed.
+            totals: applied.then(PaymentTotals::default),
+            payment: self.pay_answer(payment)?,
+        })
     }
 
     /// Applies the pay call's outcome to the stored payment. Returns the payment and, when the request could not be
@@ -189,7 +222,7 @@ impl Engine {
         payment: Payment,
         attempted: Attempted<PayResponse>,
         stored_card: Option<&str>,
-    ) -> Result<(Payment, Option<alipay::CallError>), EngineError> {
+    ) -> Result<(Settled<Payment>, Option<alipay::CallError>), EngineError> {
         let (to, update, source, rejected) = match attempted {
             Attempted::Answer(reply) => {
                 let body = reply.body;
@@ -273,7 +306,7 @@ impl Engine {
         source: &str,
         reason: Option<String>,
         update: PaymentUpdate,
-    ) -> Result<Payment, EngineError> {
+    ) -> Result<Settled<Payment>, EngineError> {
         let payments = self.store().payments();
         let Settled {
             row: moved,
@@ -305,7 +338,10 @@ impl Engine {
                 tracing::warn!(%error, payment_id = %moved.id, "card facts not recorded");
             }
         }
-        Ok(moved)
+        Ok(Settled {
+            row: moved,
+            applied,
+        })
     }
 
     /// A replay's answer when a payment with this request id is stored (see [`Self::replay_payment`]).
@@ -519,7 +555,8 @@ impl Engine {
                             Some("CANCELLED".into()),
                             update,
                         )
-                        .await?;
+                        .await?
+                        .row;
                     Ok(CancelResult::Settled(moved))
                 }
                 Outcome::Failed { code, message } if code == ResultCode::OrderNotExist => {
@@ -536,7 +573,8 @@ impl Engine {
                             Some(code.to_string()),
                             update,
                         )
-                        .await?;
+                        .await?
+                        .row;
                     tracing::info!(%message, "payment never reached Alipay; recorded as FAIL");
                     Ok(CancelResult::Settled(moved))
                 }

@@ -19,6 +19,7 @@ use store::{Page, PageRequest, StoreError, Wallet};
 
 use crate::commands::{CaptureCommand, PayCommand, RefundCommand};
 use crate::error::EngineError;
+use crate::pay::Paid;
 use crate::records::{CaptureRecord, PaymentRecord, RefundRecord};
 use crate::settle::Tracked;
 use crate::{Engine, events};
@@ -142,9 +143,16 @@ impl Engine {
     pub async fn pay(&self, cmd: PayCommand) -> Result<PaymentView, EngineError> {
         let payments = self.store().payments();
         let id = cmd.payment_request_id.clone();
-        let (payment, retry_after) =
-            or_pending(self.pay_row(cmd).await, || payments.get_by_request_id(&id)).await?;
-        self.payment_view(&payment, retry_after).await
+        let paid = self.pay_row(cmd).await;
+        let (payment, retry_after, totals) = match paid {
+            Ok(Paid { payment, totals }) => (payment, None, totals),
+            Err(error) => {
+                let (payment, retry_after) =
+                    or_pending(Err(error), || payments.get_by_request_id(&id)).await?;
+                (payment, retry_after, None)
+            }
+        };
+        self.payment_view_with(&payment, retry_after, totals).await
     }
 
     /// The stored payment.
@@ -243,10 +251,24 @@ impl Engine {
         payment: &Payment,
         retry_after: Option<Duration>,
     ) -> Result<PaymentView, EngineError> {
+        self.payment_view_with(payment, retry_after, None).await
+    }
+
+    /// [`Self::payment_view`], reading the totals only when they are not `known`.
+    async fn payment_view_with(
+        &self,
+        payment: &Payment,
+        retry_after: Option<Duration>,
+        known: Option<PaymentTotals>,
+    ) -> Result<PaymentView, EngineError> {
         let cards = self.card_facts_of(std::slice::from_ref(payment)).await?;
+        let totals = match known {
+            Some(totals) => totals,
+            None => self.totals_of(payment).await?,
+        };
         Ok(PaymentView {
             payment: PaymentRecord::with_card_facts(payment, cards.get(&payment.id)),
-            totals: self.totals_of(payment).await?,
+            totals,
             retry_after,
         })
     }
