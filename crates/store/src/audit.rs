@@ -7,8 +7,8 @@ use crate::entity::state_change::{self, EntityKind};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QueryTrait, Statement,
 };
 
 /// One recorded status change.
@@ -37,10 +37,10 @@ impl<'a> Audit<'a> {
     }
 }
 
-/// Appends one row; callers pass their open transaction.
+/// The insert of one row, run in the transaction (or [`crate::batch`]) of the change it records.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn append<C: ConnectionTrait>(
-    conn: &C,
+pub(crate) fn insert(
+    backend: DbBackend,
     kind: EntityKind,
     entity_id: &str,
     from: Option<&str>,
@@ -48,7 +48,7 @@ pub(crate) async fn append<C: ConnectionTrait>(
     source: &str,
     reason: Option<&str>,
     at: DateTime<Utc>,
-) -> Result<()> {
+) -> Statement {
     let row = state_change::ActiveModel {
         id: Set(crate::db::new_id()),
         entity_kind: Set(kind),
@@ -59,8 +59,5 @@ pub(crate) async fn append<C: ConnectionTrait>(
         reason: Set(reason.map(str::to_owned)),
         created_at: Set(at),
     };
-    state_change::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    backend.build(&state_change::Entity::insert(row).into_query().to_owned())
 }

@@ -16,7 +16,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement, Value,
+    QueryOrder, QueryTrait, Statement, Value,
 };
 use std::time::Duration;
 
@@ -297,6 +297,36 @@ impl<'a> Jobs<'a> {
     }
 }
 
+/// A new PENDING row for `job`.
+fn pending_row(job: &NewJob) -> reconciliation_job::ActiveModel {
+    let at = now();
+    reconciliation_job::ActiveModel {
+        id: Set(new_id()),
+        kind: Set(job.kind),
+        subject_id: Set(job.subject_id.clone()),
+        status: Set(JobStatus::Pending),
+        attempts: Set(0),
+        next_run_at: Set(job.run_at),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        last_error: Set(None),
+        payload: Set(job.payload.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
+/// The insert of `job` for a new subject, which has no active job yet, for a caller that sends it with others
+/// ([`crate::batch`]); an active job of the same kind and subject would make it insert nothing.
+pub(crate) fn enqueue_new(backend: DbBackend, job: &NewJob) -> Result<Statement> {
+    check_len("subject_id", &job.subject_id, 36)?;
+    Ok(backend.build(
+        &reconciliation_job::Entity::insert(pending_row(job))
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .into_query(),
+    ))
+}
+
 /// Enqueue on any connection, so a status transition can schedule its follow-up in the same
 /// transaction. Insert-or-nothing against the partial unique index, never check-then-insert.
 pub(crate) async fn enqueue_on<C: ConnectionTrait>(
@@ -305,24 +335,9 @@ pub(crate) async fn enqueue_on<C: ConnectionTrait>(
 ) -> Result<Inserted<Job>> {
     check_len("subject_id", &job.subject_id, 36)?;
     for _ in 0..ENQUEUE_ATTEMPTS {
-        let at = now();
-        let row = reconciliation_job::ActiveModel {
-            id: Set(new_id()),
-            kind: Set(job.kind),
-            subject_id: Set(job.subject_id.clone()),
-            status: Set(JobStatus::Pending),
-            attempts: Set(0),
-            next_run_at: Set(job.run_at),
-            lease_owner: Set(None),
-            lease_expires_at: Set(None),
-            last_error: Set(None),
-            payload: Set(job.payload.clone()),
-            created_at: Set(at),
-            updated_at: Set(at),
-        };
         // The created job is the row the insert returned, not read back.
         let inserted = crate::transition::returning_unless_conflict(
-            reconciliation_job::Entity::insert(row)
+            reconciliation_job::Entity::insert(pending_row(job))
                 .on_conflict(OnConflict::new().do_nothing().to_owned())
                 .exec_with_returning(conn)
                 .await,

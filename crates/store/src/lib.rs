@@ -13,6 +13,7 @@
 //! ([`Store::payments`], [`Store::jobs`], ...).
 
 pub mod audit;
+mod batch;
 pub mod bindings;
 pub mod calls;
 pub mod captures;

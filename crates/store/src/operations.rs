@@ -103,8 +103,7 @@ pub(crate) struct Intent {
     pub request_fingerprint: String,
 }
 
-/// Commits the CREATED row before Alipay is called, with its inquiry job due at `inquire_at` in
-/// the same transaction; a repeated request id returns [`Inserted::Existing`]. `own_columns` validates and sets the kind's own columns; it runs
+/// Commits the CREATED row before Alipay is called, with its inquiry job due at `inquire_at`, atomically; a repeated request id returns [`Inserted::Existing`]. `own_columns` validates and sets the kind's own columns; it runs
 /// between the shared checks so errors come in field order. Fails with
 /// [`StoreError::UnknownPayment`] if the payment does not exist.
 pub(crate) async fn insert_intent<E>(
@@ -115,8 +114,8 @@ pub(crate) async fn insert_intent<E>(
 ) -> Result<Inserted<E::Model>>
 where
     E: Operation,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + sea_orm::TryIntoModel<E::Model> + Send,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel> + sea_orm::FromQueryResult,
 {
     check_len(E::REQUEST_FIELD, &intent.request_id, 64)?;
     check_len("payment_id", &intent.payment_id, 36)?;

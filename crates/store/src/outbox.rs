@@ -15,18 +15,16 @@
 //! The cost (commits of state changes are serialised) is measured in `benches/` and discussed in
 //! docs/architecture.md.
 
+use crate::batch::{COMMIT_ORDER_LOCK, EVENT_COLUMNS, event_values};
 use crate::db::{new_id, now};
 use crate::entity::payment_event::{self, EventType};
 use crate::entity::{capture, payment, refund, wallet_binding};
 use crate::error::{Result, StoreError};
 use crate::events::EventSubject;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement};
 use std::sync::LazyLock;
 use tokio::sync::watch;
-
-/// Key of the PostgreSQL advisory lock that orders appends ("payment_events" in ASCII, truncated).
-const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
 
 /// Bumped after every commit that appended an event in this process, so local streams wake at once instead of
 /// at their next poll.
@@ -98,20 +96,40 @@ pub(crate) async fn append<E: Evented>(
     before: Option<&E::Model>,
     after: &E::Model,
 ) -> Result<Appended> {
-    let Some(subject) = E::subject(after) else {
+    let Some(row) = event_row::<E, _>(txn, before, after).await? else {
         return Ok(Appended(false));
+    };
+    if txn.get_database_backend() == DbBackend::Postgres {
+        insert_in_commit_order(txn, row).await?;
+    } else {
+        payment_event::Entity::insert(row)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(Appended(true))
+}
+
+/// The event row for a change from `before` (`None`: just created) to `after`, if it is one (see [`append`]). A
+/// refund's or capture's event names its payment, which is read on `conn`.
+pub(crate) async fn event_row<E: Evented, C: ConnectionTrait>(
+    conn: &C,
+    before: Option<&E::Model>,
+    after: &E::Model,
+) -> Result<Option<payment_event::ActiveModel>> {
+    let Some(subject) = E::subject(after) else {
+        return Ok(None);
     };
     let previous = before.and_then(E::subject);
     if !is_event(previous, subject) {
-        return Ok(Appended(false));
+        return Ok(None);
     }
-    let snapshot = snapshot(txn, subject).await?;
+    let snapshot = snapshot(conn, subject).await?;
     let (event_type, entity_id, payment) = match &snapshot {
         EventSubject::Payment { payment, .. } => (EventType::Payment, &payment.id, payment),
         EventSubject::Refund { refund, payment } => (EventType::Refund, &refund.id, payment),
         EventSubject::Capture { capture, payment } => (EventType::Capture, &capture.id, payment),
     };
-    let row = payment_event::ActiveModel {
+    Ok(Some(payment_event::ActiveModel {
         seq: NotSet,
         event_id: Set(new_id()),
         event_type: Set(event_type),
@@ -127,15 +145,12 @@ pub(crate) async fn append<E: Evented>(
             })?,
         ),
         created_at: Set(now()),
-    };
-    if txn.get_database_backend() == DbBackend::Postgres {
-        insert_in_commit_order(txn, row).await?;
-    } else {
-        payment_event::Entity::insert(row)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(Appended(true))
+    }))
+}
+
+/// An event row appended after its batch commits: what [`append`] answers for it.
+pub(crate) fn appended() -> Appended {
+    Appended(true)
 }
 
 fn is_event(before: Option<Subject<'_>>, after: Subject<'_>) -> bool {
@@ -152,23 +167,23 @@ fn is_event(before: Option<Subject<'_>>, after: Subject<'_>) -> bool {
 }
 
 /// The record after the change, with the payment a refund or capture belongs to (the stream names it).
-async fn snapshot(txn: &DatabaseTransaction, subject: Subject<'_>) -> Result<EventSubject> {
+async fn snapshot<C: ConnectionTrait>(conn: &C, subject: Subject<'_>) -> Result<EventSubject> {
     Ok(match subject {
         Subject::Payment(p) => EventSubject::Payment { payment: p.clone() },
         Subject::Refund(r) => EventSubject::Refund {
             refund: r.clone(),
-            payment: payment_of(txn, &r.payment_id).await?,
+            payment: payment_of(conn, &r.payment_id).await?,
         },
         Subject::Capture(c) => EventSubject::Capture {
             capture: c.clone(),
-            payment: payment_of(txn, &c.payment_id).await?,
+            payment: payment_of(conn, &c.payment_id).await?,
         },
     })
 }
 
-async fn payment_of(txn: &DatabaseTransaction, id: &str) -> Result<payment::Model> {
+async fn payment_of<C: ConnectionTrait>(conn: &C, id: &str) -> Result<payment::Model> {
     payment::Entity::find_by_id(id.to_owned())
-        .one(txn)
+        .one(conn)
         .await?
         .ok_or_else(|| StoreError::UnknownPayment(id.to_owned()))
 }
@@ -180,27 +195,15 @@ async fn insert_in_commit_order(
     txn: &DatabaseTransaction,
     row: payment_event::ActiveModel,
 ) -> Result<()> {
-    const SQL: &str = "WITH commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)) \
-        INSERT INTO payment_events (event_id, event_type, entity_id, payment_request_id, customer_id, \
-        product_code, snapshot, created_at) SELECT $2, $3, $4, $5, $6, $7, $8, $9 FROM commit_order";
-    let values = [
-        Some(COMMIT_ORDER_LOCK.into()),
-        row.event_id.into_value(),
-        row.event_type.into_value(),
-        row.entity_id.into_value(),
-        row.payment_request_id.into_value(),
-        row.customer_id.into_value(),
-        row.product_code.into_value(),
-        row.snapshot.into_value(),
-        row.created_at.into_value(),
-    ];
-    let values = values
-        .into_iter()
-        .map(|v| v.ok_or_else(|| DbErr::Custom("payment event column not set".into())))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let sql = format!(
+        "WITH commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)) \
+         INSERT INTO payment_events ({EVENT_COLUMNS}) SELECT $2, $3, $4, $5, $6, $7, $8, $9 FROM commit_order"
+    );
+    let mut values = vec![COMMIT_ORDER_LOCK.into()];
+    values.extend(event_values(row)?);
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        SQL,
+        sql,
         values,
     ))
     .await?;

@@ -3,6 +3,7 @@
 //! audit trail in the same transaction.
 
 use crate::audit;
+use crate::batch::Batch;
 use crate::db::{begin_write, now, write_turn};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
@@ -12,10 +13,10 @@ use crate::outbox::{self, Evented};
 use crate::status::Lifecycle;
 use crate::vocabulary::{ResultStatus, Spelled};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter, QueryTrait, SqlErr, TryIntoModel, Value,
 };
 
 /// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
@@ -209,11 +210,12 @@ pub(crate) async fn require<E: Versioned, C: ConnectionTrait>(
         })
 }
 
-/// Inserts `row` unless a row with the same `request_col` value exists. In one transaction:
-/// the insert (conflict-free thanks to the unique index, never check-then-insert), the audit
-/// row recording creation, the `follow_up` job (the reconciliation job that finishes the row if
-/// its caller dies: committed with the row, so no row can exist without it) and the event. The
-/// created row is the one the insert returned (`RETURNING`), not read back.
+/// Inserts `row` unless a row with the same `request_col` value exists. Atomically: the insert (conflict-free
+/// thanks to the unique index, never check-then-insert), the audit row recording creation, the `follow_up` job (the
+/// reconciliation job that finishes the row if its caller dies: committed with the row, so no row can exist without
+/// it) and the event. They are one [`Batch`]: one statement on PostgreSQL, one call inside the write transaction on
+/// SQLite. The created row is the one the insert returned (`RETURNING`), not read back. A row already there makes
+/// the insert, and with it the batch, fail on the unique index: the stored row is then answered.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
@@ -227,45 +229,69 @@ pub(crate) async fn insert_intent<E>(
 ) -> Result<Inserted<E::Model>>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel> + FromQueryResult,
 {
+    let backend = db.get_database_backend();
+    let created = row.clone().try_into_model()?;
+    let mut insert = E::insert(row).into_query();
+    insert.returning_all();
+    let mut batch = Batch::new(backend, backend.build(&insert));
+    batch.then(audit::insert(
+        backend,
+        E::KIND,
+        id,
+        None,
+        initial.as_str(),
+        "intent",
+        None,
+        created_at,
+    ));
+    if let Some(job) = follow_up {
+        batch.then(jobs::enqueue_new(backend, job)?);
+    }
+    // PostgreSQL needs no transaction block (the batch is one statement); SQLite runs it in its write transaction.
     let _turn = write_turn(db).await;
-    let txn = begin_write(db).await?;
-    let inserted = returning_unless_conflict(
-        E::insert(row)
-            .on_conflict(OnConflict::column(request_col).do_nothing().to_owned())
-            .exec_with_returning(&txn)
-            .await,
-    )?;
-    if let Some(created) = inserted {
-        audit::append(
-            &txn,
-            E::KIND,
-            id,
-            None,
-            initial.as_str(),
-            "intent",
-            None,
-            created_at,
-        )
-        .await?;
-        if let Some(job) = follow_up {
-            jobs::enqueue_on(&txn, job).await?;
+    let txn = match backend {
+        DbBackend::Postgres => None,
+        _ => Some(begin_write(db).await?),
+    };
+    let conn = txn
+        .as_ref()
+        .map_or(DatabaseExecutor::Connection(db), DatabaseExecutor::from);
+    let event = outbox::event_row::<E, _>(&conn, None, &created).await?;
+    if let Some(event) = event.clone() {
+        batch.then_event(event)?;
+    }
+    let written = batch.run::<E::Model, _>(&conn).await;
+    drop(conn);
+    match written {
+        Ok(mut rows) => {
+            if let Some(txn) = txn {
+                txn.commit().await?;
+            }
+            if event.is_some() {
+                outbox::appended().committed();
+            }
+            rows.pop()
+                .map(Inserted::Created)
+                .ok_or_else(|| StoreError::NotFound {
+                    entity: E::KIND,
+                    id: id.to_owned(),
+                })
         }
-        let event = outbox::append::<E>(&txn, None, &created).await?;
-        txn.commit().await?;
-        event.committed();
-        Ok(Inserted::Created(created))
-    } else {
-        let existing = find::<E, _>(&txn, request_col, request_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                entity: E::KIND,
-                id: request_id.to_owned(),
-            })?;
-        txn.commit().await?;
-        Ok(Inserted::Existing(existing))
+        Err(StoreError::Database(error))
+            if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            if let Some(txn) = txn {
+                txn.rollback().await?;
+            }
+            match find::<E, _>(db, request_col, request_id).await? {
+                Some(existing) => Ok(Inserted::Existing(existing)),
+                None => Err(StoreError::Database(error)),
+            }
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -449,8 +475,8 @@ where
     E: Versioned,
 {
     if from != transition.to {
-        audit::append(
-            txn,
+        txn.execute_raw(audit::insert(
+            txn.get_database_backend(),
             E::KIND,
             id,
             Some(from.as_str()),
@@ -458,7 +484,7 @@ where
             &transition.source,
             transition.reason.as_deref(),
             at,
-        )
+        ))
         .await?;
     }
     if let Some(job) = &transition.follow_up {

@@ -1,0 +1,218 @@
+//! Writes that commit together, sent to the database in one round trip instead of one per statement.
+//!
+//! Every statement is a round trip: on PostgreSQL a network exchange with the server, on SQLite two thread hand-offs
+//! to sqlx's connection thread and back. A write-ahead intent (row, audit row, job, event) was six of them with its
+//! begin and commit, and they were most of the gateway's CPU per Pay (docs/performance.md). A batch sends them as:
+//! - **PostgreSQL:** one statement whose parts are data-modifying CTEs, outside any transaction block. A single
+//!   statement is atomic on its own (all of it commits or none), so no `BEGIN`/`COMMIT` is needed either.
+//! - **SQLite:** the statements joined with `;` in one call, which sqlx runs one after another on its connection
+//!   thread, binding each statement's `?` from the shared argument list in order. SQLite has no data-modifying CTEs;
+//!   the caller runs the batch inside its write transaction, which the first failing statement leaves to roll back.
+
+use crate::entity::payment_event;
+use crate::error::Result;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+
+/// Key of the PostgreSQL advisory lock that orders event appends ("payment_events" in ASCII, truncated); see
+/// [`crate::outbox`].
+pub(crate) const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
+
+/// Statements that commit together; the first one's `RETURNING` rows are the batch's answer.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    backend: DbBackend,
+    statements: Vec<Statement>,
+    /// Whether a statement appends a payment event, which on PostgreSQL takes the commit-order lock first.
+    in_commit_order: bool,
+}
+
+impl Batch {
+    /// A batch answering the rows `first` returns (it must end with `RETURNING`).
+    pub(crate) fn new(backend: DbBackend, first: Statement) -> Self {
+        Self {
+            backend,
+            statements: vec![first],
+            in_commit_order: false,
+        }
+    }
+
+    /// Adds a statement that returns no rows.
+    pub(crate) fn then(&mut self, statement: Statement) {
+        self.statements.push(statement);
+    }
+
+    /// Adds the insert of a payment event. On PostgreSQL its values are selected from the commit-order lock's CTE, so
+    /// the lock is held before the row, and with it its `seq`, is produced (see [`crate::outbox`]); the lock is held
+    /// until the statement's implicit commit.
+    pub(crate) fn then_event(&mut self, row: payment_event::ActiveModel) -> Result<()> {
+        let statement = if self.backend == DbBackend::Postgres {
+            self.in_commit_order = true;
+            Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!(
+                    "INSERT INTO payment_events ({EVENT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+                     FROM commit_order"
+                ),
+                event_values(row)?,
+            )
+        } else {
+            use sea_orm::{EntityTrait, QueryTrait};
+            self.backend
+                .build(&payment_event::Entity::insert(row).into_query().to_owned())
+        };
+        self.statements.push(statement);
+        Ok(())
+    }
+
+    /// Runs the batch on `conn` (on SQLite, the caller's write transaction) and answers the first statement's rows.
+    pub(crate) async fn run<M, C>(self, conn: &C) -> Result<Vec<M>>
+    where
+        M: FromQueryResult,
+        C: ConnectionTrait,
+    {
+        let statement = self.into_statement();
+        let rows = conn.query_all_raw(statement).await?;
+        Ok(rows
+            .iter()
+            .map(|row| M::from_query_result(row, ""))
+            .collect::<std::result::Result<Vec<_>, DbErr>>()?)
+    }
+
+    /// The one statement sent.
+    fn into_statement(self) -> Statement {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        match self.backend {
+            DbBackend::Postgres => {
+                sql.push_str("WITH ");
+                if self.in_commit_order {
+                    values.push(Value::from(COMMIT_ORDER_LOCK));
+                    sql.push_str(
+                        "commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)), ",
+                    );
+                }
+                for (n, statement) in self.statements.into_iter().enumerate() {
+                    if n > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("b{n} AS ("));
+                    sql.push_str(&shift_placeholders(&statement.sql, values.len()));
+                    sql.push(')');
+                    values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+                }
+                sql.push_str(" SELECT * FROM b0");
+            }
+            _ => {
+                for statement in self.statements {
+                    sql.push_str(&statement.sql);
+                    sql.push_str(";\n");
+                    values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+                }
+            }
+        }
+        Statement::from_sql_and_values(self.backend, sql, values)
+    }
+}
+
+/// The columns an event insert names, in the order of [`event_values`].
+pub(crate) const EVENT_COLUMNS: &str = "event_id, event_type, entity_id, payment_request_id, customer_id, product_code, \
+                             snapshot, created_at";
+
+/// `row`'s values in the order of [`EVENT_COLUMNS`] (every one is set by [`crate::outbox`]).
+pub(crate) fn event_values(row: payment_event::ActiveModel) -> Result<Vec<Value>> {
+    let values = [
+        row.event_id.into_value(),
+        row.event_type.into_value(),
+        row.entity_id.into_value(),
+        row.payment_request_id.into_value(),
+        row.customer_id.into_value(),
+        row.product_code.into_value(),
+        row.snapshot.into_value(),
+        row.created_at.into_value(),
+    ];
+    Ok(values
+        .into_iter()
+        .map(|v| v.ok_or_else(|| DbErr::Custom("payment event column not set".into())))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// `sql` with PostgreSQL's numbered parameters `$n` renumbered `$(n + by)`, leaving quoted literals and identifiers
+/// alone: each statement of a batch numbers its own parameters from 1, and the batch's single statement takes them
+/// all in order.
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                match digits.parse::<usize>() {
+                    Ok(n) => out.push_str(&format!("${}", n + by)),
+                    Err(_) => {
+                        out.push('$');
+                        out.push_str(&digits);
+                    }
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_renumbered_outside_quotes_only() {
+        assert_eq!(
+            shift_placeholders(
+                r#"INSERT INTO "t" ("a$1", b) VALUES ($1, $12, '$3', 'it''s $4') RETURNING $2"#,
+                5
+            ),
+            r#"INSERT INTO "t" ("a$1", b) VALUES ($6, $17, '$3', 'it''s $4') RETURNING $7"#
+        );
+        assert_eq!(shift_placeholders("SELECT $", 3), "SELECT $");
+    }
+
+    #[test]
+    fn a_postgres_batch_is_one_statement_taking_every_value_in_order() {
+        let first = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO a (x, y) VALUES ($1, $2) RETURNING *",
+            [Value::from(1), Value::from(2)],
+        );
+        let mut batch = Batch::new(DbBackend::Postgres, first);
+        batch.then(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO b (z) VALUES ($1)",
+            [Value::from(3)],
+        ));
+        let statement = batch.into_statement();
+        assert_eq!(
+            statement.sql,
+            "WITH b0 AS (INSERT INTO a (x, y) VALUES ($1, $2) RETURNING *), b1 AS (INSERT INTO b (z) VALUES ($3)) \
+             SELECT * FROM b0"
+        );
+        assert_eq!(
+            statement.values.map(|v| v.0),
+            Some(vec![Value::from(1), Value::from(2), Value::from(3)])
+        );
+    }
+}
