@@ -1,6 +1,6 @@
 //! Records every outbound Alipay call in the store's call log. The client reports calls synchronously on the
 //! calling task, so the observer only queues the record; a background task writes it, taking everything that
-//! queued up meanwhile as one batch (one statement and one commit per batch: under load the call log no longer
+//! queued up meanwhile, and within [`LINGER`] of the first, as one batch (one statement and one commit per batch: under load the call log no longer
 //! costs a commit per call, and on SQLite it no longer takes the write lock once per call). Nothing is dropped:
 //! when the queue is full the record is handed to a task that waits for room, and [`Recorder::flush`] waits until
 //! every record observed so far is written (graceful shutdown, tests).
@@ -19,6 +19,11 @@ use tokio::sync::{Notify, mpsc};
 const WRITE_ATTEMPTS: u32 = 5;
 /// Most records written in one statement.
 const BATCH: usize = 64;
+/// How long the writer lets records gather after the first one arrives before it writes them. Without it, one
+/// caller paying back to back makes one call-log commit per Pay (on SQLite a write turn and an fsync of its own);
+/// with it, the Pays of a few milliseconds share one. The call itself and the payment's state are already recorded
+/// by then: the call log is the audit of what was sent, and a crash loses the records still queued either way.
+const LINGER: Duration = Duration::from_millis(5);
 
 #[derive(Debug)]
 struct Shared {
@@ -101,6 +106,15 @@ async fn write_calls(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        if batch.len() < BATCH {
+            tokio::time::sleep(LINGER).await;
+            while batch.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(call) => batch.push(call),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
