@@ -19,7 +19,6 @@ use store::{Page, PageRequest, StoreError, Wallet};
 
 use crate::commands::{CaptureCommand, PayCommand, RefundCommand};
 use crate::error::EngineError;
-use crate::pay::Paid;
 use crate::records::{CaptureRecord, PaymentRecord, RefundRecord};
 use crate::settle::Tracked;
 use crate::{Engine, events};
@@ -144,15 +143,12 @@ impl Engine {
         let payments = self.store().payments();
         let id = cmd.payment_request_id.clone();
         let paid = self.pay_row(cmd).await;
-        let (payment, retry_after, totals) = match paid {
-            Ok(Paid { payment, totals }) => (payment, None, totals),
-            Err(error) => {
-                let (payment, retry_after) =
-                    or_pending(Err(error), || payments.get_by_request_id(&id)).await?;
-                (payment, retry_after, None)
-            }
-        };
-        self.payment_view_with(&payment, retry_after, totals).await
+        let known = paid.as_ref().ok().and_then(|paid| paid.totals);
+        let (payment, retry_after) = or_pending(paid.map(|paid| paid.payment), || {
+            payments.get_by_request_id(&id)
+        })
+        .await?;
+        self.payment_view_with(&payment, retry_after, known).await
     }
 
     /// The stored payment.

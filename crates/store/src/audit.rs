@@ -59,5 +59,5 @@ pub(crate) fn insert(
         reason: Set(reason.map(str::to_owned)),
         created_at: Set(at),
     };
-    backend.build(&state_change::Entity::insert(row).into_query().to_owned())
+    backend.build(&state_change::Entity::insert(row).into_query())
 }

@@ -58,7 +58,7 @@ impl Batch {
         } else {
             use sea_orm::{EntityTrait, QueryTrait};
             self.backend
-                .build(&payment_event::Entity::insert(row).into_query().to_owned())
+                .build(&payment_event::Entity::insert(row).into_query())
         };
         self.statements.push(statement);
         Ok(())

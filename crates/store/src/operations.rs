@@ -5,16 +5,14 @@
 
 use crate::db::{check_len, check_money, check_opt_len, new_id, now};
 use crate::entity::state_change::EntityKind;
-use crate::entity::{capture, payment, refund};
-use crate::error::{Result, StoreError};
+use crate::entity::{capture, refund};
+use crate::error::Result;
 use crate::inserted::Inserted;
 use crate::jobs::{JobKind, NewJob};
 use crate::status::{Lifecycle, OperationStatus};
 use crate::transition::{self, Answered, OperationUpdate, Transition, Versioned};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Value};
 
 /// A refund-like table: one row per request id, belonging to a payment, carrying an amount.
 pub(crate) trait Operation: Answered<Status = OperationStatus> {
@@ -105,7 +103,8 @@ pub(crate) struct Intent {
 
 /// Commits the CREATED row before Alipay is called, with its inquiry job due at `inquire_at`, atomically; a repeated request id returns [`Inserted::Existing`]. `own_columns` validates and sets the kind's own columns; it runs
 /// between the shared checks so errors come in field order. Fails with
-/// [`StoreError::UnknownPayment`] if the payment does not exist.
+/// [`StoreError::UnknownPayment`], before anything is written, if the payment does not exist: the intent's event
+/// reads the payment it names (its snapshot), which is the one read of it.
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
     intent: Intent,
@@ -122,13 +121,6 @@ where
     check_money(intent.amount_value, &intent.currency)?;
     let mut row = own_columns()?;
     check_len("request_fingerprint", &intent.request_fingerprint, 128)?;
-    if payment::Entity::find_by_id(intent.payment_id.clone())
-        .one(db)
-        .await?
-        .is_none()
-    {
-        return Err(StoreError::UnknownPayment(intent.payment_id));
-    }
     let id = new_id();
     let at = now();
     let unknown = Value::from(None::<String>);
