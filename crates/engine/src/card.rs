@@ -215,29 +215,30 @@ impl Engine {
     /// challenge or the hosted page is the PROCESSING payment with its redirect.
     pub async fn authorize_card(&self, cmd: PayCommand) -> Result<CardPaymentView, EngineError> {
         let id = cmd.payment_request_id.to_string();
-        let retry_after = match self.pay(cmd).await {
-            Ok(view) => view.retry_after,
+        let view = match self.pay_with_card_facts(cmd).await {
+            Ok((payment, facts)) => CardPaymentView { payment, facts },
             Err(declined @ EngineError::Declined { .. }) => {
-                let payment = self.stored_payment(&id).await?;
-                if payment.status != PaymentStatus::Fail {
+                let view = self.get_card_payment(&id).await?;
+                if view.payment.payment.status != PaymentStatus::Fail {
                     return Err(declined);
                 }
-                None
+                view
             }
             Err(e) => return Err(e),
         };
-        let mut view = self.get_card_payment(&id).await?;
-        if let Some(reason) = self.void_reason(&view) {
-            tracing::info!(%reason, payment_request_id = %id, "card_void_on voids the authorization");
-            match self.void_authorization(&id, Some(reason)).await {
-                Ok(voided) => view = voided,
-                // A replay after the caller captured: the capture stands, the answer is the payment as it is.
-                Err(EngineError::IllegalState { .. }) => {}
-                Err(e) => return Err(e),
+        let Some(reason) = self.void_reason(&view) else {
+            return Ok(view);
+        };
+        tracing::info!(%reason, payment_request_id = %id, "card_void_on voids the authorization");
+        match self.void_authorization(&id, Some(reason)).await {
+            Ok(mut voided) => {
+                voided.payment.retry_after = view.payment.retry_after;
+                Ok(voided)
             }
+            // A replay after the caller captured: the capture stands, the answer is the payment as it is.
+            Err(EngineError::IllegalState { .. }) => Ok(view),
+            Err(e) => Err(e),
         }
-        view.payment.retry_after = retry_after;
-        Ok(view)
     }
 
     /// Why `card_void_on` voids this card payment: an approved, uncaptured MANUAL authorization whose AVS or CVV

@@ -140,6 +140,15 @@ impl Engine {
     /// A repeated `payment_request_id` with the same content answers from the store without calling Alipay again
     /// (waiting for an in-flight original); different content is `RequestMismatch`.
     pub async fn pay(&self, cmd: PayCommand) -> Result<PaymentView, EngineError> {
+        Ok(self.pay_with_card_facts(cmd).await?.0)
+    }
+
+    /// [`Self::pay`], also answering the card facts its view was built from (a card payment's; `None` otherwise), so
+    /// AuthorizeCard answers them without reading the payment again.
+    pub(crate) async fn pay_with_card_facts(
+        &self,
+        cmd: PayCommand,
+    ) -> Result<(PaymentView, Option<CardFacts>), EngineError> {
         let payments = self.store().payments();
         let id = cmd.payment_request_id.clone();
         let paid = self.pay_row(cmd).await;
@@ -148,7 +157,7 @@ impl Engine {
             payments.get_by_request_id(&id)
         })
         .await?;
-        self.payment_view_with(&payment, retry_after, known).await
+        self.view_and_card_facts(&payment, retry_after, known).await
     }
 
     /// The stored payment.
@@ -247,26 +256,34 @@ impl Engine {
         payment: &Payment,
         retry_after: Option<Duration>,
     ) -> Result<PaymentView, EngineError> {
-        self.payment_view_with(payment, retry_after, None).await
+        Ok(self
+            .view_and_card_facts(payment, retry_after, None)
+            .await?
+            .0)
     }
 
-    /// [`Self::payment_view`], reading the totals only when they are not `known`.
-    async fn payment_view_with(
+    /// [`Self::payment_view`] and the card facts it was built from, reading the totals only when they are not
+    /// `known`.
+    pub(crate) async fn view_and_card_facts(
         &self,
         payment: &Payment,
         retry_after: Option<Duration>,
         known: Option<PaymentTotals>,
-    ) -> Result<PaymentView, EngineError> {
-        let cards = self.card_facts_of(std::slice::from_ref(payment)).await?;
+    ) -> Result<(PaymentView, Option<CardFacts>), EngineError> {
+        let facts = self
+            .card_facts_of(std::slice::from_ref(payment))
+            .await?
+            .remove(&payment.id);
         let totals = match known {
             Some(totals) => totals,
             None => self.totals_of(payment).await?,
         };
-        Ok(PaymentView {
-            payment: PaymentRecord::with_card_facts(payment, cards.get(&payment.id)),
+        let view = PaymentView {
+            payment: PaymentRecord::with_card_facts(payment, facts.as_ref()),
             totals,
             retry_after,
-        })
+        };
+        Ok((view, facts))
     }
 
     /// The card facts of the card payments among `payments`, by payment id: one query, none without a card payment.
