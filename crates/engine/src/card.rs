@@ -351,7 +351,7 @@ impl Engine {
                 settled = self
                     .store()
                     .payments()
-                    .transition(&settled.id, settled.version, transition, update)
+                    .transition_from(&settled, transition, update)
                     .await?;
                 tracing::info!(payment_id = %settled.id, "card authorization voided");
             }

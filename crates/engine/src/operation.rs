@@ -77,10 +77,10 @@ pub(crate) trait Operation:
         store: &Store,
         request_id: &str,
     ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
+    /// The guarded move of `before`, the row as read (see [`store::payments::Payments::transition_from`]).
     fn transition(
         store: &Store,
-        id: &str,
-        version: i64,
+        before: &Self,
         transition: Transition<OperationStatus>,
         update: OperationUpdate,
     ) -> impl Future<Output = Result<Self, StoreError>> + Send;
@@ -147,14 +147,13 @@ macro_rules! operation_row {
             }
             async fn transition(
                 store: &Store,
-                id: &str,
-                version: i64,
+                before: &Self,
                 transition: Transition<OperationStatus>,
                 update: OperationUpdate,
             ) -> Result<Self, StoreError> {
                 store
                     .$repo()
-                    .transition(id, version, transition, update)
+                    .transition_from(before, transition, update)
                     .await
             }
         }
@@ -334,17 +333,20 @@ impl Engine {
         let moved = settle(
             row,
             to,
-            |id, version, from| {
-                let mut transition = Transition::new(to, source).read_from(from);
+            |before: T| {
+                let mut transition = Transition::new(to, source);
                 if let Some(reason) = &reason {
                     transition = transition.with_reason(reason.clone());
                 }
                 if to == OperationStatus::Processing {
-                    transition =
-                        transition.with_follow_up(NewJob::new(T::INQUIRY, &id, after(interval)));
+                    transition = transition.with_follow_up(NewJob::new(
+                        T::INQUIRY,
+                        before.row_id(),
+                        after(interval),
+                    ));
                 }
                 let update = update.clone();
-                async move { T::transition(store, &id, version, transition, update).await }
+                async move { T::transition(store, &before, transition, update).await }
             },
             |id| async move { T::get(store, &id).await },
         )

@@ -314,13 +314,13 @@ impl Engine {
         } = settle(
             payment,
             to,
-            |id, version, from| {
-                let mut transition = Transition::new(to, source).read_from(from);
+            |before: Payment| {
+                let mut transition = Transition::new(to, source);
                 if let Some(reason) = &reason {
                     transition = transition.with_reason(reason.clone());
                 }
                 let update = update.clone();
-                async move { payments.transition(&id, version, transition, update).await }
+                async move { payments.transition_from(&before, transition, update).await }
             },
             |id| async move { payments.get(&id).await },
         )

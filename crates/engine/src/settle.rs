@@ -21,13 +21,12 @@ pub(crate) trait Tracked: Clone {
     type Status: Lifecycle;
     const WHAT: &'static str;
     fn row_id(&self) -> &str;
-    fn row_version(&self) -> i64;
     fn row_status(&self) -> Self::Status;
     /// Written ahead and not yet answered: the call that created it may still be in flight.
     fn in_flight(&self) -> bool;
 }
 
-/// Implements [`Tracked`] for store rows, which all name their columns `id`, `version` and `status`.
+/// Implements [`Tracked`] for store rows, which all name their columns `id` and `status`.
 macro_rules! tracked {
     ($($row:ty: $status:ty = $what:literal),+ $(,)?) => {$(
         impl Tracked for $row {
@@ -35,9 +34,6 @@ macro_rules! tracked {
             const WHAT: &'static str = $what;
             fn row_id(&self) -> &str {
                 &self.id
-            }
-            fn row_version(&self) -> i64 {
-                self.version
             }
             fn row_status(&self) -> $status {
                 self.status
@@ -64,8 +60,8 @@ pub(crate) struct Settled<T> {
     pub(crate) applied: bool,
 }
 
-/// Moves `row` to `to` with `apply(id, version, status read)`, re-reading with `reload(id)` after a lost race. Returns
-/// the row as it stands afterwards: moved, or unchanged because the move is no longer allowed.
+/// Moves `row` to `to` with `apply(row as read)`, re-reading with `reload(id)` after a lost race. Returns the row as
+/// it stands afterwards: moved, or unchanged because the move is no longer allowed.
 pub(crate) async fn settle<T, A, AF, R, RF>(
     mut row: T,
     to: T::Status,
@@ -74,7 +70,7 @@ pub(crate) async fn settle<T, A, AF, R, RF>(
 ) -> Result<Settled<T>, EngineError>
 where
     T: Tracked,
-    A: FnMut(String, i64, T::Status) -> AF,
+    A: FnMut(T) -> AF,
     AF: Future<Output = Result<T, StoreError>>,
     R: FnMut(String) -> RF,
     RF: Future<Output = Result<Option<T>, StoreError>>,
@@ -86,7 +82,8 @@ where
                 applied: false,
             });
         }
-        match apply(row.row_id().to_owned(), row.row_version(), row.row_status()).await {
+        let id = row.row_id().to_owned();
+        match apply(row).await {
             Ok(moved) => {
                 return Ok(Settled {
                     row: moved,
@@ -94,7 +91,6 @@ where
                 });
             }
             Err(StoreError::VersionConflict { .. } | StoreError::IllegalTransition { .. }) => {
-                let id = row.row_id().to_owned();
                 row = reload(id.clone())
                     .await?
                     .ok_or(EngineError::NotFound { what: T::WHAT, id })?;

@@ -8,6 +8,14 @@
 //! - **SQLite:** the statements joined with `;` in one call, which sqlx runs one after another on its connection
 //!   thread, binding each statement's `?` from the shared argument list in order. SQLite has no data-modifying CTEs;
 //!   the caller runs the batch inside its write transaction, which the first failing statement leaves to roll back.
+//!
+//! A *guarded* batch ([`Batch::guarded`]) starts with a guarded `UPDATE ... RETURNING` that may match nothing (the
+//! row moved on since the caller read it); the statements after it then write nothing either, on both stores, so
+//! the batch needs no transaction of its own to be undone and can run inside a caller's transaction too:
+//! - **PostgreSQL:** each insert selects its values `FROM` the first statement's CTE, which holds no row then.
+//! - **SQLite:** each insert selects its values `WHERE changes() = 1`: the statement before it wrote exactly one
+//!   row. That chains from the update as long as every statement but the last writes one row whenever it runs; the
+//!   last may write none (a job insert that finds an active job).
 
 use crate::entity::payment_event;
 use crate::error::Result;
@@ -15,7 +23,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Val
 
 /// Key of the PostgreSQL advisory lock that orders event appends ("payment_events" in ASCII, truncated); see
 /// [`crate::outbox`].
-pub(crate) const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
+const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
 
 /// Statements that commit together; the first one's `RETURNING` rows are the batch's answer.
 #[derive(Debug)]
@@ -24,6 +32,8 @@ pub(crate) struct Batch {
     statements: Vec<Statement>,
     /// Whether a statement appends a payment event, which on PostgreSQL takes the commit-order lock first.
     in_commit_order: bool,
+    /// Whether the statements after the first run only when it returned a row (see [`Batch::guarded`]).
+    guarded: bool,
 }
 
 impl Batch {
@@ -33,35 +43,73 @@ impl Batch {
             backend,
             statements: vec![first],
             in_commit_order: false,
+            guarded: false,
         }
     }
 
-    /// Adds a statement that returns no rows.
-    pub(crate) fn then(&mut self, statement: Statement) {
+    /// A batch whose later statements write only if `first` (a guarded `UPDATE ... RETURNING` of at most one row)
+    /// returned its row; see the module documentation for what each store needs of them.
+    pub(crate) fn guarded(backend: DbBackend, first: Statement) -> Self {
+        Self {
+            guarded: true,
+            ..Self::new(backend, first)
+        }
+    }
+
+    /// Adds an insert of one row that returns nothing (in a guarded batch it must be `INSERT ... VALUES (...)`).
+    pub(crate) fn then(&mut self, statement: Statement) -> Result<()> {
+        let statement = if self.guarded {
+            self.only_after_first(statement)?
+        } else {
+            statement
+        };
         self.statements.push(statement);
+        Ok(())
+    }
+
+    /// `INSERT INTO t (columns) VALUES (values) rest` as `INSERT INTO t (columns) SELECT values <guard> rest`, where
+    /// the guard selects no row unless the first statement wrote its row (see the module documentation).
+    fn only_after_first(&self, statement: Statement) -> Result<Statement> {
+        let guard = match self.backend {
+            DbBackend::Postgres => " FROM b0",
+            _ => " WHERE changes() = 1",
+        };
+        let Some((head, values, rest)) = split_values(&statement.sql) else {
+            return Err(DbErr::Custom(format!(
+                "a guarded batch takes single-row inserts only: {}",
+                statement.sql
+            ))
+            .into());
+        };
+        Ok(Statement {
+            sql: format!("{head} SELECT {values}{guard}{rest}"),
+            ..statement
+        })
     }
 
     /// Adds the insert of a payment event. On PostgreSQL its values are selected from the commit-order lock's CTE, so
     /// the lock is held before the row, and with it its `seq`, is produced (see [`crate::outbox`]); the lock is held
     /// until the statement's implicit commit.
     pub(crate) fn then_event(&mut self, row: payment_event::ActiveModel) -> Result<()> {
-        let statement = if self.backend == DbBackend::Postgres {
+        if self.backend == DbBackend::Postgres {
             self.in_commit_order = true;
-            Statement::from_sql_and_values(
+            let after_first = if self.guarded { ", b0" } else { "" };
+            self.statements.push(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 format!(
                     "INSERT INTO payment_events ({EVENT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-                     FROM commit_order"
+                     FROM commit_order{after_first}"
                 ),
                 event_values(row)?,
-            )
+            ));
+            Ok(())
         } else {
             use sea_orm::{EntityTrait, QueryTrait};
-            self.backend
-                .build(&payment_event::Entity::insert(row).into_query())
-        };
-        self.statements.push(statement);
-        Ok(())
+            self.then(
+                self.backend
+                    .build(&payment_event::Entity::insert(row).into_query()),
+            )
+        }
     }
 
     /// Runs the batch on `conn` (on SQLite, the caller's write transaction) and answers the first statement's rows.
@@ -115,11 +163,11 @@ impl Batch {
 }
 
 /// The columns an event insert names, in the order of [`event_values`].
-pub(crate) const EVENT_COLUMNS: &str = "event_id, event_type, entity_id, payment_request_id, customer_id, product_code, \
+const EVENT_COLUMNS: &str = "event_id, event_type, entity_id, payment_request_id, customer_id, product_code, \
                              snapshot, created_at";
 
 /// `row`'s values in the order of [`EVENT_COLUMNS`] (every one is set by [`crate::outbox`]).
-pub(crate) fn event_values(row: payment_event::ActiveModel) -> Result<Vec<Value>> {
+fn event_values(row: payment_event::ActiveModel) -> Result<Vec<Value>> {
     let values = [
         row.event_id.into_value(),
         row.event_type.into_value(),
@@ -134,6 +182,38 @@ pub(crate) fn event_values(row: payment_event::ActiveModel) -> Result<Vec<Value>
         .into_iter()
         .map(|v| v.ok_or_else(|| DbErr::Custom("payment event column not set".into())))
         .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// `INSERT ... VALUES (values) rest` split around its one row of values: the part before ` VALUES`, the values
+/// without their parentheses, and what follows (`ON CONFLICT ...`). `None` for any other shape. Quoted literals and
+/// identifiers are skipped.
+fn split_values(sql: &str) -> Option<(&str, &str, &str)> {
+    let mut quote: Option<u8> = None;
+    let mut depth = 0usize;
+    let mut open = None;
+    for (at, byte) in sql.bytes().enumerate() {
+        match (quote, byte) {
+            (Some(q), _) if byte == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(byte),
+            (None, b'(') => {
+                if depth == 0 && open.is_none() && sql[..at].ends_with(" VALUES ") {
+                    open = Some(at);
+                }
+                depth += 1;
+            }
+            (None, b')') => {
+                depth = depth.checked_sub(1)?;
+                if let (0, Some(start)) = (depth, open) {
+                    let rest = &sql[at + 1..];
+                    return (!rest.trim_start().starts_with(','))
+                        .then(|| (&sql[..start - " VALUES ".len()], &sql[start + 1..at], rest));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `sql` with PostgreSQL's numbered parameters `$n` renumbered `$(n + by)`, leaving quoted literals and identifiers
@@ -199,11 +279,13 @@ mod tests {
             [Value::from(1), Value::from(2)],
         );
         let mut batch = Batch::new(DbBackend::Postgres, first);
-        batch.then(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO b (z) VALUES ($1)",
-            [Value::from(3)],
-        ));
+        batch
+            .then(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO b (z) VALUES ($1)",
+                [Value::from(3)],
+            ))
+            .unwrap();
         let statement = batch.into_statement();
         assert_eq!(
             statement.sql,
@@ -214,5 +296,44 @@ mod tests {
             statement.values.map(|v| v.0),
             Some(vec![Value::from(1), Value::from(2), Value::from(3)])
         );
+    }
+
+    #[test]
+    fn a_guarded_batch_inserts_only_after_its_first_statement_wrote() {
+        let update = |backend| {
+            Statement::from_string(backend, "UPDATE a SET x = 1 WHERE id = 'i' RETURNING *")
+        };
+        let insert = |backend, sql: &str| Statement::from_string(backend, sql);
+        let mut postgres = Batch::guarded(DbBackend::Postgres, update(DbBackend::Postgres));
+        postgres
+            .then(insert(
+                DbBackend::Postgres,
+                r#"INSERT INTO "b" ("z", "w") VALUES (CAST($1 AS jsonb), ')') ON CONFLICT DO NOTHING"#,
+            ))
+            .unwrap();
+        assert_eq!(
+            postgres.into_statement().sql,
+            r#"WITH b0 AS (UPDATE a SET x = 1 WHERE id = 'i' RETURNING *), b1 AS (INSERT INTO "b" ("z", "w") SELECT CAST($1 AS jsonb), ')' FROM b0 ON CONFLICT DO NOTHING) SELECT * FROM b0"#
+        );
+        let mut sqlite = Batch::guarded(DbBackend::Sqlite, update(DbBackend::Sqlite));
+        sqlite
+            .then(insert(
+                DbBackend::Sqlite,
+                r#"INSERT INTO "b" ("z") VALUES (?)"#,
+            ))
+            .unwrap();
+        assert!(
+            sqlite
+                .into_statement()
+                .sql
+                .ends_with("INSERT INTO \"b\" (\"z\") SELECT ? WHERE changes() = 1;\n")
+        );
+        let mut refused = Batch::guarded(DbBackend::Sqlite, update(DbBackend::Sqlite));
+        for multi_row in [
+            r#"INSERT INTO "b" ("z") VALUES (?), (?)"#,
+            r#"INSERT INTO "b" ("z") SELECT ?"#,
+        ] {
+            assert!(refused.then(insert(DbBackend::Sqlite, multi_row)).is_err());
+        }
     }
 }

@@ -97,6 +97,9 @@ impl Versioned for wallet_binding::Entity {
     const STATUS: Column = Column::Status;
     const VERSION: Column = Column::Version;
     const UPDATED_AT: Column = Column::UpdatedAt;
+    fn id_of(model: &wallet_binding::Model) -> &str {
+        &model.id
+    }
     fn status_of(model: &wallet_binding::Model) -> BindingStatus {
         model.status
     }
@@ -224,14 +227,16 @@ impl<'a> Bindings<'a> {
             ..Default::default()
         };
         let transition = Transition::new(BindingStatus::Active, source);
-        let model = transition::apply::<wallet_binding::Entity>(
+        let current = transition::read_at::<wallet_binding::Entity, _>(
             self.db,
             id,
             expected_version,
             &transition,
-            changes,
         )
         .await?;
+        let model =
+            transition::apply::<wallet_binding::Entity>(self.db, &current, &transition, changes)
+                .await?;
         self.open(model)
     }
 
@@ -242,10 +247,16 @@ impl<'a> Bindings<'a> {
         expected_version: i64,
         transition: Transition<BindingStatus>,
     ) -> Result<Binding> {
-        let model = transition::apply::<wallet_binding::Entity>(
+        let current = transition::read_at::<wallet_binding::Entity, _>(
             self.db,
             id,
             expected_version,
+            &transition,
+        )
+        .await?;
+        let model = transition::apply::<wallet_binding::Entity>(
+            self.db,
+            &current,
             &transition,
             <wallet_binding::ActiveModel as Default>::default(),
         )

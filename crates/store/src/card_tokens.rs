@@ -20,7 +20,7 @@ use crate::page::{self, Page, PageRequest};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -218,10 +218,15 @@ impl<'a> CardTokens<'a> {
                     };
                     card_facts::merge_on(&txn, &p.id, link).await?;
                 }
+                // A new version, as every write of a payment (see `transition::Versioned`).
                 payment::Entity::update_many()
                     .col_expr(
                         payment::Column::CardToken,
                         Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(
+                        payment::Column::Version,
+                        Expr::col(payment::Column::Version).add(1),
                     )
                     .filter(payment::Column::Id.eq(p.id.as_str()))
                     .exec(&txn)

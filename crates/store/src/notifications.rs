@@ -19,8 +19,8 @@ use crate::transition::{self, OperationUpdate, Transition, Versioned};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 /// A stored notification.
@@ -440,18 +440,16 @@ async fn apply_effect(applying: &mut Applying<'_>, effect: &Effect) -> Result<Ap
                 card_facts::record_report_on(txn, &row, *to, *report).await?;
             }
             let changes = crate::payments::changes(*to, update)?;
-            settle::<payment::Entity>(applying, &row.id, &row, *to, reason, changes).await
+            settle::<payment::Entity>(applying, &row, *to, reason, changes).await
         }
         Effect::Refund {
             refund_request_id,
             to,
             update,
         } => Ok(
-            apply_operation::<refund::Entity>(applying, refund_request_id, *to, update, |r| {
-                r.id.clone()
-            })
-            .await?
-            .unwrap_or(Applied::Missing),
+            apply_operation::<refund::Entity>(applying, refund_request_id, *to, update)
+                .await?
+                .unwrap_or(Applied::Missing),
         ),
         Effect::Capture {
             capture_request_id,
@@ -460,10 +458,8 @@ async fn apply_effect(applying: &mut Applying<'_>, effect: &Effect) -> Result<Ap
             update,
         } => {
             if let Some(applied) =
-                apply_operation::<capture::Entity>(applying, capture_request_id, *to, update, |c| {
-                    c.id.clone()
-                })
-                .await?
+                apply_operation::<capture::Entity>(applying, capture_request_id, *to, update)
+                    .await?
             {
                 return Ok(applied);
             }
@@ -498,7 +494,6 @@ async fn apply_effect(applying: &mut Applying<'_>, effect: &Effect) -> Result<Ap
             };
             settle::<wallet_binding::Entity>(
                 applying,
-                &row.id,
                 &row,
                 BindingStatus::Revoked,
                 Some("TOKEN_CANCELED".into()),
@@ -517,11 +512,9 @@ async fn apply_operation<E>(
     request_id: &str,
     to: OperationStatus,
     update: &OperationUpdate,
-    id_of: fn(&E::Model) -> String,
 ) -> Result<Option<Applied>>
 where
     E: crate::operations::Operation,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let Some(row) = transition::find::<E, _>(applying.txn, E::REQUEST_ID, request_id).await? else {
         return Ok(None);
@@ -529,7 +522,7 @@ where
     check_opt_len("alipay_id", update.alipay_id.as_deref(), 64)?;
     let changes = transition::answer_changes::<E>(update.alipay_id.clone(), update.result.clone())?;
     let reason = update.result.as_ref().map(|r| r.code.clone());
-    settle::<E>(applying, &id_of(&row), &row, to, reason, changes)
+    settle::<E>(applying, &row, to, reason, changes)
         .await
         .map(Some)
 }
@@ -542,7 +535,6 @@ fn contradicts<S: Lifecycle>(from: S, to: S) -> bool {
 /// Moves `current` to `to` if that is a forward move; a final object in another final status is a contradiction.
 async fn settle<E>(
     applying: &mut Applying<'_>,
-    id: &str,
     current: &E::Model,
     to: E::Status,
     reason: Option<String>,
@@ -550,7 +542,6 @@ async fn settle<E>(
 ) -> Result<Applied>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let from = E::status_of(current);
     if contradicts(from, to) {
@@ -570,8 +561,7 @@ where
     }
     let txn = applying.txn;
     applying.recorded = Some(record(txn, applying.notification_id, Applied::Changed).await?);
-    let (_, event) =
-        transition::apply_in::<E>(txn, id, E::version_of(current), &transition, changes).await?;
+    let (_, event) = transition::apply_in::<E, _>(txn, current, &transition, changes).await?;
     applying.event = Some(event);
     Ok(Applied::Changed)
 }

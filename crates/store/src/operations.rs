@@ -43,6 +43,9 @@ macro_rules! operation_entity {
             const STATUS: $entity::Column = $entity::Column::Status;
             const VERSION: $entity::Column = $entity::Column::Version;
             const UPDATED_AT: $entity::Column = $entity::Column::UpdatedAt;
+            fn id_of(model: &$entity::Model) -> &str {
+                &model.id
+            }
             fn status_of(model: &$entity::Model) -> OperationStatus {
                 model.status
             }
@@ -158,21 +161,17 @@ where
     .await
 }
 
-/// Guarded status change writing Alipay's id and result; the rules of [`transition::apply`].
-pub(crate) async fn transition<E>(
+/// Guarded status change of `before` (the row as read) writing Alipay's id and result; the rules of
+/// [`transition::apply`].
+pub(crate) async fn transition<E: Operation>(
     db: &DatabaseConnection,
-    id: &str,
-    expected_version: i64,
+    before: &E::Model,
     transition: Transition<OperationStatus>,
     update: OperationUpdate,
-) -> Result<E::Model>
-where
-    E: Operation,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
+) -> Result<E::Model> {
     check_opt_len("alipay_id", update.alipay_id.as_deref(), 64)?;
     let changes = transition::answer_changes::<E>(update.alipay_id, update.result)?;
-    transition::apply::<E>(db, id, expected_version, &transition, changes).await
+    transition::apply::<E>(db, before, &transition, changes).await
 }
 
 /// The operation with this id, if any.
@@ -234,7 +233,8 @@ macro_rules! repository {
                 Self { db }
             }
 
-            /// Guarded status change; same rules and errors as [`crate::payments::Payments::transition`].
+            /// Guarded status change of the row read at `expected_version`; same rules and errors as
+            /// [`crate::payments::Payments::transition`].
             pub async fn transition(
                 &self,
                 id: &str,
@@ -242,14 +242,25 @@ macro_rules! repository {
                 transition: $crate::transition::Transition<$crate::status::OperationStatus>,
                 update: $crate::transition::OperationUpdate,
             ) -> $crate::error::Result<$model> {
-                $crate::operations::transition::<$entity::Entity>(
+                let current = $crate::transition::read_at::<$entity::Entity, _>(
                     self.db,
                     id,
                     expected_version,
-                    transition,
-                    update,
+                    &transition,
                 )
-                .await
+                .await?;
+                self.transition_from(&current, transition, update).await
+            }
+
+            /// Guarded status change of `before`, the row as the caller read it; same rules and errors as
+            /// [`crate::payments::Payments::transition_from`].
+            pub async fn transition_from(
+                &self,
+                before: &$model,
+                transition: $crate::transition::Transition<$crate::status::OperationStatus>,
+                update: $crate::transition::OperationUpdate,
+            ) -> $crate::error::Result<$model> {
+                $crate::operations::transition::<$entity::Entity>(self.db, before, transition, update).await
             }
 
             /// The operation with this id, if any.

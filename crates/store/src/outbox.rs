@@ -9,20 +9,19 @@
 //! takes a transaction-level advisory lock right before it draws its number and holds it until commit: numbers
 //! are drawn in commit order and the highest visible `seq` proves every lower one committed or rolled back. The
 //! lock is taken last so it is held only for the insert and the commit itself; nothing may wait on another lock
-//! after [`append`] in the same transaction. The lock and the insert are one statement (a materialised CTE takes the
+//! after the append in the same transaction. The lock and the insert are one statement (a materialised CTE takes the
 //! lock before the row, and so its `seq`, is produced): one round trip, not two. SQLite needs no lock: `BEGIN
 //! IMMEDIATE` already serialises writers.
 //! The cost (commits of state changes are serialised) is measured in `benches/` and discussed in
 //! docs/architecture.md.
 
-use crate::batch::{COMMIT_ORDER_LOCK, EVENT_COLUMNS, event_values};
 use crate::db::{new_id, now};
 use crate::entity::payment_event::{self, EventType};
 use crate::entity::{capture, payment, refund, wallet_binding};
 use crate::error::{Result, StoreError};
 use crate::events::EventSubject;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use std::sync::LazyLock;
 use tokio::sync::watch;
 
@@ -87,30 +86,11 @@ impl Appended {
     }
 }
 
-/// Appends the event for a change from `before` (`None`: the record was just created) to `after`, if it is one: a
-/// creation, a status change, or a payment gaining a new next action (the buyer has something new to do).
-/// Re-recording the same status (an inquiry that learned nothing) is no event. Must be the last statement of the
-/// transaction (see the module documentation).
-pub(crate) async fn append<E: Evented>(
-    txn: &DatabaseTransaction,
-    before: Option<&E::Model>,
-    after: &E::Model,
-) -> Result<Appended> {
-    let Some(row) = event_row::<E, _>(txn, before, after).await? else {
-        return Ok(Appended(false));
-    };
-    if txn.get_database_backend() == DbBackend::Postgres {
-        insert_in_commit_order(txn, row).await?;
-    } else {
-        payment_event::Entity::insert(row)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(Appended(true))
-}
-
-/// The event row for a change from `before` (`None`: just created) to `after`, if it is one (see [`append`]). A
-/// refund's or capture's event names its payment, which is read on `conn`.
+/// The event row for a change from `before` (`None`: just created) to `after`, if it is one: a creation, a status
+/// change, or a payment gaining a new next action (the buyer has something new to do). Re-recording the same status
+/// (an inquiry that learned nothing) is no event. A refund's or capture's event names its payment, which is read on
+/// `conn`. [`crate::batch::Batch::then_event`] appends it, as the last write of its transaction but a job's (see
+/// the module documentation).
 pub(crate) async fn event_row<E: Evented, C: ConnectionTrait>(
     conn: &C,
     before: Option<&E::Model>,
@@ -148,9 +128,9 @@ pub(crate) async fn event_row<E: Evented, C: ConnectionTrait>(
     }))
 }
 
-/// An event row appended after its batch commits: what [`append`] answers for it.
-pub(crate) fn appended() -> Appended {
-    Appended(true)
+/// Whether a committed batch appended an event row, to announce with [`Appended::committed`].
+pub(crate) fn appended(event: bool) -> Appended {
+    Appended(event)
 }
 
 fn is_event(before: Option<Subject<'_>>, after: Subject<'_>) -> bool {
@@ -186,26 +166,4 @@ async fn payment_of<C: ConnectionTrait>(conn: &C, id: &str) -> Result<payment::M
         .one(conn)
         .await?
         .ok_or_else(|| StoreError::UnknownPayment(id.to_owned()))
-}
-
-/// PostgreSQL: takes the commit-order lock (held until this transaction ends) and inserts `row` in one statement.
-/// The CTE is materialised and the row is selected from it, so the lock is held before the row (and with it the
-/// `seq` default) is produced: numbers are still drawn in commit order (see the module documentation).
-async fn insert_in_commit_order(
-    txn: &DatabaseTransaction,
-    row: payment_event::ActiveModel,
-) -> Result<()> {
-    let sql = format!(
-        "WITH commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)) \
-         INSERT INTO payment_events ({EVENT_COLUMNS}) SELECT $2, $3, $4, $5, $6, $7, $8, $9 FROM commit_order"
-    );
-    let mut values = vec![COMMIT_ORDER_LOCK.into()];
-    values.extend(event_values(row)?);
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
-    Ok(())
 }

@@ -123,6 +123,9 @@ impl Versioned for payment::Entity {
     const STATUS: Column = Column::Status;
     const VERSION: Column = Column::Version;
     const UPDATED_AT: Column = Column::UpdatedAt;
+    fn id_of(model: &Payment) -> &str {
+        &model.id
+    }
     fn status_of(model: &Payment) -> PaymentStatus {
         model.status
     }
@@ -234,30 +237,41 @@ impl<'a> Payments<'a> {
     /// Moves the payment to `transition.to` and writes `update`, if and only if the move is
     /// allowed from the current status and the row is still at `expected_version`. Errors:
     /// [`crate::StoreError::IllegalTransition`], [`crate::StoreError::VersionConflict`],
-    /// [`crate::StoreError::NotFound`].
+    /// [`crate::StoreError::NotFound`]. Reads the row first: a caller holding it calls
+    /// [`Self::transition_from`].
     pub async fn transition(
         &self,
         id: &str,
         expected_version: i64,
         transition: Transition<PaymentStatus>,
+        update: PaymentUpdate,
+    ) -> Result<Payment> {
+        let current =
+            transition::read_at::<payment::Entity, _>(self.db, id, expected_version, &transition)
+                .await?;
+        self.transition_from(&current, transition, update).await
+    }
+
+    /// [`Self::transition`] of `before`, the payment as the caller read it, without reading it again: the move
+    /// is written only if the row still stands at `before`'s version and status, and the row written (and its
+    /// event) is `before` with `update` applied. Without card facts to record it is one statement on PostgreSQL
+    /// and one call in a write transaction on SQLite.
+    pub async fn transition_from(
+        &self,
+        before: &Payment,
+        transition: Transition<PaymentStatus>,
         mut update: PaymentUpdate,
     ) -> Result<Payment> {
         let card = update.card.take();
         let changes = changes(transition.to, update)?;
+        let Some(report) = card else {
+            return transition::apply::<payment::Entity>(self.db, before, &transition, changes)
+                .await;
+        };
         let _turn = write_turn(self.db).await;
         let txn = begin_write(self.db).await?;
-        if let Some(report) = card {
-            let row = transition::require::<payment::Entity, _>(&txn, id).await?;
-            card_facts::record_report_on(&txn, &row, transition.to, *report).await?;
-        }
-        transition::apply_and_commit::<payment::Entity>(
-            txn,
-            id,
-            expected_version,
-            &transition,
-            changes,
-        )
-        .await
+        card_facts::record_report_on(&txn, before, transition.to, *report).await?;
+        transition::apply_and_commit::<payment::Entity>(txn, before, &transition, changes).await
     }
 
     /// The payment with this id, if any.

@@ -54,8 +54,6 @@ pub struct Transition<S> {
     pub reason: Option<String>,
     /// A job committed in the same transaction, so a crash cannot separate the move from its follow-up.
     pub follow_up: Option<NewJob>,
-    /// Set by [`Transition::read_from`]: the status the caller read the row in (at the version it passes).
-    read_from: Option<S>,
     /// Set by [`Transition::releasing_authorization`]: the one move out of a final status.
     release: bool,
 }
@@ -68,17 +66,8 @@ impl<S> Transition<S> {
             source: source.into(),
             reason: None,
             follow_up: None,
-            read_from: None,
             release: false,
         }
-    }
-
-    /// The status the caller read the row in, at the version it passes: the store then checks and writes the move
-    /// in one guarded `UPDATE` instead of reading the row again first. A stale status only costs that read (the
-    /// guard fails and the store reads the row to decide).
-    pub fn read_from(mut self, status: S) -> Self {
-        self.read_from = Some(status);
-        self
     }
 
     /// Marks the move as the release (void) of an authorization Alipay confirmed cancelled: it may leave a final
@@ -95,6 +84,14 @@ impl<S> Transition<S> {
         self
     }
 
+    /// Whether the move may leave `from`.
+    fn allows(&self, from: S) -> bool
+    where
+        S: Lifecycle + Copy,
+    {
+        from.can_transition_to(self.to) || (self.release && from.released_to(self.to))
+    }
+
     /// Enqueues `job` in the same transaction (skipped if an active job of that kind and
     /// subject already exists).
     pub fn with_follow_up(mut self, job: NewJob) -> Self {
@@ -107,14 +104,21 @@ impl<S> Transition<S> {
 const MAX_SOURCE_LEN: usize = 64;
 
 /// An entity with an id, a status under a [`Lifecycle`], a version and an update time, whose changes the event
-/// stream may carry.
-pub(crate) trait Versioned: EntityTrait + Evented {
+/// stream may carry. Every write of its rows bumps the version: a row's version names its contents, which lets a
+/// move build the row it writes (and its event) from the row its caller read.
+pub(crate) trait Versioned:
+    EntityTrait<
+        Model: IntoActiveModel<Self::ActiveModel> + FromQueryResult,
+        ActiveModel: ActiveModelTrait<Entity = Self> + TryIntoModel<Self::Model> + Send,
+    > + Evented
+{
     type Status: Lifecycle;
     const KIND: EntityKind;
     const ID: Self::Column;
     const STATUS: Self::Column;
     const VERSION: Self::Column;
     const UPDATED_AT: Self::Column;
+    fn id_of(model: &Self::Model) -> &str;
     fn status_of(model: &Self::Model) -> Self::Status;
     fn version_of(model: &Self::Model) -> i64;
 }
@@ -229,8 +233,6 @@ pub(crate) async fn insert_intent<E>(
 ) -> Result<Inserted<E::Model>>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model> + Send,
-    E::Model: IntoActiveModel<E::ActiveModel> + FromQueryResult,
 {
     let backend = db.get_database_backend();
     let created = row.clone().try_into_model()?;
@@ -246,9 +248,9 @@ where
         "intent",
         None,
         created_at,
-    ));
+    ))?;
     if let Some(job) = follow_up {
-        batch.then(jobs::enqueue_new(backend, job)?);
+        batch.then(jobs::enqueue_new(backend, job)?)?;
     }
     // PostgreSQL needs no transaction block (the batch is one statement); SQLite runs it in its write transaction.
     let _turn = write_turn(db).await;
@@ -270,9 +272,7 @@ where
             if let Some(txn) = txn {
                 txn.commit().await?;
             }
-            if event.is_some() {
-                outbox::appended().committed();
-            }
+            outbox::appended(event.is_some()).committed();
             rows.pop()
                 .map(Inserted::Created)
                 .ok_or_else(|| StoreError::NotFound {
@@ -295,28 +295,58 @@ where
     }
 }
 
-/// Applies a status transition with optimistic concurrency, in one transaction (steps 1-3 are one guarded `UPDATE`
-/// when the caller says which status it read, see [`Transition::read_from`]):
-/// 1. the move must be allowed from the *current* status (checked first, so a late result that
-///    lost the race is told "illegal" rather than "retry");
-/// 2. the row's version must equal `expected_version`;
-/// 3. `UPDATE ... WHERE id = ? AND version = ? RETURNING *` writes `changes`, the new status, version + 1, and
-///    answers the row as written (no read-back);
-/// 4. an audit row is appended when the status actually changes, and the follow-up job enqueued.
-pub(crate) async fn apply<E>(
-    db: &DatabaseConnection,
+/// The row `id` as it stands, if the move `transition` may be applied to it by a caller that read it at
+/// `expected_version`; for callers that know only the id and version (see [`apply`] for one that read the row).
+/// The move must be allowed from the *current* status (checked first, so a late result that lost the race is told
+/// "illegal" rather than "retry"), and the row must still be at `expected_version`.
+pub(crate) async fn read_at<E, C>(
+    conn: &C,
     id: &str,
     expected_version: i64,
+    transition: &Transition<E::Status>,
+) -> Result<E::Model>
+where
+    E: Versioned,
+    C: ConnectionTrait,
+{
+    let current = require::<E, _>(conn, id).await?;
+    let from = E::status_of(&current);
+    if !transition.allows(from) {
+        return Err(StoreError::IllegalTransition {
+            entity: E::KIND,
+            id: id.to_owned(),
+            from: from.as_str(),
+            to: transition.to.as_str(),
+        });
+    }
+    if E::version_of(&current) != expected_version {
+        return Err(version_conflict::<E>(id, expected_version, &current));
+    }
+    Ok(current)
+}
+
+/// Moves `before`, the row as the caller read it, to `transition.to` writing `changes`, with optimistic
+/// concurrency: the move is written only if the row still stands at `before`'s version and status (see
+/// [`apply_in`]). One statement on PostgreSQL (atomic without a transaction block); on SQLite one call inside a
+/// write transaction. Errors as [`read_at`]'s, decided from the row as it stands when the guard did not match.
+pub(crate) async fn apply<E>(
+    db: &DatabaseConnection,
+    before: &E::Model,
     transition: &Transition<E::Status>,
     changes: E::ActiveModel,
 ) -> Result<E::Model>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let _turn = write_turn(db).await;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Boxed: the move's future stays off its callers', which the engine nests deeply.
+        let (row, event) = Box::pin(apply_in::<E, _>(db, before, transition, changes)).await?;
+        event.committed();
+        return Ok(row);
+    }
     let txn = begin_write(db).await?;
-    apply_and_commit::<E>(txn, id, expected_version, transition, changes).await
+    apply_and_commit::<E>(txn, before, transition, changes).await
 }
 
 /// [`apply_in`] as the last writes of `txn`, then the commit and the event's announcement: the end of [`apply`],
@@ -324,42 +354,41 @@ where
 /// the write turn, as [`apply`] does.
 pub(crate) async fn apply_and_commit<E>(
     txn: DatabaseTransaction,
-    id: &str,
-    expected_version: i64,
+    before: &E::Model,
     transition: &Transition<E::Status>,
     changes: E::ActiveModel,
 ) -> Result<E::Model>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     // Boxed: the move's future stays off its callers', which the engine nests deeply.
-    let (row, event) = Box::pin(apply_in::<E>(
-        &txn,
-        id,
-        expected_version,
-        transition,
-        changes,
-    ))
-    .await?;
+    let (row, event) = Box::pin(apply_in::<E, _>(&txn, before, transition, changes)).await?;
     txn.commit().await?;
     event.committed();
     Ok(row)
 }
 
-/// [`apply`] inside the caller's transaction, so the transition commits (or not) together with the caller's
-/// other writes (a received notification's inbox row). Its outbox append is its last statement, so it must be the
-/// caller's last statement too; call [`outbox::Appended::committed`] after the commit.
-pub(crate) async fn apply_in<E>(
-    txn: &DatabaseTransaction,
-    id: &str,
-    expected_version: i64,
+/// The move of [`apply`] on `conn` (a caller's transaction, or on PostgreSQL the pool), so it commits (or not)
+/// together with the caller's other writes (a received notification's inbox row). It is one guarded [`Batch`]:
+/// 1. `UPDATE ... SET changes, status, version + 1, updated_at WHERE id = ? AND version = ? AND status = ?
+///    RETURNING *`: the row as written, no read-back;
+/// 2. the audit row when the status changes;
+/// 3. the event, if the change is one. It is built before the write, from `before` with the changes applied: every
+///    write of a versioned row bumps its version, so the row the guard matches is `before`;
+/// 4. the follow-up job.
+///
+/// When the guard matches nothing the others write nothing either, and the row as it stands decides the error.
+/// The event append is its last write but the job's (see [`outbox`]), so it must be the caller's last statement
+/// too; call [`outbox::Appended::committed`] after the commit.
+pub(crate) async fn apply_in<E, C>(
+    conn: &C,
+    before: &E::Model,
     transition: &Transition<E::Status>,
-    changes: E::ActiveModel,
+    mut changes: E::ActiveModel,
 ) -> Result<(E::Model, outbox::Appended)>
 where
     E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    C: ConnectionTrait,
 {
     if transition.source.is_empty() || transition.source.len() > MAX_SOURCE_LEN {
         return Err(StoreError::Invalid {
@@ -367,59 +396,83 @@ where
             reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
         });
     }
-    let allowed = |from: E::Status| {
-        from.can_transition_to(transition.to)
-            || (transition.release && from.released_to(transition.to))
-    };
+    let id = E::id_of(before);
+    let from = E::status_of(before);
+    let version = E::version_of(before);
+    if !transition.allows(from) {
+        return Err(refusal::<E, _>(conn, id, version, transition).await);
+    }
+    let backend = conn.get_database_backend();
     let at = now();
-    // The caller read the row at `expected_version` in status `from`: one guarded UPDATE both checks and writes.
-    // A status change always makes an event, so the row as it was is not needed either. If the guard fails (a
-    // stale read), the second pass reads the row to find out why.
-    let mut read_from = transition
-        .read_from
-        .filter(|from| *from != transition.to && allowed(*from));
-    loop {
-        let (from, current) = match read_from {
-            Some(from) => (from, None),
-            None => {
-                let current = require::<E, _>(txn, id).await?;
-                let from = E::status_of(&current);
-                if !allowed(from) {
-                    return Err(StoreError::IllegalTransition {
-                        entity: E::KIND,
-                        id: id.to_owned(),
-                        from: from.as_str(),
-                        to: transition.to.as_str(),
-                    });
-                }
-                if E::version_of(&current) != expected_version {
-                    return Err(version_conflict::<E>(id, expected_version, &current));
-                }
-                (from, Some(current))
-            }
-        };
-        let written = guarded_update::<E>(
-            txn,
+    changes.set(E::STATUS, Value::from(transition.to.as_str()));
+    changes.set(E::VERSION, Value::from(version + 1));
+    changes.set(E::UPDATED_AT, Value::from(at));
+    let after = with_changes::<E>(before, &changes)?;
+    let mut update = E::update_many()
+        .set(changes)
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(version))
+        .filter(E::STATUS.eq(from.as_str()))
+        .into_query();
+    update.returning_all();
+    let mut batch = Batch::guarded(backend, backend.build(&update));
+    if from != transition.to {
+        batch.then(audit::insert(
+            backend,
+            E::KIND,
             id,
-            expected_version,
-            read_from,
-            changes.clone(),
-            transition.to,
+            Some(from.as_str()),
+            transition.to.as_str(),
+            &transition.source,
+            transition.reason.as_deref(),
             at,
-        )
-        .await?;
-        match (written, current) {
-            (Some(row), current) => {
-                return recorded::<E>(txn, id, from, current.as_ref(), row, transition, at).await;
-            }
-            // The caller's read was stale: decide from the row as it stands.
-            (None, None) => read_from = None,
-            (None, Some(_)) => {
-                // PostgreSQL: another transaction committed between our read and our update.
-                let current = require::<E, _>(txn, id).await?;
-                return Err(version_conflict::<E>(id, expected_version, &current));
-            }
+        ))?;
+    }
+    let event = outbox::event_row::<E, _>(conn, Some(before), &after).await?;
+    let evented = event.is_some();
+    if let Some(event) = event {
+        batch.then_event(event)?;
+    }
+    // Last: it may insert nothing (an active job of its kind is already there), see [`Batch::guarded`].
+    if let Some(job) = &transition.follow_up {
+        batch.then(jobs::enqueue_new(backend, job)?)?;
+    }
+    match batch.run::<E::Model, _>(conn).await?.pop() {
+        Some(row) => Ok((row, outbox::appended(evented))),
+        None => Err(refusal::<E, _>(conn, id, version, transition).await),
+    }
+}
+
+/// `before` with the `Set` values of `changes` written over it: the row a guarded update of `before` writes.
+fn with_changes<E>(before: &E::Model, changes: &E::ActiveModel) -> Result<E::Model>
+where
+    E: Versioned,
+{
+    use sea_orm::{ActiveValue, Iterable};
+    let mut after = before.clone().into_active_model();
+    for column in E::Column::iter() {
+        if let ActiveValue::Set(value) = changes.get(column) {
+            after.try_set(column, value)?;
         }
+    }
+    Ok(after.try_into_model()?)
+}
+
+/// Why a guarded move of `id` from `expected_version` was not written: [`read_at`]'s answer for the row as it now
+/// stands (a version conflict if it would now allow the move after all: the caller's read was stale).
+async fn refusal<E, C>(
+    conn: &C,
+    id: &str,
+    expected_version: i64,
+    transition: &Transition<E::Status>,
+) -> StoreError
+where
+    E: Versioned,
+    C: ConnectionTrait,
+{
+    match read_at::<E, _>(conn, id, expected_version, transition).await {
+        Err(error) => error,
+        Ok(current) => version_conflict::<E>(id, expected_version, &current),
     }
 }
 
@@ -430,66 +483,4 @@ fn version_conflict<E: Versioned>(id: &str, expected: i64, current: &E::Model) -
         expected,
         actual: E::version_of(current),
     }
-}
-
-/// `UPDATE ... SET changes, status, version + 1, updated_at WHERE id = ? AND version = ? [AND status = ?]
-/// RETURNING *`: the row as written, or `None` when the guard did not match.
-async fn guarded_update<E>(
-    txn: &DatabaseTransaction,
-    id: &str,
-    expected_version: i64,
-    expected_status: Option<E::Status>,
-    mut changes: E::ActiveModel,
-    to: E::Status,
-    at: DateTime<Utc>,
-) -> Result<Option<E::Model>>
-where
-    E: Versioned,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    changes.set(E::STATUS, Value::from(to.as_str()));
-    changes.set(E::VERSION, Value::from(expected_version + 1));
-    changes.set(E::UPDATED_AT, Value::from(at));
-    let mut update = E::update_many()
-        .set(changes)
-        .filter(E::ID.eq(id))
-        .filter(E::VERSION.eq(expected_version));
-    if let Some(status) = expected_status {
-        update = update.filter(E::STATUS.eq(status.as_str()));
-    }
-    Ok(update.exec_with_returning(txn).await?.pop())
-}
-
-/// What follows a written move in its transaction: the audit row when the status changed, the follow-up job, and
-/// the event (last: see [`outbox::append`]). `before` is the row as it was, when it was read.
-async fn recorded<E>(
-    txn: &DatabaseTransaction,
-    id: &str,
-    from: E::Status,
-    before: Option<&E::Model>,
-    row: E::Model,
-    transition: &Transition<E::Status>,
-    at: DateTime<Utc>,
-) -> Result<(E::Model, outbox::Appended)>
-where
-    E: Versioned,
-{
-    if from != transition.to {
-        txn.execute_raw(audit::insert(
-            txn.get_database_backend(),
-            E::KIND,
-            id,
-            Some(from.as_str()),
-            transition.to.as_str(),
-            &transition.source,
-            transition.reason.as_deref(),
-            at,
-        ))
-        .await?;
-    }
-    if let Some(job) = &transition.follow_up {
-        jobs::enqueue_on(txn, job).await?;
-    }
-    let event = outbox::append::<E>(txn, before, &row).await?;
-    Ok((row, event))
 }

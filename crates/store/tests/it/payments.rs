@@ -296,6 +296,126 @@ async fn stale_version_is_a_conflict() {
     .await;
 }
 
+/// A move of the row as the caller read it (`transition_from`) is written by one guarded batch. When the row moved
+/// on since that read, the batch's update matches nothing and its audit row, event and follow-up job are not
+/// written either, on both stores; the row as it stands decides the error. When it matches, the event (built before
+/// the write) shows exactly the row written.
+#[tokio::test]
+async fn a_move_of_a_stale_row_writes_nothing() {
+    each_backend(|store| async move {
+        let payments = store.payments();
+        let created = payments
+            .insert_intent(new_payment(4), inquire_at())
+            .await?
+            .into_inner();
+        let start = store.events().head().await?.last_seq;
+        let processing = payments
+            .transition_from(
+                &created,
+                Transition::new(PaymentStatus::Processing, "pay_response"),
+                PaymentUpdate {
+                    alipay_payment_id: Some("2026120100000001".into()),
+                    result: result("U", "PAYMENT_IN_PROCESS"),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert_eq!(
+            (processing.version, processing.status),
+            (2, PaymentStatus::Processing)
+        );
+        let head = store.events().head().await?.last_seq;
+        let events = store
+            .events()
+            .read(start, head, &Default::default(), 10)
+            .await?;
+        assert_eq!(events.len(), 1);
+        match &events[0].subject {
+            store::events::EventSubject::Payment { payment } => assert_eq!(payment, &processing),
+            other => panic!("a payment event, not {other:?}"),
+        }
+
+        let written = |store: store::Store, id: String| async move {
+            let audit = store
+                .audit()
+                .list_for(EntityKind::Payment, &id)
+                .await?
+                .len();
+            let jobs = store.jobs().list_for_subject(&id).await?.len();
+            let head = store.events().head().await?.last_seq;
+            Ok::<_, StoreError>((audit, jobs, head))
+        };
+        let before = written(store.clone(), created.id.clone()).await?;
+        let follow_up = NewJob::new(JobKind::CancelPayment, &created.id, inquire_at());
+        // Read at version 1 in CREATED; the row is now PROCESSING at version 2, which allows the move: a conflict.
+        let stale = payments
+            .transition_from(
+                &created,
+                Transition::new(PaymentStatus::Success, "inquiry")
+                    .with_follow_up(follow_up.clone()),
+                PaymentUpdate::default(),
+            )
+            .await
+            .expect_err("stale row");
+        assert!(
+            matches!(
+                stale,
+                StoreError::VersionConflict {
+                    expected: 1,
+                    actual: 2,
+                    ..
+                }
+            ),
+            "{stale:?}"
+        );
+        let failed = payments
+            .transition_from(
+                &processing,
+                Transition::new(PaymentStatus::Fail, "inquiry"),
+                PaymentUpdate::default(),
+            )
+            .await?;
+        let after_fail = written(store.clone(), created.id.clone()).await?;
+        // Read in PROCESSING; the row is now FAIL, which allows nothing: illegal, whatever the version says.
+        let late = payments
+            .transition_from(
+                &processing,
+                Transition::new(PaymentStatus::Success, "pay_response").with_follow_up(follow_up),
+                PaymentUpdate::default(),
+            )
+            .await
+            .expect_err("final row");
+        assert!(
+            matches!(
+                late,
+                StoreError::IllegalTransition {
+                    from: "FAIL",
+                    to: "SUCCESS",
+                    ..
+                }
+            ),
+            "{late:?}"
+        );
+        assert_eq!(
+            written(store.clone(), created.id.clone()).await?,
+            after_fail,
+            "a refused move writes nothing"
+        );
+        assert_eq!(
+            (after_fail.0, after_fail.1, after_fail.2),
+            (before.0 + 1, before.1, before.2 + 1),
+            "only the FAIL move wrote its audit row and event"
+        );
+        assert_eq!(
+            payments.get(&created.id).await?.expect("stored"),
+            failed,
+            "the row is the one the last move wrote"
+        );
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn racing_results_exactly_one_wins() {
     each_backend(|store| async move {
