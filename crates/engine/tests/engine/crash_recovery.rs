@@ -77,8 +77,10 @@ async fn crash_at<T: std::fmt::Debug, F: Future<Output = Result<T, EngineError>>
     (first, restarted, reconciler)
 }
 
-/// A caller's (retry's) answer, which must come without blocking.
-async fn answered<T>(call: impl Future<Output = T>) -> T {
+/// A caller's (retry's) answer, which must come without blocking. Boxed, as every engine future these tests hold:
+/// in a debug build each one moved by value costs its whole size in every frame it passes through, and the worker
+/// threads' stacks are 2 MiB.
+async fn answered<T, F: Future<Output = T>>(call: std::pin::Pin<Box<F>>) -> T {
     tokio::time::timeout(ANSWER_BOUND, call)
         .await
         .expect("a retry is answered within its retry hint, never blocked")
@@ -145,13 +147,13 @@ async fn pay_through(
     what: &str,
 ) -> String {
     let id = new_id("pay-crash");
-    let (first, restarted, reconciler) = crash_at(env, point, |engine| {
+    let (first, restarted, reconciler) = Box::pin(crash_at(env, point, |engine| {
         let cmd = cmd(&id);
-        async move { engine.pay(cmd).await }
-    })
+        async move { Box::pin(engine.pay(cmd)).await }
+    }))
     .await;
     assert_in_contract(&first, pay_ok, true, what);
-    let retry = answered(restarted.pay(cmd(&id))).await;
+    let retry = answered(Box::pin(restarted.pay(cmd(&id)))).await;
     assert_in_contract(&retry, pay_ok, false, what);
     // A buyer shown the cashier page pays there.
     let recorded = eventually(RECOVERY_BOUND, "the payment past CREATED", || async {
@@ -175,7 +177,7 @@ async fn pay_through(
         env.stats().charges_for(&id) <= 1,
         "{what}: charged at most once"
     );
-    let replay = answered(restarted.pay(cmd(&id))).await;
+    let replay = answered(Box::pin(restarted.pay(cmd(&id)))).await;
     assert_in_contract(&replay, pay_ok, false, what);
     match (&replay, settled.status) {
         (Ok(p), PaymentStatus::Success | PaymentStatus::Cancelled) => {
@@ -196,26 +198,33 @@ async fn pay_at_every_write(product: &'static str) {
             let what = format!("[{backend}] {product} pay, fault at {}", point.name);
             match product {
                 "agreement" => {
-                    pay_through(
+                    Box::pin(pay_through(
                         &env,
                         point,
                         |id| agreement_pay(id, &binding.id, 1000),
                         false,
                         &what,
-                    )
+                    ))
                     .await;
                 }
                 "cashier" => {
-                    pay_through(&env, point, |id| cashier_pay(id, 1000), false, &what).await;
+                    Box::pin(pay_through(
+                        &env,
+                        point,
+                        |id| cashier_pay(id, 1000),
+                        false,
+                        &what,
+                    ))
+                    .await;
                 }
                 _ => {
-                    pay_through(
+                    Box::pin(pay_through(
                         &env,
                         point,
                         |id| in_store_pay(id, "2812345678901234", 1000),
                         true,
                         &what,
-                    )
+                    ))
                     .await;
                 }
             }
@@ -234,13 +243,13 @@ async fn card_pay_records_its_card_with_its_status_at_every_write() {
         for point in fault::PAYMENT_WRITES.iter().chain(&fault::CARD_WRITES) {
             let what = format!("[{backend}] card pay, fault at {}", point.name);
             let customer = new_id("card-crash");
-            let id = pay_through(
+            let id = Box::pin(pay_through(
                 &env,
                 point,
                 |id| card_pay(id, &customer, 1000),
                 false,
                 &what,
-            )
+            ))
             .await;
             let card = env
                 .engine
@@ -312,7 +321,12 @@ async fn operation_through<T, SendF, StoredF, AlipayF>(
     let ok = |row: &T| operation_ok(status(row));
     let (first, restarted, reconciler) = crash_at(env, point, &send).await;
     assert_in_contract(&first, ok, true, what);
-    assert_in_contract(&answered(send(restarted.clone())).await, ok, false, what);
+    assert_in_contract(
+        &answered(Box::pin(send(restarted.clone()))).await,
+        ok,
+        false,
+        what,
+    );
     let settled = eventually(RECOVERY_BOUND, "a final status", || async {
         stored()
             .await
@@ -325,7 +339,7 @@ async fn operation_through<T, SendF, StoredF, AlipayF>(
         at_alipay().await,
         "{what}: the store agrees with Alipay"
     );
-    assert_in_contract(&answered(send(restarted)).await, ok, false, what);
+    assert_in_contract(&answered(Box::pin(send(restarted))).await, ok, false, what);
 }
 
 /// An operation status as Alipay words it, for refunds and captures alike.
@@ -504,7 +518,7 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
                     async move { engine.apply_token(cmd).await }
                 }).await;
             assert_in_contract(&first, |_| true, true, &what);
-            let retry = answered(restarted.apply_token(cmd())).await;
+            let retry = answered(Box::pin(restarted.apply_token(cmd()))).await;
             let stored = restarted
                 .list_bindings(
                     engine::BindingFilter {
@@ -563,7 +577,7 @@ async fn apply_token_records_or_revokes_what_alipay_issued_at_every_write() {
             }
             reconciler.stop().await;
             // The answer is definite: a second retry gets the same one (INVALID_CODE once a binding exists).
-            let again = answered(restarted.apply_token(cmd())).await;
+            let again = answered(Box::pin(restarted.apply_token(cmd()))).await;
             match (&retry, &again) {
                 // A code that made a binding is spent: repeating it says so.
                 (Ok(_), Err(EngineError::Declined { code, .. })) => assert_eq!(code, "INVALID_CODE", "{what}"),
