@@ -184,6 +184,7 @@ fn intent(n: u64) -> NewPayment {
         order_description: Some("bench".into()),
         payment_method_type: store::Wallet::Gcash,
         binding_id: None,
+        binding_version: None,
         customer_id: Some("bench-customer".into()),
         request_fingerprint: format!("fp-{n}"),
         is_authorization: false,

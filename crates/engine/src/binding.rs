@@ -475,6 +475,35 @@ impl Engine {
         })
     }
 
+    /// [`Self::usable_binding`] for a charge, answered from memory when the binding kept there is ready to charge
+    /// as it is (see [`crate::binding_cache`]); the caller's write-ahead insert then checks that the store still
+    /// holds that version, and calls [`Self::forget_binding`] when it does not.
+    pub(crate) async fn chargeable_binding(
+        &self,
+        binding_id: &str,
+    ) -> Result<Binding, EngineError> {
+        if let Some(kept) = self.inner.bindings.get(binding_id)
+            && self.ready_to_charge(&kept, Utc::now())
+        {
+            return Ok(kept);
+        }
+        let binding = self.usable_binding(binding_id).await?;
+        self.inner.bindings.keep(&binding);
+        Ok(binding)
+    }
+
+    /// Drops `binding` from memory: the store holds another version of it now.
+    pub(crate) fn forget_binding(&self, binding: &Binding) {
+        self.inner.bindings.forget(&binding.id, binding.version);
+    }
+
+    /// ACTIVE, its access token valid and no refresh due: chargeable without writing to it first.
+    fn ready_to_charge(&self, binding: &Binding, now: DateTime<Utc>) -> bool {
+        binding.status == BindingStatus::Active
+            && binding.credentials.access_token_expires_at > now
+            && self.refresh_due_at(binding) > now
+    }
+
     /// A binding pay may use: ACTIVE, with an access token that is not about to expire (refreshed synchronously
     /// when a valid refresh token exists). `BindingInactive` otherwise — before Alipay is called.
     pub(crate) async fn usable_binding(&self, binding_id: &str) -> Result<Binding, EngineError> {
@@ -486,11 +515,10 @@ impl Engine {
             return Err(inactive(&binding));
         }
         let now = Utc::now();
-        let access_valid = binding.credentials.access_token_expires_at > now;
-        let refresh_due = self.refresh_due_at(&binding) <= now;
-        if binding.status == BindingStatus::Active && access_valid && !refresh_due {
+        if self.ready_to_charge(&binding, now) {
             return Ok(binding);
         }
+        let access_valid = binding.credentials.access_token_expires_at > now;
         if valid_refresh_token(&binding).is_none() {
             if binding.status == BindingStatus::Active && access_valid {
                 return Ok(binding);

@@ -119,7 +119,9 @@ impl From<store::StoreError> for EngineError {
             S::InvalidPageToken => Self::invalid("page_token", "not a token issued for this list"),
             S::InvalidCursor => Self::invalid("cursor", "not a cursor issued by this stream"),
             S::CursorExpired => Self::CursorExpired,
-            e @ (S::VersionConflict { .. } | S::LeaseNotHeld { .. }) => Self::ConcurrentUpdate(e),
+            e @ (S::VersionConflict { .. }
+            | S::LeaseNotHeld { .. }
+            | S::DependencyChanged { .. }) => Self::ConcurrentUpdate(e),
             e @ S::IllegalTransition { .. } => Self::IllegalTransition(e),
             e @ (S::Connect(_) | S::Database(_)) => Self::StoreUnavailable(e),
             e @ (S::UnsupportedUrl

@@ -19,6 +19,7 @@
 //! across replicas the store's unique request-id row decides, and a CREATED row means "the first call is in flight".
 
 mod binding;
+mod binding_cache;
 mod capture;
 mod card;
 mod card_void;
@@ -96,6 +97,8 @@ struct Inner {
     client: alipay::AlipayClient,
     config: EngineConfig,
     locks: KeyedLocks,
+    /// Bindings ready to charge, so a Pay need not read its binding first.
+    bindings: binding_cache::BindingCache,
     recorder: Recorder,
     reconciler_metrics: telemetry::ReconcilerMetrics,
     /// Identifies this engine instance as a job-lease owner (unique per process start).
@@ -128,6 +131,7 @@ impl Engine {
                 client,
                 config,
                 locks: KeyedLocks::default(),
+                bindings: binding_cache::BindingCache::default(),
                 recorder,
                 reconciler_metrics: telemetry::ReconcilerMetrics::new(),
                 owner,

@@ -93,8 +93,9 @@ impl Engine {
             };
         };
         // An auto debit reads only its binding before the write-ahead insert, whose unique request id finds a
-        // replay anyway (`Inserted::Existing` below): one read per fresh Pay. Should the binding no longer be usable,
-        // a replay still answers from the store. Other sources look for a replay first, so that nothing about the
+        // replay anyway (`Inserted::Existing` below), and not even that when the binding is known in memory (the
+        // insert then checks its version, see `crate::binding_cache`): no read per fresh Pay. Should the binding no
+        // longer be usable, a replay still answers from the store. Other sources look for a replay first, so that nothing about the
         // payment method (a stored card, a payment code) is worked on again for a replay.
         // (Boxed: the replay's future stays off this one, whose size every caller's stack frame carries.)
         let looked_up_first = !matches!(cmd.source, PaySource::Agreement { .. });
@@ -104,62 +105,80 @@ impl Engine {
         {
             return Ok(Paid::stored(replayed));
         }
-        let (method, product, binding) = match self
-            .payment_method(&cmd.source, cmd.customer_id.as_deref())
-            .await
-        {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                if !looked_up_first
-                    && let Some(replayed) =
-                        Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
-                {
-                    return Ok(Paid::stored(replayed));
+        // Once more after a binding known in memory turned out stale, read from the store then.
+        let mut may_reread = true;
+        let (intent, method, product, binding, merchant_region) = loop {
+            let (method, product, binding) = match self
+                .payment_method(&cmd.source, cmd.customer_id.as_deref())
+                .await
+            {
+                Ok(resolved) => resolved,
+                Err(error) => {
+                    if !looked_up_first
+                        && let Some(replayed) =
+                            Box::pin(self.replay_stored(&cmd.payment_request_id, &print)).await?
+                    {
+                        return Ok(Paid::stored(replayed));
+                    }
+                    return Err(error);
                 }
-                return Err(error);
+            };
+            let customer_id = match (&binding, &cmd.customer_id) {
+                (Some(binding), Some(customer)) if **customer != binding.customer_id => {
+                    return Err(EngineError::invalid(
+                        "customer_id",
+                        "must be the customer of the binding (or left empty)",
+                    ));
+                }
+                (Some(binding), _) => Some(binding.customer_id.clone()),
+                (None, customer) => customer.clone().map(String::from),
+            };
+            // An auto debit is made in the region its authorization was granted for, unless the caller says
+            // otherwise.
+            let merchant_region = cmd
+                .merchant_region
+                .clone()
+                .map(String::from)
+                .or_else(|| binding.as_ref().and_then(|b| b.merchant_region.clone()));
+            let intent = payments
+                .insert_intent(
+                    NewPayment {
+                        payment_request_id: cmd.payment_request_id.to_string(),
+                        product_code: stored_product(product),
+                        amount_value: cmd.amount.minor_units(),
+                        currency: cmd.amount.currency().to_string(),
+                        order_reference_id: Some(cmd.order.reference_order_id.clone()),
+                        order_description: Some(cmd.order.order_description.clone()),
+                        payment_method_type: wallet_of(&method)?,
+                        binding_id: binding.as_ref().map(|b| b.id.clone()),
+                        binding_version: binding.as_ref().map(|b| b.version),
+                        customer_id,
+                        request_fingerprint: print.clone(),
+                        is_authorization: cmd.is_authorization,
+                        capture_mode: cmd.capture_mode.map(stored_capture_mode),
+                        metadata: (*cmd.metadata).clone(),
+                        merchant_region: merchant_region.clone(),
+                        payment_expiry_time: cmd.payment_expiry_time,
+                    },
+                    // Write-ahead: the poller commits with the payment, before Alipay hears of it. Its first run is
+                    // after the longest possible in-flight call, so it never races the call below; if this process
+                    // dies, it resolves the payment.
+                    after(self.config().write_ahead_grace),
+                )
+                .await;
+            match (intent, &binding) {
+                // The binding known in memory is not the stored one any more (refreshed, revoked or expired here or
+                // on another replica): nothing was written; read it from the store and decide again, once.
+                (Err(error @ store::StoreError::DependencyChanged { .. }), Some(stale)) => {
+                    self.forget_binding(stale);
+                    if !may_reread {
+                        return Err(error.into());
+                    }
+                    may_reread = false;
+                }
+                (intent, _) => break (intent?, method, product, binding, merchant_region),
             }
         };
-        let customer_id = match (&binding, &cmd.customer_id) {
-            (Some(binding), Some(customer)) if **customer != binding.customer_id => {
-                return Err(EngineError::invalid(
-                    "customer_id",
-                    "must be the customer of the binding (or left empty)",
-                ));
-            }
-            (Some(binding), _) => Some(binding.customer_id.clone()),
-            (None, customer) => customer.clone().map(String::from),
-        };
-        // An auto debit is made in the region its authorization was granted for, unless the caller says otherwise.
-        let merchant_region = cmd
-            .merchant_region
-            .clone()
-            .map(String::from)
-            .or_else(|| binding.as_ref().and_then(|b| b.merchant_region.clone()));
-        let intent = payments
-            .insert_intent(
-                NewPayment {
-                    payment_request_id: cmd.payment_request_id.to_string(),
-                    product_code: stored_product(product),
-                    amount_value: cmd.amount.minor_units(),
-                    currency: cmd.amount.currency().to_string(),
-                    order_reference_id: Some(cmd.order.reference_order_id.clone()),
-                    order_description: Some(cmd.order.order_description.clone()),
-                    payment_method_type: wallet_of(&method)?,
-                    binding_id: binding.as_ref().map(|b| b.id.clone()),
-                    customer_id,
-                    request_fingerprint: print.clone(),
-                    is_authorization: cmd.is_authorization,
-                    capture_mode: cmd.capture_mode.map(stored_capture_mode),
-                    metadata: (*cmd.metadata).clone(),
-                    merchant_region: merchant_region.clone(),
-                    payment_expiry_time: cmd.payment_expiry_time,
-                },
-                // Write-ahead: the poller commits with the payment, before Alipay hears of it. Its first run is after
-                // the longest possible in-flight call, so it never races the call below; if this process dies, it
-                // resolves the payment.
-                after(self.config().write_ahead_grace),
-            )
-            .await?;
         let payment = match intent {
             Inserted::Created(p) => p,
             // Another replica wrote the intent between our read and our insert: it owns the call.
@@ -601,7 +620,7 @@ impl Engine {
     ) -> Result<(PaymentMethod, ProductCode, Option<store::bindings::Binding>), EngineError> {
         match source {
             PaySource::Agreement { binding_id } => {
-                let binding = self.usable_binding(binding_id).await?;
+                let binding = self.chargeable_binding(binding_id).await?;
                 let method = PaymentMethod::with_id(
                     binding.wallet.spelling(),
                     binding.credentials.access_token.expose().to_owned(),

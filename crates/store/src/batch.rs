@@ -19,7 +19,15 @@
 
 use crate::entity::payment_event;
 use crate::error::Result;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+use crate::statements::StatementInfo;
+use sea_orm::sqlx;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
+    RuntimeErr, Statement, Value,
+};
+use sea_query_sqlx::SqlxValues;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Key of the PostgreSQL advisory lock that orders event appends ("payment_events" in ASCII, truncated); see
 /// [`crate::outbox`].
@@ -119,11 +127,53 @@ impl Batch {
         C: ConnectionTrait,
     {
         let statement = self.into_statement();
-        let rows = conn.query_all_raw(statement).await?;
-        Ok(rows
-            .iter()
-            .map(|row| M::from_query_result(row, ""))
-            .collect::<std::result::Result<Vec<_>, DbErr>>()?)
+        rows_as(&conn.query_all_raw(statement).await?)
+    }
+
+    /// Runs the batch as a transaction of its own and answers the first statement's rows. On PostgreSQL that is
+    /// the one statement. On SQLite, `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's
+    /// thread as one call, not three (each call is a hand-off to that thread and back); if any of them fails, the
+    /// transaction is rolled back on that connection, and a connection that cannot say so is closed rather than
+    /// returned to the pool. The caller holds the write turn ([`crate::db::write_turn`]).
+    pub(crate) async fn commit<M: FromQueryResult>(
+        self,
+        db: &DatabaseConnection,
+    ) -> Result<Vec<M>> {
+        if self.backend != DbBackend::Sqlite {
+            return self.run(db).await;
+        }
+        let statement = self.into_statement();
+        let sql = format!("BEGIN IMMEDIATE;\n{}COMMIT;", statement.sql);
+        let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
+        let pool = db.get_sqlite_connection_pool().clone();
+        let started = Instant::now();
+        // Spawned: a caller that gives up mid-call (a cancelled RPC) must not leave the transaction open on a
+        // connection that goes back to the pool; the task runs to its commit or rollback whatever the caller does.
+        // Boxed before it is spawned: sqlx's futures are large, and spawning moves the future by value.
+        let outcome = tokio::spawn(Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_all(&mut *conn)
+                .await;
+            if rows.is_err() && sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                // The first statement failed before a transaction began, or the connection is broken: either way
+                // it is not known to be out of a transaction, so it is not reused.
+                conn.close_on_drop();
+            }
+            rows
+        }))
+        .await
+        .map_err(|e| DbErr::Custom(format!("the SQLite call did not finish: {e}")))?;
+        if let Some(observe) = crate::db::sqlite_observer(db) {
+            observe(&StatementInfo::of(
+                "sqlite",
+                "BEGIN",
+                started.elapsed(),
+                outcome.is_err(),
+            ));
+        }
+        let rows = outcome.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?;
+        rows_as(&rows.into_iter().map(QueryResult::from).collect::<Vec<_>>())
     }
 
     /// The one statement sent.
@@ -160,6 +210,46 @@ impl Batch {
         }
         Statement::from_sql_and_values(self.backend, sql, values)
     }
+}
+
+/// `statement`, an `INSERT ... VALUES (...)` of one row, made to insert only while the row `id` of `table` stands at
+/// `version`: `INSERT ... SELECT values WHERE EXISTS (SELECT 1 FROM table WHERE id = ? AND version = ?) rest`.
+/// Every write of a versioned row bumps its version, so the row is then exactly as the caller read it.
+pub(crate) fn insert_while_at(
+    statement: Statement,
+    table: &str,
+    id: &str,
+    version: i64,
+) -> Result<Statement> {
+    let Some((head, values, rest)) = split_values(&statement.sql) else {
+        return Err(DbErr::Custom(format!("not a single-row insert: {}", statement.sql)).into());
+    };
+    let mut params = statement.values.map(|v| v.0).unwrap_or_default();
+    let (id_at, version_at) = match statement.db_backend {
+        DbBackend::Postgres => (
+            format!("${}", params.len() + 1),
+            format!("${}", params.len() + 2),
+        ),
+        _ => ("?".to_owned(), "?".to_owned()),
+    };
+    params.push(Value::from(id));
+    params.push(Value::from(version));
+    Ok(Statement::from_sql_and_values(
+        statement.db_backend,
+        format!(
+            "{head} SELECT {values} WHERE EXISTS (SELECT 1 FROM {table} WHERE id = {id_at} AND version = \
+             {version_at}){rest}"
+        ),
+        params,
+    ))
+}
+
+/// `rows` as models.
+fn rows_as<M: FromQueryResult>(rows: &[QueryResult]) -> Result<Vec<M>> {
+    Ok(rows
+        .iter()
+        .map(|row| M::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, DbErr>>()?)
 }
 
 /// The columns an event insert names, in the order of [`event_values`].

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
+use crate::statements::Observer;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
@@ -55,11 +57,7 @@ pub(crate) async fn write_turn(db: &DatabaseConnection) -> Option<OwnedMutexGuar
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }
-    let file = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_path_buf();
+    let file = sqlite_file(db);
     let turn = {
         // A poisoned map only means another thread panicked while inserting; the map itself stays valid.
         let mut turns = SQLITE_WRITE_TURNS.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,6 +72,31 @@ pub(crate) async fn write_turn(db: &DatabaseConnection) -> Option<OwnedMutexGuar
         }
     };
     Some(turn.lock_owned().await)
+}
+
+/// The file of a SQLite connection pool.
+fn sqlite_file(db: &DatabaseConnection) -> PathBuf {
+    db.get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf()
+}
+
+/// The statement observer of each SQLite file, for the calls the store sends past sea-orm (a whole transaction in
+/// one call, see [`crate::batch::Batch::commit`]), which sea-orm's metric callback does not see.
+static SQLITE_OBSERVERS: LazyLock<Mutex<HashMap<PathBuf, Observer>>> =
+    LazyLock::new(Mutex::default);
+
+/// Tells `observer` of the calls sent past sea-orm to `db`'s SQLite file (see [`crate::Store::observe_statements`]).
+pub(crate) fn observe_sqlite_calls(db: &DatabaseConnection, observer: Observer) {
+    let mut observers = SQLITE_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    observers.insert(sqlite_file(db), observer);
+}
+
+/// The observer of `db`'s SQLite file, if one was set.
+pub(crate) fn sqlite_observer(db: &DatabaseConnection) -> Option<Observer> {
+    let observers = SQLITE_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    observers.get(&sqlite_file(db)).cloned()
 }
 
 /// A new time-ordered id (UUIDv7), so ids sort roughly by creation like the rows they name.

@@ -53,6 +53,17 @@ pub enum StoreError {
         /// The version found.
         actual: i64,
     },
+    /// A record the write depended on changed since the caller read it (a binding refreshed, revoked or expired,
+    /// here or on another replica): nothing was written; read it again and decide again.
+    #[error("{entity} {id} changed since version {expected}")]
+    DependencyChanged {
+        /// The kind of record.
+        entity: EntityKind,
+        /// The record's id.
+        id: String,
+        /// The version the caller read.
+        expected: i64,
+    },
     /// The status table forbids the move (e.g. a late PROCESSING after SUCCESS).
     #[error("{entity} {id} cannot move from {from} to {to}")]
     IllegalTransition {

@@ -157,6 +157,7 @@ where
         OperationStatus::Created,
         at,
         Some(&NewJob::new(E::INQUIRY, &id, inquire_at)),
+        None,
     )
     .await
 }

@@ -48,6 +48,10 @@ pub struct NewPayment {
     pub payment_method_type: Wallet,
     /// The binding charged by an agreement payment.
     pub binding_id: Option<String>,
+    /// The version of the binding the caller checked and charges with: when set (with `binding_id`), the intent is
+    /// written only if the binding still stands at it, so a binding refreshed or revoked meanwhile (here or on
+    /// another replica) is never charged with what the caller knew of it ([`crate::StoreError::DependencyChanged`]).
+    pub binding_version: Option<i64>,
     /// The caller's customer, for listing and for matching the binding's.
     pub customer_id: Option<String>,
     /// Hash of the canonical request: a retry with the same request id must carry the same one.
@@ -180,6 +184,15 @@ impl<'a> Payments<'a> {
         });
         let id = new_id();
         let at = now();
+        let still_at = match (&new.binding_id, new.binding_version) {
+            (Some(binding_id), Some(version)) => Some(transition::StillAt {
+                entity: EntityKind::Binding,
+                table: "wallet_bindings",
+                id: binding_id.as_str(),
+                version,
+            }),
+            _ => None,
+        };
         let row = payment::ActiveModel {
             id: Set(id.clone()),
             payment_request_id: Set(new.payment_request_id.clone()),
@@ -189,7 +202,7 @@ impl<'a> Payments<'a> {
             order_reference_id: Set(new.order_reference_id),
             order_description: Set(new.order_description),
             payment_method_type: Set(new.payment_method_type),
-            binding_id: Set(new.binding_id),
+            binding_id: Set(new.binding_id.clone()),
             customer_id: Set(new.customer_id),
             alipay_payment_id: Set(None),
             status: Set(PaymentStatus::Created),
@@ -230,6 +243,7 @@ impl<'a> Payments<'a> {
             PaymentStatus::Created,
             at,
             Some(&NewJob::new(JobKind::InquirePayment, &id, inquire_at)),
+            still_at,
         )
         .await
     }

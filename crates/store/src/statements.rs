@@ -18,13 +18,22 @@ pub struct StatementInfo {
     pub failed: bool,
 }
 
+/// Who is told of every statement (see [`crate::Store::observe_statements`]).
+pub(crate) type Observer = std::sync::Arc<dyn Fn(&StatementInfo) + Send + Sync>;
+
 impl StatementInfo {
+    /// A statement sent through sea-orm.
     pub(crate) fn new(system: &'static str, info: &sea_orm::metric::Info<'_>) -> Self {
+        Self::of(system, &info.statement.sql, info.elapsed, info.failed)
+    }
+
+    /// A statement (or several sent as one call) that took `elapsed`.
+    pub(crate) fn of(system: &'static str, sql: &str, elapsed: Duration, failed: bool) -> Self {
         Self {
             system,
-            operation: operation_name(&info.statement.sql),
-            elapsed: info.elapsed,
-            failed: info.failed,
+            operation: operation_name(sql),
+            elapsed,
+            failed,
         }
     }
 }

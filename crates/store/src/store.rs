@@ -119,6 +119,10 @@ impl Store {
         observer: impl Fn(&statements::StatementInfo) + Send + Sync + 'static,
     ) {
         let system = statements::system_name(self.backend());
+        let observer: statements::Observer = std::sync::Arc::new(observer);
+        if self.backend() == DbBackend::Sqlite {
+            crate::db::observe_sqlite_calls(&self.db, observer.clone());
+        }
         self.db.set_metric_callback(move |info| {
             observer(&statements::StatementInfo::new(system, info));
         });

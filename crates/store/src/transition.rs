@@ -3,8 +3,8 @@
 //! audit trail in the same transaction.
 
 use crate::audit;
-use crate::batch::Batch;
-use crate::db::{begin_write, now, write_turn};
+use crate::batch::{self, Batch};
+use crate::db::{now, write_turn};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
 use crate::inserted::Inserted;
@@ -14,9 +14,9 @@ use crate::status::Lifecycle;
 use crate::vocabulary::{ResultStatus, Spelled};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
-    QueryFilter, QueryTrait, SqlErr, TryIntoModel, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryTrait, SqlErr, TryIntoModel,
+    Value,
 };
 
 /// Alipay's last `result` envelope for an operation, kept so support can see why it stands where
@@ -214,12 +214,27 @@ pub(crate) async fn require<E: Versioned, C: ConnectionTrait>(
         })
 }
 
+/// A record an intent depends on, at the version its caller read (an auto debit's binding).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StillAt<'a> {
+    /// Its kind, for the error.
+    pub(crate) entity: EntityKind,
+    /// Its table.
+    pub(crate) table: &'static str,
+    /// Its id.
+    pub(crate) id: &'a str,
+    /// The version read.
+    pub(crate) version: i64,
+}
+
 /// Inserts `row` unless a row with the same `request_col` value exists. Atomically: the insert (conflict-free
 /// thanks to the unique index, never check-then-insert), the audit row recording creation, the `follow_up` job (the
 /// reconciliation job that finishes the row if its caller dies: committed with the row, so no row can exist without
 /// it) and the event. They are one [`Batch`]: one statement on PostgreSQL, one call inside the write transaction on
 /// SQLite. The created row is the one the insert returned (`RETURNING`), not read back. A row already there makes
-/// the insert, and with it the batch, fail on the unique index: the stored row is then answered.
+/// the insert, and with it the batch, fail on the unique index: the stored row is then answered. With `still_at`,
+/// nothing is written unless that record still stands at the version the caller read
+/// ([`StoreError::DependencyChanged`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_intent<E>(
     db: &DatabaseConnection,
@@ -230,6 +245,7 @@ pub(crate) async fn insert_intent<E>(
     initial: E::Status,
     created_at: DateTime<Utc>,
     follow_up: Option<&NewJob>,
+    still_at: Option<StillAt<'_>>,
 ) -> Result<Inserted<E::Model>>
 where
     E: Versioned,
@@ -238,7 +254,14 @@ where
     let created = row.clone().try_into_model()?;
     let mut insert = E::insert(row).into_query();
     insert.returning_all();
-    let mut batch = Batch::new(backend, backend.build(&insert));
+    let insert = backend.build(&insert);
+    let mut batch = match &still_at {
+        None => Batch::new(backend, insert),
+        Some(at) => Batch::guarded(
+            backend,
+            batch::insert_while_at(insert, at.table, at.id, at.version)?,
+        ),
+    };
     batch.then(audit::insert(
         backend,
         E::KIND,
@@ -249,43 +272,37 @@ where
         None,
         created_at,
     ))?;
+    let event = outbox::event_row::<E, _>(db, None, &created).await?;
+    let evented = event.is_some();
+    if let Some(event) = event {
+        batch.then_event(event)?;
+    }
+    // Last, as in a move (see [`Batch::guarded`]); for a new row it always inserts.
     if let Some(job) = follow_up {
         batch.then(jobs::enqueue_new(backend, job)?)?;
     }
-    // PostgreSQL needs no transaction block (the batch is one statement); SQLite runs it in its write transaction.
     let _turn = write_turn(db).await;
-    let txn = match backend {
-        DbBackend::Postgres => None,
-        _ => Some(begin_write(db).await?),
-    };
-    let conn = txn
-        .as_ref()
-        .map_or(DatabaseExecutor::Connection(db), DatabaseExecutor::from);
-    let event = outbox::event_row::<E, _>(&conn, None, &created).await?;
-    if let Some(event) = event.clone() {
-        batch.then_event(event)?;
-    }
-    let written = batch.run::<E::Model, _>(&conn).await;
-    drop(conn);
-    match written {
+    match batch.commit::<E::Model>(db).await {
         Ok(mut rows) => {
-            if let Some(txn) = txn {
-                txn.commit().await?;
-            }
-            outbox::appended(event.is_some()).committed();
-            rows.pop()
-                .map(Inserted::Created)
-                .ok_or_else(|| StoreError::NotFound {
-                    entity: E::KIND,
-                    id: id.to_owned(),
-                })
+            let Some(row) = rows.pop() else {
+                return Err(match still_at {
+                    Some(at) => StoreError::DependencyChanged {
+                        entity: at.entity,
+                        id: at.id.to_owned(),
+                        expected: at.version,
+                    },
+                    None => StoreError::NotFound {
+                        entity: E::KIND,
+                        id: id.to_owned(),
+                    },
+                });
+            };
+            outbox::appended(evented).committed();
+            Ok(Inserted::Created(row))
         }
         Err(StoreError::Database(error))
             if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
         {
-            if let Some(txn) = txn {
-                txn.rollback().await?;
-            }
             match find::<E, _>(db, request_col, request_id).await? {
                 Some(existing) => Ok(Inserted::Existing(existing)),
                 None => Err(StoreError::Database(error)),
@@ -327,40 +344,36 @@ where
 
 /// Moves `before`, the row as the caller read it, to `transition.to` writing `changes`, with optimistic
 /// concurrency: the move is written only if the row still stands at `before`'s version and status (see
-/// [`apply_in`]). One statement on PostgreSQL (atomic without a transaction block); on SQLite one call inside a
-/// write transaction. Errors as [`read_at`]'s, decided from the row as it stands when the guard did not match.
-pub(crate) async fn apply<E>(
+/// [`Move`]). It is a transaction of its own sent as one call ([`Batch::commit`]). Errors as [`read_at`]'s, decided
+/// from the row as it stands when the guard did not match.
+pub(crate) async fn apply<E: Versioned>(
     db: &DatabaseConnection,
     before: &E::Model,
     transition: &Transition<E::Status>,
     changes: E::ActiveModel,
-) -> Result<E::Model>
-where
-    E: Versioned,
-{
-    let _turn = write_turn(db).await;
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Boxed: the move's future stays off its callers', which the engine nests deeply.
-        let (row, event) = Box::pin(apply_in::<E, _>(db, before, transition, changes)).await?;
+) -> Result<E::Model> {
+    // Boxed: the move's future stays off its callers', which the engine nests deeply.
+    Box::pin(async move {
+        let (batch, planned) = Move::<E>::plan(db, before, transition, changes).await?;
+        let rows = {
+            let _turn = write_turn(db).await;
+            batch.commit(db).await?
+        };
+        let (row, event) = planned.finish(db, rows).await?;
         event.committed();
-        return Ok(row);
-    }
-    let txn = begin_write(db).await?;
-    apply_and_commit::<E>(txn, before, transition, changes).await
+        Ok(row)
+    })
+    .await
 }
 
-/// [`apply_in`] as the last writes of `txn`, then the commit and the event's announcement: the end of [`apply`],
-/// for a caller whose transaction wrote something of its own first (a card payment's card facts). The caller holds
-/// the write turn, as [`apply`] does.
-pub(crate) async fn apply_and_commit<E>(
+/// [`apply_in`] as the last writes of `txn`, then the commit and the event's announcement: for a caller whose
+/// transaction wrote something of its own first (a card payment's card facts) and holds the write turn.
+pub(crate) async fn apply_and_commit<E: Versioned>(
     txn: DatabaseTransaction,
     before: &E::Model,
     transition: &Transition<E::Status>,
     changes: E::ActiveModel,
-) -> Result<E::Model>
-where
-    E: Versioned,
-{
+) -> Result<E::Model> {
     // Boxed: the move's future stays off its callers', which the engine nests deeply.
     let (row, event) = Box::pin(apply_in::<E, _>(&txn, before, transition, changes)).await?;
     txn.commit().await?;
@@ -368,8 +381,22 @@ where
     Ok(row)
 }
 
-/// The move of [`apply`] on `conn` (a caller's transaction, or on PostgreSQL the pool), so it commits (or not)
-/// together with the caller's other writes (a received notification's inbox row). It is one guarded [`Batch`]:
+/// The move of [`apply`] inside the caller's transaction `txn`, so it commits (or not) together with the caller's
+/// other writes (a received notification's inbox row). Its event append is its last write but the job's (see
+/// [`outbox`]), so it must be the caller's last statement too; call [`outbox::Appended::committed`] after the
+/// commit.
+pub(crate) async fn apply_in<E: Versioned, C: ConnectionTrait>(
+    txn: &C,
+    before: &E::Model,
+    transition: &Transition<E::Status>,
+    changes: E::ActiveModel,
+) -> Result<(E::Model, outbox::Appended)> {
+    let (batch, planned) = Move::<E>::plan(txn, before, transition, changes).await?;
+    let rows = batch.run(txn).await?;
+    planned.finish(txn, rows).await
+}
+
+/// A status move as one guarded [`Batch`]:
 /// 1. `UPDATE ... SET changes, status, version + 1, updated_at WHERE id = ? AND version = ? AND status = ?
 ///    RETURNING *`: the row as written, no read-back;
 /// 2. the audit row when the status changes;
@@ -378,68 +405,95 @@ where
 /// 4. the follow-up job.
 ///
 /// When the guard matches nothing the others write nothing either, and the row as it stands decides the error.
-/// The event append is its last write but the job's (see [`outbox`]), so it must be the caller's last statement
-/// too; call [`outbox::Appended::committed`] after the commit.
-pub(crate) async fn apply_in<E, C>(
-    conn: &C,
-    before: &E::Model,
-    transition: &Transition<E::Status>,
-    mut changes: E::ActiveModel,
-) -> Result<(E::Model, outbox::Appended)>
-where
-    E: Versioned,
-    C: ConnectionTrait,
-{
-    if transition.source.is_empty() || transition.source.len() > MAX_SOURCE_LEN {
-        return Err(StoreError::Invalid {
-            field: "transition.source",
-            reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
-        });
+struct Move<'a, E: Versioned> {
+    before: &'a E::Model,
+    transition: &'a Transition<E::Status>,
+    evented: bool,
+}
+
+impl<'a, E: Versioned> Move<'a, E> {
+    /// The batch moving `before`, and what [`Self::finish`] needs of it; reads on `conn` only what the event names
+    /// (a refund's or capture's payment), or, when the move is not allowed from `before`'s status, the row as it
+    /// stands to say why.
+    async fn plan<C: ConnectionTrait>(
+        conn: &C,
+        before: &'a E::Model,
+        transition: &'a Transition<E::Status>,
+        mut changes: E::ActiveModel,
+    ) -> Result<(Batch, Self)> {
+        if transition.source.is_empty() || transition.source.len() > MAX_SOURCE_LEN {
+            return Err(StoreError::Invalid {
+                field: "transition.source",
+                reason: format!("must be 1..={MAX_SOURCE_LEN} bytes"),
+            });
+        }
+        let id = E::id_of(before);
+        let from = E::status_of(before);
+        let version = E::version_of(before);
+        if !transition.allows(from) {
+            return Err(refusal::<E, _>(conn, id, version, transition).await);
+        }
+        let backend = conn.get_database_backend();
+        let at = now();
+        changes.set(E::STATUS, Value::from(transition.to.as_str()));
+        changes.set(E::VERSION, Value::from(version + 1));
+        changes.set(E::UPDATED_AT, Value::from(at));
+        let after = with_changes::<E>(before, &changes)?;
+        let mut update = E::update_many()
+            .set(changes)
+            .filter(E::ID.eq(id))
+            .filter(E::VERSION.eq(version))
+            .filter(E::STATUS.eq(from.as_str()))
+            .into_query();
+        update.returning_all();
+        let mut batch = Batch::guarded(backend, backend.build(&update));
+        if from != transition.to {
+            batch.then(audit::insert(
+                backend,
+                E::KIND,
+                id,
+                Some(from.as_str()),
+                transition.to.as_str(),
+                &transition.source,
+                transition.reason.as_deref(),
+                at,
+            ))?;
+        }
+        let event = outbox::event_row::<E, _>(conn, Some(before), &after).await?;
+        let evented = event.is_some();
+        if let Some(event) = event {
+            batch.then_event(event)?;
+        }
+        // Last: it may insert nothing (an active job of its kind is already there), see [`Batch::guarded`].
+        if let Some(job) = &transition.follow_up {
+            batch.then(jobs::enqueue_new(backend, job)?)?;
+        }
+        Ok((
+            batch,
+            Self {
+                before,
+                transition,
+                evented,
+            },
+        ))
     }
-    let id = E::id_of(before);
-    let from = E::status_of(before);
-    let version = E::version_of(before);
-    if !transition.allows(from) {
-        return Err(refusal::<E, _>(conn, id, version, transition).await);
-    }
-    let backend = conn.get_database_backend();
-    let at = now();
-    changes.set(E::STATUS, Value::from(transition.to.as_str()));
-    changes.set(E::VERSION, Value::from(version + 1));
-    changes.set(E::UPDATED_AT, Value::from(at));
-    let after = with_changes::<E>(before, &changes)?;
-    let mut update = E::update_many()
-        .set(changes)
-        .filter(E::ID.eq(id))
-        .filter(E::VERSION.eq(version))
-        .filter(E::STATUS.eq(from.as_str()))
-        .into_query();
-    update.returning_all();
-    let mut batch = Batch::guarded(backend, backend.build(&update));
-    if from != transition.to {
-        batch.then(audit::insert(
-            backend,
-            E::KIND,
-            id,
-            Some(from.as_str()),
-            transition.to.as_str(),
-            &transition.source,
-            transition.reason.as_deref(),
-            at,
-        ))?;
-    }
-    let event = outbox::event_row::<E, _>(conn, Some(before), &after).await?;
-    let evented = event.is_some();
-    if let Some(event) = event {
-        batch.then_event(event)?;
-    }
-    // Last: it may insert nothing (an active job of its kind is already there), see [`Batch::guarded`].
-    if let Some(job) = &transition.follow_up {
-        batch.then(jobs::enqueue_new(backend, job)?)?;
-    }
-    match batch.run::<E::Model, _>(conn).await?.pop() {
-        Some(row) => Ok((row, outbox::appended(evented))),
-        None => Err(refusal::<E, _>(conn, id, version, transition).await),
+
+    /// The row the batch wrote (`rows`), or why it wrote none, read on `conn`.
+    async fn finish<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        mut rows: Vec<E::Model>,
+    ) -> Result<(E::Model, outbox::Appended)> {
+        match rows.pop() {
+            Some(row) => Ok((row, outbox::appended(self.evented))),
+            None => Err(refusal::<E, _>(
+                conn,
+                E::id_of(self.before),
+                E::version_of(self.before),
+                self.transition,
+            )
+            .await),
+        }
     }
 }
 

@@ -226,3 +226,73 @@ async fn the_merchant_region_of_a_binding_is_kept_and_repeated_on_refresh() {
     })
     .await;
 }
+
+/// A Pay charges with the binding it keeps in memory only while the store still holds that version of it: after
+/// another replica refreshed the binding (the sandbox then refuses the old access token) a Pay here charges with the
+/// new tokens, and after it revoked the binding a Pay here is refused before Alipay and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_another_replica_changed_is_never_charged_as_remembered() {
+    each_backend(|backend, url| async move {
+        let env = Env::start(&url).await;
+        let binding = env.bind(vec![Scope::AgreementPay]).await;
+        let other = env.replica(fast_config());
+        let first = new_id("pay-kept");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&first, &binding.id, 1000))
+            .await
+            .expect("pay");
+        assert_eq!(paid.payment.status, PaymentStatus::Success, "[{backend}]");
+        let old_token = crate::harness::access_token(&env, &binding.id).await;
+
+        other
+            .refresh_binding(&binding.id)
+            .await
+            .expect("refresh on the other replica");
+        assert_ne!(
+            crate::harness::access_token(&env, &binding.id).await,
+            old_token
+        );
+        let after_refresh = new_id("pay-refreshed");
+        let paid = env
+            .engine
+            .pay(agreement_pay(&after_refresh, &binding.id, 1000))
+            .await
+            .expect("pay with the refreshed tokens");
+        assert_eq!(paid.payment.status, PaymentStatus::Success, "[{backend}]");
+        assert_eq!(
+            env.stats().request_calls("payments/pay", &after_refresh),
+            1,
+            "[{backend}] one call, accepted: the new token"
+        );
+
+        other
+            .revoke_binding(&binding.id)
+            .await
+            .expect("revoke on the other replica");
+        let after_revoke = new_id("pay-revoked");
+        let refused = env
+            .engine
+            .pay(agreement_pay(&after_revoke, &binding.id, 1000))
+            .await;
+        assert!(
+            matches!(refused, Err(EngineError::BindingInactive { .. })),
+            "[{backend}] {refused:?}"
+        );
+        assert_eq!(
+            env.stats().request_calls("payments/pay", &after_revoke),
+            0,
+            "[{backend}] never sent"
+        );
+        assert!(
+            env.store
+                .payments()
+                .get_by_request_id(&after_revoke)
+                .await
+                .expect("read")
+                .is_none(),
+            "[{backend}] nothing written"
+        );
+    })
+    .await;
+}

@@ -100,6 +100,7 @@ pub fn new_payment(n: u32) -> store::payments::NewPayment {
         order_description: Some("test order".into()),
         payment_method_type: store::Wallet::Gcash,
         binding_id: None,
+        binding_version: None,
         customer_id: Some("CUST-1".into()),
         request_fingerprint: format!("fp-{n}"),
         is_authorization: false,

@@ -12,3 +12,4 @@ mod jobs;
 mod operations;
 mod payments;
 mod records;
+mod transactions;
