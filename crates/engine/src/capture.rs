@@ -164,7 +164,8 @@ impl Engine {
             alipay_id: transaction.transaction_id.clone(),
             result: transaction.transaction_result.as_ref().map(result_info),
         };
-        self.move_operation(capture, to, "inquiry", update).await?;
+        self.move_operation(capture, to, "inquiry", update, None)
+            .await?;
         Ok(Progress::Final)
     }
 

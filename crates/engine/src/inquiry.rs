@@ -118,7 +118,7 @@ impl Engine {
             ..PaymentUpdate::default()
         };
         let moved = self
-            .move_payment(payment, to, "inquiry", Some(code), update)
+            .move_payment(payment, to, "inquiry", Some(code), update, None)
             .await?
             .row;
         Ok((moved, verdict))

@@ -151,6 +151,10 @@ impl Engine {
         &self.inner.store
     }
 
+    fn recorder(&self) -> &Recorder {
+        &self.inner.recorder
+    }
+
     fn client(&self) -> &alipay::AlipayClient {
         &self.inner.client
     }

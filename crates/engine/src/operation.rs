@@ -10,6 +10,7 @@ use std::time::Duration;
 use alipay::model::{CaptureResponse, RefundResponse};
 use alipay::{CallError, Outcome, Reply, ResultCode};
 use chrono::{DateTime, Utc};
+use store::calls::NewCall;
 use store::captures::{Capture, NewCapture};
 use store::jobs::{JobKind, NewJob};
 use store::payments::Payment;
@@ -20,8 +21,9 @@ use store::{
 
 use crate::error::EngineError;
 use crate::pay::{result_info, truncate};
+use crate::recorder::HeldCalls;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{Tracked, await_original, settle};
+use crate::settle::{Tracked, await_original, settle, settle_recording};
 use crate::{Engine, after};
 
 /// What an inquiry of a refund or capture established.
@@ -279,7 +281,15 @@ impl Engine {
         Fut: Future<Output = Result<Reply<T::Response>, CallError>>,
     {
         let config = self.config();
-        let attempted = with_retries(config.call_attempts, config.retry_backoff, call).await;
+        // The call records are written with the answer they bring (see `Recorder::holding`).
+        let (attempted, held) = self
+            .recorder()
+            .holding(with_retries(
+                config.call_attempts,
+                config.retry_backoff,
+                call,
+            ))
+            .await;
         let (to, source, update, rejected) = match attempted {
             Attempted::Answer(reply) => {
                 let to = match reply.outcome {
@@ -308,7 +318,9 @@ impl Engine {
                 )
             }
         };
-        let row = self.move_operation(row, to, source, update).await?;
+        let row = self
+            .move_operation(row, to, source, update, Some(held))
+            .await?;
         if row.row_status() == OperationStatus::Processing {
             self.pull_forward(T::INQUIRY, row.row_id()).await;
         }
@@ -319,37 +331,46 @@ impl Engine {
     }
 
     /// Guarded move (see [`crate::settle`]). A PROCESSING row gets its inquiry poller in the same transaction (a
-    /// no-op when the write-ahead job is still active).
+    /// no-op when the write-ahead job is still active); `held` call records are written with it (see
+    /// [`crate::settle::settle_recording`]).
     pub(crate) async fn move_operation<T: Operation>(
         &self,
         row: T,
         to: OperationStatus,
         source: &str,
         update: OperationUpdate,
+        held: Option<HeldCalls>,
     ) -> Result<T, EngineError> {
         let store = self.store();
         let interval = self.config().inquiry_interval;
         let reason = update.result.as_ref().map(|r| r.code.clone());
-        let moved = settle(
-            row,
-            to,
-            |before: T| {
-                let mut transition = Transition::new(to, source);
-                if let Some(reason) = &reason {
-                    transition = transition.with_reason(reason.clone());
-                }
-                if to == OperationStatus::Processing {
-                    transition = transition.with_follow_up(NewJob::new(
-                        T::INQUIRY,
-                        before.row_id(),
-                        after(interval),
-                    ));
-                }
-                let update = update.clone();
-                async move { T::transition(store, &before, transition, update).await }
-            },
-            |id| async move { T::get(store, &id).await },
-        )
+        let (reason, update) = (&reason, &update);
+        let settle_with = |row: T, calls: Vec<NewCall>| {
+            settle(
+                row,
+                to,
+                move |before: T| {
+                    let mut transition =
+                        Transition::new(to, source).with_call_records(calls.clone());
+                    if let Some(reason) = reason {
+                        transition = transition.with_reason(reason.clone());
+                    }
+                    if to == OperationStatus::Processing {
+                        transition = transition.with_follow_up(NewJob::new(
+                            T::INQUIRY,
+                            before.row_id(),
+                            after(interval),
+                        ));
+                    }
+                    let update = update.clone();
+                    async move { T::transition(store, &before, transition, update).await }
+                },
+                move |id| async move { T::get(store, &id).await },
+            )
+        };
+        let moved = settle_recording(row, held, settle_with, |id| async move {
+            T::get(store, &id).await
+        })
         .await?
         .row;
         tracing::info!(what = T::WHAT, status = ?moved.row_status(), code = ?moved.last_result_code(), "status recorded");

@@ -19,8 +19,9 @@ use crate::commands::{PayCommand, PaySource};
 use crate::error::EngineError;
 use crate::fingerprint::fingerprint;
 use crate::inquiry::Verdict;
+use crate::recorder::HeldCalls;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{Settled, await_original, settle};
+use crate::settle::{Settled, await_original, settle, settle_recording};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
 /// What a Pay answers: the payment, and its refund and capture totals when the Pay knows them without reading them.
@@ -194,10 +195,15 @@ impl Engine {
         let config = self.config();
         // The gateway's own notify URL is transport, not content: it is not in the fingerprint.
         request.payment_notify_url = request.payment_notify_url.or(config.notify_url.clone());
-        let attempted = with_retries(config.call_attempts, config.retry_backoff, || {
-            self.client().pay(&request)
-        })
-        .await;
+        // The call records are written with the answer they bring (see `Recorder::holding`).
+        let (attempted, held) = self
+            .recorder()
+            .holding(with_retries(
+                config.call_attempts,
+                config.retry_backoff,
+                || self.client().pay(&request),
+            ))
+            .await;
         let stored_card = match &cmd.source {
             PaySource::Card(card) => card.stored_card_id(),
             _ => None,
@@ -209,7 +215,7 @@ impl Engine {
             },
             rejected,
         ) = self
-            .record_pay_outcome(payment, attempted, stored_card)
+            .record_pay_outcome(payment, attempted, stored_card, held)
             .await?;
         if payment.status == PaymentStatus::Processing {
             // The call is over, so the write-ahead grace has no purpose left: the first inquiry follows Alipay's
@@ -241,6 +247,7 @@ impl Engine {
         payment: Payment,
         attempted: Attempted<PayResponse>,
         stored_card: Option<&str>,
+        held: HeldCalls,
     ) -> Result<(Settled<Payment>, Option<alipay::CallError>), EngineError> {
         let (to, update, source, rejected) = match attempted {
             Attempted::Answer(reply) => {
@@ -312,12 +319,13 @@ impl Engine {
         };
         let reason = update.result.as_ref().map(|r| r.code.clone());
         let moved = self
-            .move_payment(payment, to, source, reason, update)
+            .move_payment(payment, to, source, reason, update, Some(held))
             .await?;
         Ok((moved, rejected))
     }
 
-    /// Guarded payment move (see [`crate::settle`]).
+    /// Guarded payment move (see [`crate::settle`]), writing with it the records of the calls that brought its
+    /// answer (`held`, see [`crate::settle::settle_recording`]).
     pub(crate) async fn move_payment(
         &self,
         payment: Payment,
@@ -325,33 +333,41 @@ impl Engine {
         source: &str,
         reason: Option<String>,
         update: PaymentUpdate,
+        held: Option<HeldCalls>,
     ) -> Result<Settled<Payment>, EngineError> {
         let payments = self.store().payments();
+        let (reason, update) = (&reason, &update);
+        let settle_with = |payment: Payment, calls: Vec<store::calls::NewCall>| {
+            settle(
+                payment,
+                to,
+                move |before: Payment| {
+                    let mut transition =
+                        Transition::new(to, source).with_call_records(calls.clone());
+                    if let Some(reason) = reason {
+                        transition = transition.with_reason(reason.clone());
+                    }
+                    let update = update.clone();
+                    async move { payments.transition_from(&before, transition, update).await }
+                },
+                move |id| async move { payments.get(&id).await },
+            )
+        };
         let Settled {
             row: moved,
             applied,
-        } = settle(
-            payment,
-            to,
-            |before: Payment| {
-                let mut transition = Transition::new(to, source);
-                if let Some(reason) = &reason {
-                    transition = transition.with_reason(reason.clone());
-                }
-                let update = update.clone();
-                async move { payments.transition_from(&before, transition, update).await }
-            },
-            |id| async move { payments.get(&id).await },
-        )
+        } = settle_recording(payment, held, settle_with, |id| async move {
+            payments.get(&id).await
+        })
         .await?;
         if moved.status == to {
             tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");
         }
-        if let (false, Some(report)) = (applied, update.card) {
+        if let (false, Some(report)) = (applied, &update.card) {
             // Another source moved the payment first and recorded its card facts with the move; this one's are
             // added to them (monotonically). Not a reason to fail the caller: the status is recorded.
             if let Err(error) = PaymentCardFacts::new(self.store())
-                .record(&moved, *report)
+                .record(&moved, (**report).clone())
                 .await
             {
                 tracing::warn!(%error, payment_id = %moved.id, "card facts not recorded");
@@ -573,6 +589,7 @@ impl Engine {
                             "cancel",
                             Some("CANCELLED".into()),
                             update,
+                            None,
                         )
                         .await?
                         .row;
@@ -591,6 +608,7 @@ impl Engine {
                             "cancel",
                             Some(code.to_string()),
                             update,
+                            None,
                         )
                         .await?
                         .row;

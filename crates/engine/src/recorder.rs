@@ -1,10 +1,14 @@
 //! Records every outbound Alipay call in the store's call log. The client reports calls synchronously on the
-//! calling task, so the observer only queues the record; a background task writes it, taking everything that
-//! queued up meanwhile, and within [`LINGER`] of the first, as one batch (one statement and one commit per batch: under load the call log no longer
-//! costs a commit per call, and on SQLite it no longer takes the write lock once per call). Nothing is dropped:
-//! when the queue is full the record is handed to a task that waits for room, and [`Recorder::flush`] waits until
-//! every record observed so far is written (graceful shutdown, tests).
-
+//! calling task. A Pay, Refund or Capture holds the records of its own calls ([`Recorder::holding`]) and writes them
+//! in the transaction that records the answer they brought, so a Pay commits twice, not three times. Every other
+//! record is queued: a background task writes it, taking everything that queued up meanwhile, and within [`LINGER`]
+//! of the first, as one batch (one statement and one commit per batch: under load the call log does not cost a
+//! commit per call, and on SQLite it does not take the write lock once per call). Nothing is dropped: held records
+//! that were not written (the move was refused or failed, or the caller was cancelled) are queued, a full queue hands
+//! the record to a task that waits for room, and [`Recorder::flush`] waits until every record queued so far is
+//! written (graceful shutdown, tests).
+use std::cell::RefCell;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -66,11 +70,34 @@ impl Recorder {
             let _ = tokio::time::timeout(Duration::from_millis(50), drained).await;
         }
     }
-}
 
-impl CallObserver for Recorder {
-    fn on_call(&self, record: &CallRecord) {
-        let call = to_new_call(record);
+    /// Runs `calls` (Alipay calls through the client) holding the records of the calls it makes for the caller
+    /// instead of queueing them: the caller writes them in the transaction that records the answer they brought
+    /// (one commit fewer per Pay), and whatever it does not write is queued when the [`HeldCalls`] are dropped,
+    /// also when the caller is cancelled halfway.
+    pub(crate) async fn holding<F: Future>(&self, calls: F) -> (F::Output, HeldCalls) {
+        let held = HeldCalls {
+            calls: Vec::new(),
+            recorder: self.clone(),
+        };
+        HELD.scope(RefCell::new(held), async move {
+            let output = calls.await;
+            let held = HELD.with(|held| {
+                std::mem::replace(
+                    &mut *held.borrow_mut(),
+                    HeldCalls {
+                        calls: Vec::new(),
+                        recorder: self.clone(),
+                    },
+                )
+            });
+            (output, held)
+        })
+        .await
+    }
+
+    /// Queues `call` for the background writer.
+    fn queue(&self, call: NewCall) {
         self.shared.pending.fetch_add(1, Ordering::SeqCst);
         match self.sender.try_send(call) {
             Ok(()) => {}
@@ -87,6 +114,50 @@ impl CallObserver for Recorder {
                 tracing::error!("call recorder stopped; call record lost");
                 done(&self.shared, 1);
             }
+        }
+    }
+}
+
+impl CallObserver for Recorder {
+    fn on_call(&self, record: &CallRecord) {
+        let mut call = Some(to_new_call(record));
+        // Outside a [`Recorder::holding`] scope the record stays here and is queued.
+        let _ = HELD.try_with(|held| held.borrow_mut().calls.extend(call.take()));
+        if let Some(call) = call {
+            self.queue(call);
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set by [`Recorder::holding`]: the records of the calls made inside it, held for its caller.
+    static HELD: RefCell<HeldCalls>;
+}
+
+/// Records of Alipay calls held for the transaction that writes the answer they brought
+/// ([`store::Transition::with_call_records`]); queued for the recorder's own batch when dropped unwritten.
+#[derive(Debug)]
+pub(crate) struct HeldCalls {
+    calls: Vec<NewCall>,
+    recorder: Recorder,
+}
+
+impl HeldCalls {
+    /// The records, for a transaction to write.
+    pub(crate) fn records(&self) -> Vec<NewCall> {
+        self.calls.clone()
+    }
+
+    /// The transaction that wrote [`Self::records`] committed: nothing is left to queue.
+    pub(crate) fn written(mut self) {
+        self.calls.clear();
+    }
+}
+
+impl Drop for HeldCalls {
+    fn drop(&mut self) {
+        for call in self.calls.drain(..) {
+            self.recorder.queue(call);
         }
     }
 }

@@ -217,7 +217,9 @@ impl Engine {
                     alipay_id: reply.body.refund_id.clone(),
                     result: Some(result),
                 };
-                let moved = self.move_operation(refund, to, "inquiry", update).await?;
+                let moved = self
+                    .move_operation(refund, to, "inquiry", update, None)
+                    .await?;
                 Ok((moved, Progress::Final))
             }
             Outcome::Failed { code, .. } if code == ResultCode::OrderNotExist && resend_missing => {

@@ -12,6 +12,8 @@ use store::refunds::Refund;
 use store::{Lifecycle, OperationStatus, PaymentStatus, StoreError};
 
 use crate::error::EngineError;
+use crate::recorder::HeldCalls;
+use store::calls::NewCall;
 
 /// How many lost races a single move tolerates before giving up; each loss means someone else made progress.
 const MAX_RACES: usize = 5;
@@ -102,6 +104,44 @@ where
         crate::reasons::CONCURRENT_MODIFICATION,
         format!("{} {} keeps changing concurrently", T::WHAT, row.row_id()),
     ))
+}
+
+/// A move whose transaction also writes the records of the Alipay calls that brought its answer (`held`):
+/// `settle_with(row, records)` makes it ([`settle`] with the records on its transition). Records the move did not
+/// write are queued for the recorder when `held` drops: a refused move's, and a failed one's, which is then made
+/// again without them from the row as `reload(id)` reads it (a call-log row that cannot be written never fails the
+/// answer).
+pub(crate) async fn settle_recording<T, S, SF, R, RF>(
+    row: T,
+    held: Option<HeldCalls>,
+    settle_with: S,
+    reload: R,
+) -> Result<Settled<T>, EngineError>
+where
+    T: Tracked,
+    S: Fn(T, Vec<NewCall>) -> SF,
+    SF: Future<Output = Result<Settled<T>, EngineError>>,
+    R: FnOnce(String) -> RF,
+    RF: Future<Output = Result<Option<T>, StoreError>>,
+{
+    let id = row.row_id().to_owned();
+    let records = held.as_ref().map(HeldCalls::records).unwrap_or_default();
+    let with_records = !records.is_empty();
+    match (settle_with(row, records).await, held) {
+        (Ok(settled), Some(held)) if settled.applied => {
+            held.written();
+            Ok(settled)
+        }
+        (Ok(settled), _) => Ok(settled),
+        (Err(error), _) if with_records => {
+            tracing::warn!(%error, what = T::WHAT, %id, "move with its call records failed; making it without them");
+            let row = reload(id.clone())
+                .await?
+                .ok_or(EngineError::NotFound { what: T::WHAT, id })?;
+            settle_with(row, Vec::new()).await
+        }
+        (Err(error), _) => Err(error),
+    }
 }
 
 /// A duplicate request's view of its original: while the row is still CREATED the original call is in flight (in

@@ -8,8 +8,12 @@ use crate::db::{check_len, new_id, now, write_turn};
 use crate::entity::alipay_call::{self, Column};
 use crate::error::Result;
 use crate::vocabulary::ResultStatus;
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+    Statement,
+};
 
 /// A stored call.
 pub type AlipayCall = alipay_call::Model;
@@ -39,6 +43,30 @@ pub struct NewCall {
     pub error: Option<String>,
 }
 
+/// The insert of `call`, for a transaction that records the calls which brought its answer (see
+/// [`crate::Transition::with_call_records`]).
+pub(crate) fn insert(backend: DbBackend, call: &NewCall) -> Result<Statement> {
+    check_len("endpoint", &call.endpoint, 64)?;
+    Ok(backend.build(&alipay_call::Entity::insert(row(call.clone(), now())).into_query()))
+}
+
+fn row(call: NewCall, at: DateTime<Utc>) -> alipay_call::ActiveModel {
+    alipay_call::ActiveModel {
+        id: Set(new_id()),
+        endpoint: Set(call.endpoint),
+        request_id: Set(call.request_id),
+        result_status: Set(call.result_status),
+        result_code: Set(call.result_code),
+        result_message: Set(call.result_message),
+        http_status: Set(call.http_status),
+        latency_ms: Set(call.latency_ms),
+        request_json: Set(call.request_json),
+        response_json: Set(call.response_json),
+        error: Set(call.error),
+        created_at: Set(at),
+    }
+}
+
 /// Call log repository; get one from [`crate::Store::calls`].
 #[derive(Debug, Clone, Copy)]
 pub struct Calls<'a> {
@@ -61,20 +89,7 @@ impl<'a> Calls<'a> {
             return Ok(());
         }
         let at = now();
-        let rows = calls.iter().cloned().map(|call| alipay_call::ActiveModel {
-            id: Set(new_id()),
-            endpoint: Set(call.endpoint),
-            request_id: Set(call.request_id),
-            result_status: Set(call.result_status),
-            result_code: Set(call.result_code),
-            result_message: Set(call.result_message),
-            http_status: Set(call.http_status),
-            latency_ms: Set(call.latency_ms),
-            request_json: Set(call.request_json),
-            response_json: Set(call.response_json),
-            error: Set(call.error),
-            created_at: Set(at),
-        });
+        let rows = calls.iter().cloned().map(|call| row(call, at));
         let _turn = write_turn(self.db).await;
         alipay_call::Entity::insert_many(rows)
             .exec_without_returning(self.db)

@@ -4,6 +4,7 @@
 
 use crate::audit;
 use crate::batch::{self, Batch};
+use crate::calls::{self, NewCall};
 use crate::db::{now, write_turn};
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
@@ -54,6 +55,9 @@ pub struct Transition<S> {
     pub reason: Option<String>,
     /// A job committed in the same transaction, so a crash cannot separate the move from its follow-up.
     pub follow_up: Option<NewJob>,
+    /// The records of the Alipay calls that brought this answer, written with the move (see
+    /// [`Transition::with_call_records`]).
+    pub calls: Vec<NewCall>,
     /// Set by [`Transition::releasing_authorization`]: the one move out of a final status.
     release: bool,
 }
@@ -66,6 +70,7 @@ impl<S> Transition<S> {
             source: source.into(),
             reason: None,
             follow_up: None,
+            calls: Vec::new(),
             release: false,
         }
     }
@@ -81,6 +86,14 @@ impl<S> Transition<S> {
     /// Adds a reason (typically the Alipay result code) to the audit row.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
+        self
+    }
+
+    /// Writes the records of the Alipay calls that brought this answer in the move's own transaction, instead of
+    /// a call-log commit of their own. Written only if the move is: a caller whose move was refused keeps them to
+    /// record otherwise.
+    pub fn with_call_records(mut self, calls: Vec<NewCall>) -> Self {
+        self.calls = calls;
         self
     }
 
@@ -402,7 +415,8 @@ pub(crate) async fn apply_in<E: Versioned, C: ConnectionTrait>(
 /// 2. the audit row when the status changes;
 /// 3. the event, if the change is one. It is built before the write, from `before` with the changes applied: every
 ///    write of a versioned row bumps its version, so the row the guard matches is `before`;
-/// 4. the follow-up job.
+/// 4. the call-log rows of the calls that brought the answer;
+/// 5. the follow-up job.
 ///
 /// When the guard matches nothing the others write nothing either, and the row as it stands decides the error.
 struct Move<'a, E: Versioned> {
@@ -463,6 +477,9 @@ impl<'a, E: Versioned> Move<'a, E> {
         let evented = event.is_some();
         if let Some(event) = event {
             batch.then_event(event)?;
+        }
+        for call in &transition.calls {
+            batch.then(calls::insert(backend, call)?)?;
         }
         // Last: it may insert nothing (an active job of its kind is already there), see [`Batch::guarded`].
         if let Some(job) = &transition.follow_up {
