@@ -10,7 +10,8 @@
 //! (gateway minus bare, same concurrency, same round) is what the gateway adds to Alipay's round trip. Rounds are
 //! interleaved and every figure is the median over rounds.
 //!
-//! Run with `cargo bench -p bench --bench gateway_pay`; see `docs/performance.md`.
+//! Run with `cargo bench -p bench --bench gateway_pay`; see `docs/performance.md`. `BENCH_GATEWAY_WORKERS=n` runs
+//! the gateways on `n` tokio workers.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -31,6 +32,9 @@ use bench::load::{TimedRound, signed_pays, timed_loop};
 use bench::postgres::{Database, server_url};
 use bench::report;
 use tonic::transport::Channel;
+
+/// Names the gateways' tokio worker count, when set (the default is one per CPU).
+const GATEWAY_WORKERS: &str = "BENCH_GATEWAY_WORKERS";
 
 /// Callers with a Pay in flight at once.
 const CONCURRENCIES: [usize; 3] = [1, 8, 32];
@@ -153,25 +157,28 @@ async fn start_store(
     sandbox_url: &str,
     postgres: Option<Database>,
 ) -> Result<Store, BenchError> {
-    let gateway = Part::spawn(
-        "gateway",
-        &[
-            ("DATABASE_URL", database_url),
-            ("ALIPAY_GATEWAY_UPSTREAM", sandbox_url.to_owned()),
-            ("ALIPAY_GATEWAY_CLIENT_ID", CLIENT_ID.to_owned()),
-            (
-                "ALIPAY_GATEWAY_MERCHANT_PRIVATE_KEY_FILE",
-                key_file("merchant-private.TEST-ONLY.pem"),
-            ),
-            (
-                "ALIPAY_GATEWAY_ALIPAY_PUBLIC_KEY_FILE",
-                key_file("alipay-sandbox-public.TEST-ONLY.pem"),
-            ),
-            ("ALIPAY_GATEWAY_TOKEN_KEY", TOKEN_KEY.to_owned()),
-            ("ALIPAY_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-            ("ALIPAY_GATEWAY_NOTIFY_LISTEN", "off".to_owned()),
-        ],
-    )?;
+    let mut env = vec![
+        ("DATABASE_URL", database_url),
+        ("ALIPAY_GATEWAY_UPSTREAM", sandbox_url.to_owned()),
+        ("ALIPAY_GATEWAY_CLIENT_ID", CLIENT_ID.to_owned()),
+        (
+            "ALIPAY_GATEWAY_MERCHANT_PRIVATE_KEY_FILE",
+            key_file("merchant-private.TEST-ONLY.pem"),
+        ),
+        (
+            "ALIPAY_GATEWAY_ALIPAY_PUBLIC_KEY_FILE",
+            key_file("alipay-sandbox-public.TEST-ONLY.pem"),
+        ),
+        ("ALIPAY_GATEWAY_TOKEN_KEY", TOKEN_KEY.to_owned()),
+        ("ALIPAY_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+        ("ALIPAY_GATEWAY_NOTIFY_LISTEN", "off".to_owned()),
+    ];
+    // The gateway's tokio worker count alone (tokio reads `TOKIO_WORKER_THREADS`), the sandbox and this load
+    // generator keeping theirs.
+    if let Ok(workers) = std::env::var(GATEWAY_WORKERS) {
+        env.push(("TOKIO_WORKER_THREADS", workers));
+    }
+    let gateway = Part::spawn("gateway", &env)?;
     let channel = tonic::transport::Endpoint::from_shared(gateway.url.clone())?
         .connect()
         .await?;
