@@ -7,11 +7,13 @@
 //!   statement is atomic on its own (all of it commits or none), so no `BEGIN`/`COMMIT` is needed either.
 //! - **SQLite:** the statements joined with `;` in one call, which sqlx runs one after another on its connection
 //!   thread, binding each statement's `?` from the shared argument list in order. SQLite has no data-modifying CTEs;
-//!   the caller runs the batch inside its write transaction, which the first failing statement leaves to roll back.
+//!   the batch runs inside a write transaction: the caller's ([`Batch::run`]), or its own sent in the same call
+//!   ([`Batch::commit`]), which a failing statement leaves to roll back.
 //!
-//! A *guarded* batch ([`Batch::guarded`]) starts with a guarded `UPDATE ... RETURNING` that may match nothing (the
-//! row moved on since the caller read it); the statements after it then write nothing either, on both stores, so
-//! the batch needs no transaction of its own to be undone and can run inside a caller's transaction too:
+//! A *guarded* batch ([`Batch::guarded`]) starts with a statement that may write nothing: a guarded
+//! `UPDATE ... RETURNING` whose row moved on since the caller read it, or an insert whose dependency changed
+//! ([`insert_while_at`]). The statements after it then write nothing either, on both stores, so the batch needs no
+//! rollback to be undone and can run inside a caller's transaction too:
 //! - **PostgreSQL:** each insert selects its values `FROM` the first statement's CTE, which holds no row then.
 //! - **SQLite:** each insert selects its values `WHERE changes() = 1`: the statement before it wrote exactly one
 //!   row. That chains from the update as long as every statement but the last writes one row whenever it runs; the
