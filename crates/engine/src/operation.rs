@@ -10,7 +10,6 @@ use std::time::Duration;
 use alipay::model::{CaptureResponse, RefundResponse};
 use alipay::{CallError, Outcome, Reply, ResultCode};
 use chrono::{DateTime, Utc};
-use store::calls::NewCall;
 use store::captures::{Capture, NewCapture};
 use store::jobs::{JobKind, NewJob};
 use store::payments::Payment;
@@ -23,7 +22,7 @@ use crate::error::EngineError;
 use crate::pay::{result_info, truncate};
 use crate::recorder::HeldCalls;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{Tracked, await_original, settle, settle_recording};
+use crate::settle::{Tracked, await_original, settle_recording};
 use crate::{Engine, after};
 
 /// What an inquiry of a refund or capture established.
@@ -342,35 +341,25 @@ impl Engine {
         held: Option<HeldCalls>,
     ) -> Result<T, EngineError> {
         let store = self.store();
-        let interval = self.config().inquiry_interval;
-        let reason = update.result.as_ref().map(|r| r.code.clone());
-        let (reason, update) = (&reason, &update);
-        let settle_with = |row: T, calls: Vec<NewCall>| {
-            settle(
-                row,
-                to,
-                move |before: T| {
-                    let mut transition =
-                        Transition::new(to, source).with_call_records(calls.clone());
-                    if let Some(reason) = reason {
-                        transition = transition.with_reason(reason.clone());
-                    }
-                    if to == OperationStatus::Processing {
-                        transition = transition.with_follow_up(NewJob::new(
-                            T::INQUIRY,
-                            before.row_id(),
-                            after(interval),
-                        ));
-                    }
-                    let update = update.clone();
-                    async move { T::transition(store, &before, transition, update).await }
-                },
-                move |id| async move { T::get(store, &id).await },
-            )
-        };
-        let moved = settle_recording(row, held, settle_with, |id| async move {
-            T::get(store, &id).await
-        })
+        let mut transition = Transition::new(to, source);
+        if let Some(result) = &update.result {
+            transition = transition.with_reason(result.code.clone());
+        }
+        if to == OperationStatus::Processing {
+            let interval = self.config().inquiry_interval;
+            transition =
+                transition.with_follow_up(NewJob::new(T::INQUIRY, row.row_id(), after(interval)));
+        }
+        let moved = settle_recording(
+            row,
+            transition,
+            held,
+            |before: T, transition| {
+                let update = update.clone();
+                async move { T::transition(store, &before, transition, update).await }
+            },
+            |id| async move { T::get(store, &id).await },
+        )
         .await?
         .row;
         tracing::info!(what = T::WHAT, status = ?moved.row_status(), code = ?moved.last_result_code(), "status recorded");

@@ -21,7 +21,7 @@ use crate::fingerprint::fingerprint;
 use crate::inquiry::Verdict;
 use crate::recorder::HeldCalls;
 use crate::retry::{Attempted, with_retries};
-use crate::settle::{Settled, await_original, settle, settle_recording};
+use crate::settle::{Settled, await_original, settle_recording};
 use crate::{Engine, after, parse_alipay_time, reasons, validate};
 
 /// What a Pay answers: the payment, and its refund and capture totals when the Pay knows them without reading them.
@@ -336,29 +336,23 @@ impl Engine {
         held: Option<HeldCalls>,
     ) -> Result<Settled<Payment>, EngineError> {
         let payments = self.store().payments();
-        let (reason, update) = (&reason, &update);
-        let settle_with = |payment: Payment, calls: Vec<store::calls::NewCall>| {
-            settle(
-                payment,
-                to,
-                move |before: Payment| {
-                    let mut transition =
-                        Transition::new(to, source).with_call_records(calls.clone());
-                    if let Some(reason) = reason {
-                        transition = transition.with_reason(reason.clone());
-                    }
-                    let update = update.clone();
-                    async move { payments.transition_from(&before, transition, update).await }
-                },
-                move |id| async move { payments.get(&id).await },
-            )
-        };
+        let mut transition = Transition::new(to, source);
+        if let Some(reason) = reason {
+            transition = transition.with_reason(reason);
+        }
         let Settled {
             row: moved,
             applied,
-        } = settle_recording(payment, held, settle_with, |id| async move {
-            payments.get(&id).await
-        })
+        } = settle_recording(
+            payment,
+            transition,
+            held,
+            |before: Payment, transition| {
+                let update = update.clone();
+                async move { payments.transition_from(&before, transition, update).await }
+            },
+            |id| async move { payments.get(&id).await },
+        )
         .await?;
         if moved.status == to {
             tracing::info!(status = ?to, source, code = ?moved.last_result_code, "payment status recorded");

@@ -82,15 +82,11 @@ impl Recorder {
         };
         HELD.scope(RefCell::new(held), async move {
             let output = calls.await;
-            let held = HELD.with(|held| {
-                std::mem::replace(
-                    &mut *held.borrow_mut(),
-                    HeldCalls {
-                        calls: Vec::new(),
-                        recorder: self.clone(),
-                    },
-                )
-            });
+            let calls = HELD.with(|held| std::mem::take(&mut held.borrow_mut().calls));
+            let held = HeldCalls {
+                calls,
+                recorder: self.clone(),
+            };
             (output, held)
         })
         .await
@@ -144,8 +140,8 @@ pub(crate) struct HeldCalls {
 
 impl HeldCalls {
     /// The records, for a transaction to write.
-    pub(crate) fn records(&self) -> Vec<NewCall> {
-        self.calls.clone()
+    pub(crate) fn records(&self) -> &[NewCall] {
+        &self.calls
     }
 
     /// The transaction that wrote [`Self::records`] committed: nothing is left to queue.

@@ -9,11 +9,10 @@ use std::time::Duration;
 use store::captures::Capture;
 use store::payments::Payment;
 use store::refunds::Refund;
-use store::{Lifecycle, OperationStatus, PaymentStatus, StoreError};
+use store::{Lifecycle, OperationStatus, PaymentStatus, StoreError, Transition};
 
 use crate::error::EngineError;
 use crate::recorder::HeldCalls;
-use store::calls::NewCall;
 
 /// How many lost races a single move tolerates before giving up; each loss means someone else made progress.
 const MAX_RACES: usize = 5;
@@ -64,7 +63,7 @@ pub(crate) struct Settled<T> {
 
 /// Moves `row` to `to` with `apply(row as read)`, re-reading with `reload(id)` after a lost race. Returns the row as
 /// it stands afterwards: moved, or unchanged because the move is no longer allowed.
-pub(crate) async fn settle<T, A, AF, R, RF>(
+async fn settle<T, A, AF, R, RF>(
     mut row: T,
     to: T::Status,
     mut apply: A,
@@ -106,28 +105,41 @@ where
     ))
 }
 
-/// A move whose transaction also writes the records of the Alipay calls that brought its answer (`held`):
-/// `settle_with(row, records)` makes it ([`settle`] with the records on its transition). Records the move did not
-/// write are queued for the recorder when `held` drops: a refused move's, and a failed one's, which is then made
-/// again without them from the row as `reload(id)` reads it (a call-log row that cannot be written never fails the
-/// answer).
-pub(crate) async fn settle_recording<T, S, SF, R, RF>(
+/// [`settle`] by `transition`, whose transaction also writes the records of the Alipay calls that brought its
+/// answer (`held`); `apply(row as read, transition)` writes one attempt. Records the move did not write are queued
+/// for the recorder when `held` drops: a refused move's, and a failed one's, which is then made again without them
+/// from the row as `reload(id)` reads it (a call-log row that cannot be written never fails the answer).
+pub(crate) async fn settle_recording<T, A, AF, R, RF>(
     row: T,
+    transition: Transition<T::Status>,
     held: Option<HeldCalls>,
-    settle_with: S,
+    apply: A,
     reload: R,
 ) -> Result<Settled<T>, EngineError>
 where
     T: Tracked,
-    S: Fn(T, Vec<NewCall>) -> SF,
-    SF: Future<Output = Result<Settled<T>, EngineError>>,
-    R: FnOnce(String) -> RF,
+    A: Fn(T, Transition<T::Status>) -> AF,
+    AF: Future<Output = Result<T, StoreError>>,
+    R: Fn(String) -> RF,
     RF: Future<Output = Result<Option<T>, StoreError>>,
 {
     let id = row.row_id().to_owned();
-    let records = held.as_ref().map(HeldCalls::records).unwrap_or_default();
+    let to = transition.to;
+    let records = held.as_ref().map_or(&[][..], HeldCalls::records);
     let with_records = !records.is_empty();
-    match (settle_with(row, records).await, held) {
+    let moved = settle(
+        row,
+        to,
+        |before| {
+            apply(
+                before,
+                transition.clone().with_call_records(records.to_vec()),
+            )
+        },
+        &reload,
+    )
+    .await;
+    match (moved, held) {
         (Ok(settled), Some(held)) if settled.applied => {
             held.written();
             Ok(settled)
@@ -138,7 +150,7 @@ where
             let row = reload(id.clone())
                 .await?
                 .ok_or(EngineError::NotFound { what: T::WHAT, id })?;
-            settle_with(row, Vec::new()).await
+            settle(row, to, |before| apply(before, transition.clone()), &reload).await
         }
         (Err(error), _) => Err(error),
     }

@@ -11,6 +11,7 @@ use crate::db::{
 };
 use crate::entity::payment::{self, Column};
 use crate::entity::state_change::EntityKind;
+use crate::entity::wallet_binding;
 use crate::error::Result;
 use crate::inserted::Inserted;
 use crate::jobs::{JobKind, NewJob};
@@ -185,12 +186,9 @@ impl<'a> Payments<'a> {
         let id = new_id();
         let at = now();
         let still_at = match (&new.binding_id, new.binding_version) {
-            (Some(binding_id), Some(version)) => Some(transition::StillAt {
-                entity: EntityKind::Binding,
-                table: "wallet_bindings",
-                id: binding_id.as_str(),
-                version,
-            }),
+            (Some(binding_id), Some(version)) => Some(transition::StillAt::of::<
+                wallet_binding::Entity,
+            >(binding_id, version)),
             _ => None,
         };
         let row = payment::ActiveModel {

@@ -230,14 +230,22 @@ pub(crate) async fn require<E: Versioned, C: ConnectionTrait>(
 /// A record an intent depends on, at the version its caller read (an auto debit's binding).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StillAt<'a> {
-    /// Its kind, for the error.
-    pub(crate) entity: EntityKind,
-    /// Its table.
-    pub(crate) table: &'static str,
-    /// Its id.
-    pub(crate) id: &'a str,
-    /// The version read.
-    pub(crate) version: i64,
+    entity: EntityKind,
+    table: &'static str,
+    id: &'a str,
+    version: i64,
+}
+
+impl<'a> StillAt<'a> {
+    /// The `D` row `id` at `version`.
+    pub(crate) fn of<D: Versioned + Default>(id: &'a str, version: i64) -> Self {
+        Self {
+            entity: D::KIND,
+            table: D::default().table_name(),
+            id,
+            version,
+        }
+    }
 }
 
 /// Inserts `row` unless a row with the same `request_col` value exists. Atomically: the insert (conflict-free
