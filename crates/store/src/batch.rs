@@ -8,7 +8,8 @@
 //! - **SQLite:** the statements joined with `;` in one call, which sqlx runs one after another on its connection
 //!   thread, binding each statement's `?` from the shared argument list in order. SQLite has no data-modifying CTEs;
 //!   the batch runs inside a write transaction: the caller's ([`Batch::run`]), or its own sent in the same call
-//!   ([`Batch::commit`]), which a failing statement leaves to roll back.
+//!   ([`Batch::commit`]), which a failing statement leaves to roll back, and which commits together with the
+//!   batches of concurrent writers ([`crate::group_commit`]).
 //!
 //! A *guarded* batch ([`Batch::guarded`]) starts with a statement that may write nothing: a guarded
 //! `UPDATE ... RETURNING` whose row moved on since the caller read it, or an insert whose dependency changed
@@ -22,13 +23,10 @@
 use crate::entity::payment_event;
 use crate::error::Result;
 use crate::statements::StatementInfo;
-use sea_orm::sqlx;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
     RuntimeErr, Statement, Value,
 };
-use sea_query_sqlx::SqlxValues;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Key of the PostgreSQL advisory lock that orders event appends ("payment_events" in ASCII, truncated); see
@@ -134,9 +132,8 @@ impl Batch {
 
     /// Runs the batch as a transaction of its own and answers the first statement's rows. On PostgreSQL that is
     /// the one statement. On SQLite, `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's
-    /// thread as one call, not three (each call is a hand-off to that thread and back); if any of them fails, the
-    /// transaction is rolled back on that connection, and a connection that cannot say so is closed rather than
-    /// returned to the pool. The caller holds the write turn ([`crate::db::write_turn`]).
+    /// thread as one call, not three (each call is a hand-off to that thread and back), committed together with
+    /// the batches of concurrent writers ([`crate::group_commit`]). The caller must not hold the write turn.
     pub(crate) async fn commit<M: FromQueryResult>(
         self,
         db: &DatabaseConnection,
@@ -145,27 +142,9 @@ impl Batch {
             return self.run(db).await;
         }
         let statement = self.into_statement();
-        let sql = format!("BEGIN IMMEDIATE;\n{}COMMIT;", statement.sql);
         let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
-        let pool = db.get_sqlite_connection_pool().clone();
         let started = Instant::now();
-        // Spawned: a caller that gives up mid-call (a cancelled RPC) must not leave the transaction open on a
-        // connection that goes back to the pool; the task runs to its commit or rollback whatever the caller does.
-        // Boxed before it is spawned: sqlx's futures are large, and spawning moves the future by value.
-        let outcome = tokio::spawn(Box::pin(async move {
-            let mut conn = pool.acquire().await?;
-            let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
-                .fetch_all(&mut *conn)
-                .await;
-            if rows.is_err() && sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-                // The first statement failed before a transaction began, or the connection is broken: either way
-                // it is not known to be out of a transaction, so it is not reused.
-                conn.close_on_drop();
-            }
-            rows
-        }))
-        .await
-        .map_err(|e| DbErr::Custom(format!("the SQLite call did not finish: {e}")))?;
+        let outcome = crate::group_commit::commit(db, statement.sql, values).await;
         if let Some(observe) = crate::db::sqlite_observer(db) {
             observe(&StatementInfo::of(
                 "sqlite",
@@ -174,7 +153,7 @@ impl Batch {
                 outcome.is_err(),
             ));
         }
-        let rows = outcome.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?;
+        let rows = outcome.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))?;
         rows_as(&rows.into_iter().map(QueryResult::from).collect::<Vec<_>>())
     }
 

@@ -75,7 +75,7 @@ pub(crate) async fn write_turn(db: &DatabaseConnection) -> Option<OwnedMutexGuar
 }
 
 /// The file of a SQLite connection pool.
-fn sqlite_file(db: &DatabaseConnection) -> PathBuf {
+pub(crate) fn sqlite_file(db: &DatabaseConnection) -> PathBuf {
     db.get_sqlite_connection_pool()
         .connect_options()
         .get_filename()

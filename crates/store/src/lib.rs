@@ -24,6 +24,7 @@ mod db;
 pub mod entity;
 mod error;
 pub mod events;
+mod group_commit;
 pub mod idempotency;
 mod inserted;
 pub mod jobs;

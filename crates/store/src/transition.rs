@@ -5,7 +5,7 @@
 use crate::audit;
 use crate::batch::{self, Batch};
 use crate::calls::{self, NewCall};
-use crate::db::{now, write_turn};
+use crate::db::now;
 use crate::entity::state_change::EntityKind;
 use crate::error::{Result, StoreError};
 use crate::inserted::Inserted;
@@ -302,7 +302,6 @@ where
     if let Some(job) = follow_up {
         batch.then(jobs::enqueue_new(backend, job)?)?;
     }
-    let _turn = write_turn(db).await;
     match batch.commit::<E::Model>(db).await {
         Ok(mut rows) => {
             let Some(row) = rows.pop() else {
@@ -376,10 +375,7 @@ pub(crate) async fn apply<E: Versioned>(
     // Boxed: the move's future stays off its callers', which the engine nests deeply.
     Box::pin(async move {
         let (batch, planned) = Move::<E>::plan(db, before, transition, changes).await?;
-        let rows = {
-            let _turn = write_turn(db).await;
-            batch.commit(db).await?
-        };
+        let rows = batch.commit(db).await?;
         let (row, event) = planned.finish(db, rows).await?;
         event.committed();
         Ok(row)

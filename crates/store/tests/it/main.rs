@@ -6,6 +6,7 @@ mod bindings;
 mod cards;
 mod common;
 mod events;
+mod group_commit;
 mod idempotency;
 mod ingest;
 mod jobs;
