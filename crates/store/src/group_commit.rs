@@ -11,6 +11,11 @@
 //!   call and `COMMIT` with the last's. Under load the next group queues while one commits, so the more writers
 //!   wait, the fewer `fsync`s each costs; a lone writer's batch runs exactly as before (`BEGIN IMMEDIATE`, its
 //!   statements and `COMMIT` in one call).
+//! - The drain task keeps one connection while it runs, and it runs while writes keep coming (it lingers
+//!   [`LINGER`] after the last). SQLite drops a connection's whole page cache when another connection wrote since
+//!   its last transaction, and the pool hands out its idle connections in turn, so a write on whichever connection
+//!   was next began by reading every page it touched again, a system call each. On the kept connection the pages
+//!   stay cached from one write to the next.
 //! - Writers are answered only after the `COMMIT` returned: nothing is reported written that is not on disk.
 //! - A batch that fails does not fail the others: the group is rolled back and each of its batches run again as a
 //!   transaction of its own, so every writer gets its own batch's outcome (a duplicate insert its unique violation).
@@ -26,10 +31,17 @@ use sea_query_sqlx::SqlxValues;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
-use tokio::sync::oneshot;
+use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 /// At most this many batches commit together, so that one group's wait stays short under any load.
 const MOST_PER_GROUP: usize = 64;
+
+/// How long the drain task waits for more writes before it ends and returns its connection to the pool: longer than
+/// the gap between a Pay's two writes (the Alipay call) under load, short enough that closing the pool, which waits
+/// for its connections, is not held up noticeably.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// What a batch's call answers: its first statement's rows, or why it did not commit (shared by a group's writers
 /// when the whole group failed).
@@ -49,6 +61,9 @@ pub(crate) async fn commit(db: &DatabaseConnection, sql: String, values: Values)
     if start {
         // Boxed before it is spawned: sqlx's futures are large, and spawning moves the future by value.
         tokio::spawn(Box::pin(drain(queue, db.clone())));
+    } else {
+        // A lingering drain task waits for this; one that is busy finds the permit when it next looks.
+        queue.more.notify_one();
     }
     answer
         .await
@@ -65,18 +80,32 @@ struct Submission {
 /// The batches queued for one database file, and whether a drain task is taking them.
 struct Queue {
     state: Mutex<QueueState>,
+    /// Told of every batch queued while a drain task runs.
+    more: Notify,
 }
 
 #[derive(Default)]
 struct QueueState {
     pending: VecDeque<Submission>,
     draining: bool,
+    /// The pool is closing: the drain task ends as soon as nothing is queued (see [`release`]).
+    closing: bool,
 }
 
 impl Queue {
     fn state(&self) -> MutexGuard<'_, QueueState> {
         // A poisoned lock only means a thread panicked while pushing or taking; the queue itself stays valid.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends the drain task of `db`'s file as soon as nothing is queued rather than after [`LINGER`], because closing the
+/// pool waits for the connection the task keeps.
+pub(crate) fn release(db: &DatabaseConnection) {
+    let queues = QUEUES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(queue) = queues.get(&sqlite_file(db)).and_then(Weak::upgrade) {
+        queue.state().closing = true;
+        queue.more.notify_one();
     }
 }
 
@@ -92,21 +121,39 @@ fn queue_of(db: &DatabaseConnection) -> Arc<Queue> {
     queues.retain(|_, queue| queue.strong_count() > 0);
     let queue = Arc::new(Queue {
         state: Mutex::new(QueueState::default()),
+        more: Notify::new(),
     });
     queues.insert(file, Arc::downgrade(&queue));
     queue
 }
 
-/// Commits what `queue` holds, a group per write turn, until it is empty; then it ends, and the next writer starts
-/// another. Between groups the turn is released, so writers outside the queue (a caller's own transaction) keep
-/// their place in line.
+/// Commits what `queue` holds, a group per write turn, on one connection kept while it runs; once nothing more came
+/// for [`LINGER`] it ends, and the next writer starts another. Between groups the turn is released, so writers
+/// outside the queue (a caller's own transaction) keep their place in line.
 async fn drain(queue: Arc<Queue>, db: DatabaseConnection) {
     let mut stopped = Stopped {
         queue: &queue,
         armed: true,
     };
     let pool = db.get_sqlite_connection_pool().clone();
+    // Kept between groups only when the pool has another connection for a writer that holds the turn (an in-memory
+    // database has one): the task waits for the turn with the connection in hand.
+    let keep = pool.options().get_max_connections() > 1;
+    let mut conn = None;
     loop {
+        let until = Instant::now() + LINGER;
+        // A notification may be left over from a batch already taken: look again after each.
+        while {
+            let state = queue.state();
+            state.pending.is_empty() && !state.closing
+        } {
+            if tokio::time::timeout_at(until, queue.more.notified())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
         let _turn = write_turn(&db).await;
         let group: Vec<Submission> = {
             let mut state = queue.state();
@@ -119,7 +166,10 @@ async fn drain(queue: Arc<Queue>, db: DatabaseConnection) {
             let take = state.pending.len().min(MOST_PER_GROUP);
             state.pending.drain(..take).collect()
         };
-        run(&pool, group).await;
+        run(&pool, &mut conn, group).await;
+        if !keep {
+            conn = None;
+        }
     }
 }
 
@@ -140,10 +190,21 @@ impl Drop for Stopped<'_> {
     }
 }
 
-/// Commits `group` and answers each of its writers.
-async fn run(pool: &SqlitePool, group: Vec<Submission>) {
+/// The connection groups run on: the one kept in `conn`, or a new one from the pool.
+async fn connection<'c>(
+    pool: &SqlitePool,
+    conn: &'c mut Option<PoolConnection<Sqlite>>,
+) -> Result<&'c mut PoolConnection<Sqlite>, sqlx::Error> {
+    match conn {
+        Some(kept) => Ok(kept),
+        None => Ok(conn.insert(pool.acquire().await?)),
+    }
+}
+
+/// Commits `group` on `conn` and answers each of its writers.
+async fn run(pool: &SqlitePool, conn: &mut Option<PoolConnection<Sqlite>>, group: Vec<Submission>) {
     if group.len() > 1 {
-        match together(pool, &group).await {
+        match together(pool, conn, &group).await {
             Ok(answers) => {
                 for (submission, rows) in group.into_iter().zip(answers) {
                     // A writer that gave up no longer listens; its batch committed all the same.
@@ -152,7 +213,7 @@ async fn run(pool: &SqlitePool, group: Vec<Submission>) {
                 return;
             }
             // A statement failed (and the group rolled back): each batch runs again on its own, below.
-            Err(error) if matches!(error, sqlx::Error::Database(_)) => {}
+            Err(sqlx::Error::Database(_)) => {}
             Err(error) => {
                 let error = Arc::new(error);
                 for submission in group {
@@ -163,7 +224,7 @@ async fn run(pool: &SqlitePool, group: Vec<Submission>) {
         }
     }
     for submission in group {
-        let outcome = alone(pool, submission.sql, submission.values).await;
+        let outcome = alone(pool, conn, submission.sql, submission.values).await;
         let _ = submission.reply.send(outcome.map_err(Arc::new));
     }
 }
@@ -172,9 +233,9 @@ async fn run(pool: &SqlitePool, group: Vec<Submission>) {
 /// rolled back.
 async fn together(
     pool: &SqlitePool,
+    conn: &mut Option<PoolConnection<Sqlite>>,
     group: &[Submission],
 ) -> Result<Vec<Vec<SqliteRow>>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
     let last = group.len() - 1;
     let mut answers = Vec::with_capacity(group.len());
     for (n, submission) in group.iter().enumerate() {
@@ -185,18 +246,11 @@ async fn together(
             if n == last { COMMIT } else { "" }
         );
         // Cloned: if the group fails, the batch runs again on its own with the same values.
-        let call = sqlx::query_with(
-            sqlx::AssertSqlSafe(sql),
-            SqlxValues(submission.values.clone()),
-        )
-        .fetch_all(&mut *conn)
-        .await;
+        let values = SqlxValues(submission.values.clone());
+        let call = execute(pool, conn, sql, values).await;
         match call {
             Ok(rows) => answers.push(rows),
-            Err(error) => {
-                roll_back(&mut conn).await;
-                return Err(error);
-            }
+            Err(error) => return Err(error),
         }
     }
     Ok(answers)
@@ -205,34 +259,43 @@ async fn together(
 /// One batch as a transaction of its own, in one call.
 async fn alone(
     pool: &SqlitePool,
+    conn: &mut Option<PoolConnection<Sqlite>>,
     sql: String,
     values: Values,
 ) -> Result<Vec<SqliteRow>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let call = sqlx::query_with(
-        sqlx::AssertSqlSafe(format!("{BEGIN}{sql}{COMMIT}")),
+    execute(
+        pool,
+        conn,
+        format!("{BEGIN}{sql}{COMMIT}"),
         SqlxValues(values),
     )
-    .fetch_all(&mut *conn)
-    .await;
-    if call.is_err() {
-        roll_back(&mut conn).await;
+    .await
+}
+
+/// One call on `conn`. If it fails, the transaction it is part of is rolled back; a connection that cannot say so
+/// (the call failed before the transaction began, or the connection broke) is not known to be out of a transaction,
+/// so it is closed rather than kept or returned to the pool.
+async fn execute(
+    pool: &SqlitePool,
+    conn: &mut Option<PoolConnection<Sqlite>>,
+    sql: String,
+    values: SqlxValues,
+) -> Result<Vec<SqliteRow>, sqlx::Error> {
+    let kept = connection(pool, conn).await?;
+    let call = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+        .fetch_all(&mut **kept)
+        .await;
+    if call.is_err()
+        && sqlx::raw_sql("ROLLBACK")
+            .execute(&mut **kept)
+            .await
+            .is_err()
+    {
+        kept.close_on_drop();
+        *conn = None;
     }
     call
 }
 
 const BEGIN: &str = "BEGIN IMMEDIATE;\n";
 const COMMIT: &str = "COMMIT;";
-
-/// Ends the failed transaction on `conn`. A connection that cannot say so (the first statement failed before the
-/// transaction began, or the connection broke) is not known to be out of a transaction, so it is closed rather than
-/// returned to the pool.
-async fn roll_back(conn: &mut PoolConnection<Sqlite>) {
-    if sqlx::raw_sql("ROLLBACK")
-        .execute(&mut **conn)
-        .await
-        .is_err()
-    {
-        conn.close_on_drop();
-    }
-}

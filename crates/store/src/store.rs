@@ -136,6 +136,9 @@ impl Store {
 
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(self) -> Result<()> {
+        if self.backend() == DbBackend::Sqlite {
+            crate::group_commit::release(&self.db);
+        }
         self.db.close().await.map_err(StoreError::Database)
     }
 
