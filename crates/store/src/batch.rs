@@ -22,7 +22,7 @@
 
 use crate::entity::payment_event;
 use crate::error::Result;
-use crate::statements::StatementInfo;
+use crate::statements::{self, StatementInfo};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
     RuntimeErr, Statement, Value,
@@ -131,30 +131,43 @@ impl Batch {
     }
 
     /// Runs the batch as a transaction of its own and answers the first statement's rows. On PostgreSQL that is
-    /// the one statement. On SQLite, `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's
-    /// thread as one call, not three (each call is a hand-off to that thread and back), committed together with
-    /// the batches of concurrent writers ([`crate::group_commit`]). The caller must not hold the write turn.
+    /// the one statement, sent on a connection kept from the previous batch ([`crate::kept`]). On SQLite,
+    /// `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's thread as one call, not three
+    /// (each call is a hand-off to that thread and back), committed together with the batches of concurrent writers
+    /// ([`crate::group_commit`]). The caller must not hold the write turn.
     pub(crate) async fn commit<M: FromQueryResult>(
         self,
         db: &DatabaseConnection,
     ) -> Result<Vec<M>> {
-        if self.backend != DbBackend::Sqlite {
-            return self.run(db).await;
-        }
+        let backend = self.backend;
         let statement = self.into_statement();
         let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
         let started = Instant::now();
-        let outcome = crate::group_commit::commit(db, statement.sql, values).await;
-        if let Some(observe) = crate::db::sqlite_observer(db) {
-            observe(&StatementInfo::of(
-                "sqlite",
+        // Neither call goes through sea-orm, whose statement callback therefore does not see it.
+        let (rows, operation): (std::result::Result<Vec<QueryResult>, DbErr>, _) = match backend {
+            DbBackend::Sqlite => (
+                crate::group_commit::commit(db, statement.sql, values)
+                    .await
+                    .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+                    .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e))),
                 "BEGIN",
+            ),
+            _ => (
+                crate::kept::query(db, statement.sql, values)
+                    .await
+                    .map(|rows| rows.into_iter().map(QueryResult::from).collect()),
+                "WITH",
+            ),
+        };
+        if let Some(observe) = crate::db::direct_observer(db) {
+            observe(&StatementInfo::of(
+                statements::system_name(backend),
+                operation,
                 started.elapsed(),
-                outcome.is_err(),
+                rows.is_err(),
             ));
         }
-        let rows = outcome.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))?;
-        rows_as(&rows.into_iter().map(QueryResult::from).collect::<Vec<_>>())
+        rows_as(&rows?)
     }
 
     /// The one statement sent.

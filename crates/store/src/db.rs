@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use crate::statements::Observer;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
@@ -82,21 +83,57 @@ pub(crate) fn sqlite_file(db: &DatabaseConnection) -> PathBuf {
         .to_path_buf()
 }
 
-/// The statement observer of each SQLite file, for the calls the store sends past sea-orm (a whole transaction in
-/// one call, see [`crate::batch::Batch::commit`]), which sea-orm's metric callback does not see.
-static SQLITE_OBSERVERS: LazyLock<Mutex<HashMap<PathBuf, Observer>>> =
+/// The statement observer of each pool, for the calls the store sends past sea-orm (a batch in one call, see
+/// [`crate::batch::Batch::commit`]), which sea-orm's statement callback does not see.
+static DIRECT_OBSERVERS: LazyLock<Mutex<HashMap<PoolKey, Observed>>> =
     LazyLock::new(Mutex::default);
 
-/// Tells `observer` of the calls sent past sea-orm to `db`'s SQLite file (see [`crate::Store::observe_statements`]).
-pub(crate) fn observe_sqlite_calls(db: &DatabaseConnection, observer: Observer) {
-    let mut observers = SQLITE_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
-    observers.insert(sqlite_file(db), observer);
+/// What names a pool across the clones of its `DatabaseConnection`: a SQLite pool's file, or the address of a
+/// PostgreSQL pool's connect options, which its clones share.
+#[derive(PartialEq, Eq, Hash)]
+enum PoolKey {
+    File(PathBuf),
+    Postgres(usize),
 }
 
-/// The observer of `db`'s SQLite file, if one was set.
-pub(crate) fn sqlite_observer(db: &DatabaseConnection) -> Option<Observer> {
-    let observers = SQLITE_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
-    observers.get(&sqlite_file(db)).cloned()
+/// An observer, with the PostgreSQL pool's connect options it is keyed by, held so that no later pool takes their
+/// address.
+struct Observed {
+    observer: Observer,
+    _options: Option<Arc<PgConnectOptions>>,
+}
+
+fn pool_key(db: &DatabaseConnection) -> (PoolKey, Option<Arc<PgConnectOptions>>) {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        return (PoolKey::File(sqlite_file(db)), None);
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    (
+        PoolKey::Postgres(Arc::as_ptr(&options) as usize),
+        Some(options),
+    )
+}
+
+/// Tells `observer` of the calls sent past sea-orm to `db`'s pool (see [`crate::Store::observe_statements`]).
+pub(crate) fn observe_direct_calls(db: &DatabaseConnection, observer: Observer) {
+    let (key, options) = pool_key(db);
+    let mut observers = DIRECT_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    observers.insert(
+        key,
+        Observed {
+            observer,
+            _options: options,
+        },
+    );
+}
+
+/// The observer of `db`'s pool, if one was set.
+pub(crate) fn direct_observer(db: &DatabaseConnection) -> Option<Observer> {
+    let (key, _) = pool_key(db);
+    let observers = DIRECT_OBSERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    observers
+        .get(&key)
+        .map(|observed| observed.observer.clone())
 }
 
 /// A new time-ordered id (UUIDv7), so ids sort roughly by creation like the rows they name.

@@ -28,6 +28,7 @@ mod group_commit;
 pub mod idempotency;
 mod inserted;
 pub mod jobs;
+mod kept;
 mod migration;
 pub mod next_action;
 pub mod notifications;

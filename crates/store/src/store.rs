@@ -131,9 +131,7 @@ impl Store {
     ) {
         let system = statements::system_name(self.backend());
         let observer: statements::Observer = std::sync::Arc::new(observer);
-        if self.backend() == DbBackend::Sqlite {
-            crate::db::observe_sqlite_calls(&self.db, observer.clone());
-        }
+        crate::db::observe_direct_calls(&self.db, observer.clone());
         self.db.set_metric_callback(move |info| {
             observer(&statements::StatementInfo::new(system, info));
         });
@@ -147,8 +145,9 @@ impl Store {
 
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(self) -> Result<()> {
-        if self.backend() == DbBackend::Sqlite {
-            crate::group_commit::release(&self.db);
+        match self.backend() {
+            DbBackend::Sqlite => crate::group_commit::release(&self.db),
+            _ => crate::kept::release(&self.db),
         }
         self.db.close().await.map_err(StoreError::Database)
     }

@@ -1,6 +1,6 @@
 //! One helper that runs a test body against every configured backend.
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::future::Future;
 use store::{Store, StoreError};
 
@@ -21,33 +21,39 @@ where
     run("sqlite", store.clone(), &body).await;
     store.close().await.expect("close sqlite");
 
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .expect("connect to TEST_DATABASE_URL");
-            let schema = format!("store_test_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-                .await
-                .expect("create schema");
-            let sep = if admin_url.contains('?') { '&' } else { '?' };
-            let url = format!("{admin_url}{sep}options[search_path]={schema}");
-            let store = Store::connect(&url).await.expect("connect postgres");
-            let result = async {
-                store.migrate().await.expect("migrate postgres");
-                run_catching("postgres", store.clone(), &body).await
-            }
-            .await;
-            store.close().await.expect("close postgres");
-            admin
-                .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await
-                .expect("drop schema");
-            if let Err(panic) = result {
-                std::panic::resume_unwind(panic);
-            }
+    if let Some(postgres) = postgres_store("").await {
+        let result = run_catching("postgres", postgres.store.clone(), &body).await;
+        postgres.close().await;
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
         }
+    }
+}
+
+/// A migrated store in a PostgreSQL schema of its own, made through the admin connection it keeps to drop it.
+pub struct PostgresStore {
+    pub store: Store,
+    pub admin: DatabaseConnection,
+    schema: String,
+}
+
+impl PostgresStore {
+    /// Closes the store and drops its schema.
+    pub async fn close(self) {
+        self.store.close().await.expect("close postgres");
+        self.admin
+            .execute_unprepared(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .await
+            .expect("drop schema");
+    }
+}
+
+/// A store on `TEST_DATABASE_URL` in a fresh schema, its URL carrying the query parameters `extra` (`&name=value`...)
+/// too; `None` when the variable is unset. With `CI` set and no `TEST_DATABASE_URL`, panics rather than silently
+/// testing only SQLite.
+pub async fn postgres_store(extra: &str) -> Option<PostgresStore> {
+    let admin_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
         _ => {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -55,8 +61,26 @@ where
                      (e.g. TEST_DATABASE_URL=postgres://payments:payments@127.0.0.1:5432/payments)"
                 );
             }
+            return None;
         }
-    }
+    };
+    let admin = Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    let schema = format!("store_test_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("create schema");
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options[search_path]={schema}{extra}");
+    let store = Store::connect(&url).await.expect("connect postgres");
+    store.migrate().await.expect("migrate postgres");
+    Some(PostgresStore {
+        store,
+        admin,
+        schema,
+    })
 }
 
 async fn run<F, Fut>(backend: &str, store: Store, body: &F)

@@ -10,6 +10,7 @@ mod group_commit;
 mod idempotency;
 mod ingest;
 mod jobs;
+mod kept;
 mod operations;
 mod payments;
 mod records;
