@@ -144,20 +144,19 @@ impl Batch {
         let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
         let started = Instant::now();
         // Neither call goes through sea-orm, whose statement callback therefore does not see it.
-        let (rows, operation): (std::result::Result<Vec<QueryResult>, DbErr>, _) = match backend {
-            DbBackend::Sqlite => (
-                crate::group_commit::commit(db, statement.sql, values)
-                    .await
-                    .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+        let (rows, operation) = if backend == DbBackend::Sqlite {
+            let rows = crate::group_commit::commit(db, statement.sql, values).await;
+            (
+                rows.map(|rows| rows.into_iter().map(QueryResult::from).collect())
                     .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e))),
                 "BEGIN",
-            ),
-            _ => (
-                crate::kept::query(db, statement.sql, values)
-                    .await
-                    .map(|rows| rows.into_iter().map(QueryResult::from).collect()),
+            )
+        } else {
+            let rows = crate::kept::query(db, statement.sql, values).await;
+            (
+                rows.map(|rows| rows.into_iter().map(QueryResult::from).collect::<Vec<_>>()),
                 "WITH",
-            ),
+            )
         };
         if let Some(observe) = crate::db::direct_observer(db) {
             observe(&StatementInfo::of(

@@ -108,10 +108,14 @@ fn pool_key(db: &DatabaseConnection) -> (PoolKey, Option<Arc<PgConnectOptions>>)
         return (PoolKey::File(sqlite_file(db)), None);
     }
     let options = db.get_postgres_connection_pool().connect_options();
-    (
-        PoolKey::Postgres(Arc::as_ptr(&options) as usize),
-        Some(options),
-    )
+    (PoolKey::Postgres(postgres_pool_id(&options)), Some(options))
+}
+
+/// A PostgreSQL pool's identity across the clones of its handle: the address of its connect options, which the pool
+/// and its clones share. Valid while something holds the options (the pool itself, or a caller as
+/// [`observe_direct_calls`] does), since only then can no later pool take the address.
+pub(crate) fn postgres_pool_id(options: &Arc<PgConnectOptions>) -> usize {
+    Arc::as_ptr(options) as usize
 }
 
 /// Tells `observer` of the calls sent past sea-orm to `db`'s pool (see [`crate::Store::observe_statements`]).

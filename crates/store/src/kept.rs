@@ -174,10 +174,10 @@ fn kept_of(pool: &PgPool) -> Arc<Kept> {
     kept
 }
 
-/// A pool's identity: the address of its connect options, which the pool and its clones share. A kept connection
-/// holds its pool, so the address is not reused while a pool's connections are kept.
+/// The pool's identity ([`crate::db::postgres_pool_id`]). A kept connection holds its pool, so the identity is not
+/// reused while a pool's connections are kept.
 fn key_of(pool: &PgPool) -> usize {
-    Arc::as_ptr(&pool.connect_options()) as usize
+    crate::db::postgres_pool_id(&pool.connect_options())
 }
 
 /// The pool's errors as sea-orm reports them for its own statements.

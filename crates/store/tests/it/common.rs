@@ -34,7 +34,7 @@ where
 pub struct PostgresStore {
     pub store: Store,
     pub admin: DatabaseConnection,
-    schema: String,
+    pub schema: String,
 }
 
 impl PostgresStore {

@@ -77,19 +77,20 @@ async fn a_caller_queued_for_a_connection_is_not_passed_by_a_kept_one() {
         .await
         .expect("first intent");
     let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (queuing, queued) = tokio::sync::oneshot::channel();
     let waiter = {
         let (pool, order) = (pool.clone(), order.clone());
         tokio::spawn(async move {
-            let conn = pool
-                .acquire()
-                .await
-                .expect("the queued caller's connection");
+            let acquire = pool.acquire();
+            queuing.send(()).expect("the test listens");
+            // Polled here for the first time, in the same turn of this task as the send above: on the test's
+            // single-threaded runtime the caller is in the pool's queue before the test goes on.
+            let conn = acquire.await.expect("the queued caller's connection");
             order.lock().unwrap().push("queued caller");
             drop(conn);
         })
     };
-    // Long enough for the caller above to queue in the pool; the order below does not depend on it otherwise.
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    queued.await.expect("the caller queues");
     payments
         .insert_intent(new_payment(2), inquire_at())
         .await
@@ -162,19 +163,32 @@ async fn connections_the_server_ended_cost_at_most_one_failed_batch_each() {
             Err(other) => panic!("untyped failure: {other:?}"),
         }
     }
-    // Nothing half-written: every failed intent left no row. (Read after the idle time past which the pool checks
-    // a connection before handing it out, `store.rs`, so that these reads meet no dead connection left in it.)
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    for m in 101..n {
-        let request_id = format!("REQ-{m}");
-        assert!(
-            payments
-                .get_by_request_id(&request_id)
-                .await
-                .expect("read")
-                .is_none(),
-            "{request_id} failed but was stored"
-        );
-    }
+    // Nothing half-written: every failed intent left no row. (Read through the admin connection, which the server
+    // did not end, so that no dead connection left in the store's pool meets these reads.)
+    let stored = postgres
+        .admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            postgres.admin.get_database_backend(),
+            format!(
+                "SELECT count(*) AS stored FROM {}.payments WHERE payment_request_id IN ({})",
+                postgres.schema,
+                (101..n)
+                    .map(|m| format!("'REQ-{m}'"))
+                    .chain(["''".into()])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+        .await
+        .expect("read")
+        .expect("a count")
+        .try_get::<i64>("", "stored")
+        .expect("the count");
+    assert_eq!(
+        stored,
+        0,
+        "failed intents REQ-101..REQ-{} were stored",
+        n - 1
+    );
     postgres.close().await;
 }
