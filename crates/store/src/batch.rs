@@ -24,8 +24,7 @@ use crate::entity::payment_event;
 use crate::error::Result;
 use crate::statements::{self, StatementInfo};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
-    RuntimeErr, Statement, Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement, Value,
 };
 use std::time::Instant;
 
@@ -33,7 +32,10 @@ use std::time::Instant;
 /// [`crate::outbox`].
 const COMMIT_ORDER_LOCK: i64 = 0x7061_796d_656e_7473;
 
-/// Statements that commit together; the first one's `RETURNING` rows are the batch's answer.
+/// Statements that commit together. The first one returns its key (`RETURNING id`) when it writes its row: the batch
+/// answers only whether it did. The caller already holds the row it wrote (an insert's values, or the row it read with
+/// the changes applied, see [`crate::transition`]), so the row is neither sent back whole nor decoded: on the Pay path
+/// that decoding was as much CPU as building the statements.
 #[derive(Debug)]
 pub(crate) struct Batch {
     backend: DbBackend,
@@ -45,7 +47,7 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// A batch answering the rows `first` returns (it must end with `RETURNING`).
+    /// A batch answering whether `first` wrote its row (it must end with `RETURNING` of one column).
     pub(crate) fn new(backend: DbBackend, first: Statement) -> Self {
         Self {
             backend,
@@ -120,53 +122,44 @@ impl Batch {
         }
     }
 
-    /// Runs the batch on `conn` (on SQLite, the caller's write transaction) and answers the first statement's rows.
-    pub(crate) async fn run<M, C>(self, conn: &C) -> Result<Vec<M>>
-    where
-        M: FromQueryResult,
-        C: ConnectionTrait,
-    {
+    /// Runs the batch on `conn` (on SQLite, the caller's write transaction) and answers whether the first statement
+    /// wrote its row.
+    pub(crate) async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<bool> {
         let statement = self.into_statement();
-        rows_as(&conn.query_all_raw(statement).await?)
+        Ok(!conn.query_all_raw(statement).await?.is_empty())
     }
 
-    /// Runs the batch as a transaction of its own and answers the first statement's rows. On PostgreSQL that is
-    /// the one statement, sent on a connection kept from the previous batch ([`crate::kept`]). On SQLite,
-    /// `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's thread as one call, not three
-    /// (each call is a hand-off to that thread and back), committed together with the batches of concurrent writers
-    /// ([`crate::group_commit`]). The caller must not hold the write turn.
-    pub(crate) async fn commit<M: FromQueryResult>(
-        self,
-        db: &DatabaseConnection,
-    ) -> Result<Vec<M>> {
+    /// Runs the batch as a transaction of its own and answers whether the first statement wrote its row. On
+    /// PostgreSQL that is the one statement, sent on a connection kept from the previous batch ([`crate::kept`]). On
+    /// SQLite, `BEGIN IMMEDIATE`, the statements and `COMMIT` go to a pooled connection's thread as one call, not
+    /// three (each call is a hand-off to that thread and back), committed together with the batches of concurrent
+    /// writers ([`crate::group_commit`]). The caller must not hold the write turn.
+    pub(crate) async fn commit(self, db: &DatabaseConnection) -> Result<bool> {
         let backend = self.backend;
         let statement = self.into_statement();
         let values = statement.values.unwrap_or(sea_orm::Values(Vec::new()));
         let started = Instant::now();
         // Neither call goes through sea-orm, whose statement callback therefore does not see it.
-        let (rows, operation) = if backend == DbBackend::Sqlite {
+        let (wrote, operation) = if backend == DbBackend::Sqlite {
             let rows = crate::group_commit::commit(db, statement.sql, values).await;
             (
-                rows.map(|rows| rows.into_iter().map(QueryResult::from).collect())
+                rows.map(|rows| !rows.is_empty())
                     .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e))),
                 "BEGIN",
             )
         } else {
             let rows = crate::kept::query(db, statement.sql, values).await;
-            (
-                rows.map(|rows| rows.into_iter().map(QueryResult::from).collect::<Vec<_>>()),
-                "WITH",
-            )
+            (rows.map(|rows| !rows.is_empty()), "WITH")
         };
         if let Some(observe) = crate::db::direct_observer(db) {
             observe(&StatementInfo::of(
                 statements::system_name(backend),
                 operation,
                 started.elapsed(),
-                rows.is_err(),
+                wrote.is_err(),
             ));
         }
-        rows_as(&rows?)
+        Ok(wrote?)
     }
 
     /// The one statement sent.
@@ -235,14 +228,6 @@ pub(crate) fn insert_while_at(
         ),
         params,
     ))
-}
-
-/// `rows` as models.
-fn rows_as<M: FromQueryResult>(rows: &[QueryResult]) -> Result<Vec<M>> {
-    Ok(rows
-        .iter()
-        .map(|row| M::from_query_result(row, ""))
-        .collect::<std::result::Result<Vec<_>, DbErr>>()?)
 }
 
 /// The columns an event insert names, in the order of [`event_values`].

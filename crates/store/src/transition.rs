@@ -252,7 +252,8 @@ impl<'a> StillAt<'a> {
 /// thanks to the unique index, never check-then-insert), the audit row recording creation, the `follow_up` job (the
 /// reconciliation job that finishes the row if its caller dies: committed with the row, so no row can exist without
 /// it) and the event. They are one [`Batch`]: one statement on PostgreSQL, one call inside the write transaction on
-/// SQLite. The created row is the one the insert returned (`RETURNING`), not read back. A row already there makes
+/// SQLite. The created row is `row` as written (its times at the stores' microsecond precision), neither returned
+/// whole nor read back: the insert returns only its key, which tells that it wrote. A row already there makes
 /// the insert, and with it the batch, fail on the unique index: the stored row is then answered. With `still_at`,
 /// nothing is written unless that record still stands at the version the caller read
 /// ([`StoreError::DependencyChanged`]).
@@ -272,9 +273,10 @@ where
     E: Versioned,
 {
     let backend = db.get_database_backend();
+    let row = at_stored_precision::<E>(row)?;
     let created = row.clone().try_into_model()?;
     let mut insert = E::insert(row).into_query();
-    insert.returning_all();
+    insert.returning_col(E::ID);
     let insert = backend.build(&insert);
     let mut batch = match &still_at {
         None => Batch::new(backend, insert),
@@ -302,9 +304,9 @@ where
     if let Some(job) = follow_up {
         batch.then(jobs::enqueue_new(backend, job)?)?;
     }
-    match batch.commit::<E::Model>(db).await {
-        Ok(mut rows) => {
-            let Some(row) = rows.pop() else {
+    match batch.commit(db).await {
+        Ok(wrote) => {
+            if !wrote {
                 return Err(match still_at {
                     Some(at) => StoreError::DependencyChanged {
                         entity: at.entity,
@@ -316,9 +318,9 @@ where
                         id: id.to_owned(),
                     },
                 });
-            };
+            }
             outbox::appended(evented).committed();
-            Ok(Inserted::Created(row))
+            Ok(Inserted::Created(created))
         }
         Err(StoreError::Database(error))
             if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
@@ -375,8 +377,8 @@ pub(crate) async fn apply<E: Versioned>(
     // Boxed: the move's future stays off its callers', which the engine nests deeply.
     Box::pin(async move {
         let (batch, planned) = Move::<E>::plan(db, before, transition, changes).await?;
-        let rows = batch.commit(db).await?;
-        let (row, event) = planned.finish(db, rows).await?;
+        let wrote = batch.commit(db).await?;
+        let (row, event) = planned.finish(db, wrote).await?;
         event.committed();
         Ok(row)
     })
@@ -409,13 +411,15 @@ pub(crate) async fn apply_in<E: Versioned, C: ConnectionTrait>(
     changes: E::ActiveModel,
 ) -> Result<(E::Model, outbox::Appended)> {
     let (batch, planned) = Move::<E>::plan(txn, before, transition, changes).await?;
-    let rows = batch.run(txn).await?;
-    planned.finish(txn, rows).await
+    let wrote = batch.run(txn).await?;
+    planned.finish(txn, wrote).await
 }
 
 /// A status move as one guarded [`Batch`]:
 /// 1. `UPDATE ... SET changes, status, version + 1, updated_at WHERE id = ? AND version = ? AND status = ?
-///    RETURNING *`: the row as written, no read-back;
+///    RETURNING id`: whether it wrote. The row it wrote is `before` with the changes applied (every write of a
+///    versioned row bumps its version, so the row the guard matches is `before`): neither returned whole nor read
+///    back;
 /// 2. the audit row when the status changes;
 /// 3. the event, if the change is one. It is built before the write, from `before` with the changes applied: every
 ///    write of a versioned row bumps its version, so the row the guard matches is `before`;
@@ -425,6 +429,8 @@ pub(crate) async fn apply_in<E: Versioned, C: ConnectionTrait>(
 /// When the guard matches nothing the others write nothing either, and the row as it stands decides the error.
 struct Move<'a, E: Versioned> {
     before: &'a E::Model,
+    /// The row the batch writes when its guard matches.
+    after: E::Model,
     transition: &'a Transition<E::Status>,
     evented: bool,
 }
@@ -456,6 +462,7 @@ impl<'a, E: Versioned> Move<'a, E> {
         changes.set(E::STATUS, Value::from(transition.to.as_str()));
         changes.set(E::VERSION, Value::from(version + 1));
         changes.set(E::UPDATED_AT, Value::from(at));
+        let changes = at_stored_precision::<E>(changes)?;
         let after = with_changes::<E>(before, &changes)?;
         let mut update = E::update_many()
             .set(changes)
@@ -463,7 +470,7 @@ impl<'a, E: Versioned> Move<'a, E> {
             .filter(E::VERSION.eq(version))
             .filter(E::STATUS.eq(from.as_str()))
             .into_query();
-        update.returning_all();
+        update.returning_col(E::ID);
         let mut batch = Batch::guarded(backend, backend.build(&update));
         if from != transition.to {
             batch.then(audit::insert(
@@ -493,29 +500,47 @@ impl<'a, E: Versioned> Move<'a, E> {
             batch,
             Self {
                 before,
+                after,
                 transition,
                 evented,
             },
         ))
     }
 
-    /// The row the batch wrote (`rows`), or why it wrote none, read on `conn`.
+    /// The row the batch wrote if it `wrote`, or why it wrote none, read on `conn`.
     async fn finish<C: ConnectionTrait>(
         self,
         conn: &C,
-        mut rows: Vec<E::Model>,
+        wrote: bool,
     ) -> Result<(E::Model, outbox::Appended)> {
-        match rows.pop() {
-            Some(row) => Ok((row, outbox::appended(self.evented))),
-            None => Err(refusal::<E, _>(
-                conn,
-                E::id_of(self.before),
-                E::version_of(self.before),
-                self.transition,
-            )
-            .await),
+        if wrote {
+            return Ok((self.after, outbox::appended(self.evented)));
+        }
+        Err(refusal::<E, _>(
+            conn,
+            E::id_of(self.before),
+            E::version_of(self.before),
+            self.transition,
+        )
+        .await)
+    }
+}
+
+/// `row` with its times cut to microseconds, the precision both stores keep (PostgreSQL rounds finer ones, SQLite
+/// keeps them as written): so that the row a write answers, and its event, are the row a later read finds, on
+/// either store. The gateway's own clock is read at that precision ([`now`]); this covers times a caller or Alipay
+/// gave.
+fn at_stored_precision<E: Versioned>(mut row: E::ActiveModel) -> Result<E::ActiveModel> {
+    use chrono::{SubsecRound, Timelike};
+    use sea_orm::{ActiveValue, Iterable};
+    for column in E::Column::iter() {
+        if let ActiveValue::Set(Value::ChronoDateTimeUtc(Some(time))) = row.get(column)
+            && time.nanosecond() % 1_000 != 0
+        {
+            row.try_set(column, Value::from(time.trunc_subsecs(6)))?;
         }
     }
+    Ok(row)
 }
 
 /// `before` with the `Set` values of `changes` written over it: the row a guarded update of `before` writes.

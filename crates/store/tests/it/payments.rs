@@ -937,3 +937,118 @@ async fn next_action_rows_in_the_old_alipay_shape_still_read() {
     })
     .await;
 }
+
+/// What generated input a write-ahead and two moves carry: caller text, metadata and times at any precision.
+#[derive(Debug, Clone)]
+struct WrittenCase {
+    description: String,
+    metadata: std::collections::BTreeMap<String, String>,
+    expiry_nanos: u32,
+    message: String,
+    create_nanos: u32,
+    paid_nanos: u32,
+}
+
+/// `count` cases drawn by proptest (deterministically, so a failure is reproducible).
+fn written_cases(count: usize) -> Vec<WrittenCase> {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let strategy = (
+        "\\PC{0,60}",
+        proptest::collection::btree_map("[a-z_]{1,16}", "\\PC{0,40}", 0..6),
+        0..1_000_000_000u32,
+        "\\PC{0,80}",
+        0..1_000_000_000u32,
+        0..1_000_000_000u32,
+    )
+        .prop_map(
+            |(description, metadata, expiry_nanos, message, create_nanos, paid_nanos)| {
+                WrittenCase {
+                    description,
+                    metadata,
+                    expiry_nanos,
+                    message,
+                    create_nanos,
+                    paid_nanos,
+                }
+            },
+        );
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    (0..count)
+        .map(|_| strategy.new_tree(&mut runner).expect("a case").current())
+        .collect()
+}
+
+/// A write-ahead and a move answer the row they wrote without sending it back or reading it (see
+/// `store::transition`): that answer must be exactly the row a later read finds, on both stores, whatever the
+/// caller's text and metadata and whatever the precision of the times a caller or Alipay gave (both stores keep
+/// microseconds; the answer must not show finer ones the stored row lacks).
+#[tokio::test]
+async fn a_write_answers_exactly_the_row_a_read_finds() {
+    each_backend(|store| async move {
+        let payments = store.payments();
+        let whole_micros = |time: Option<chrono::DateTime<chrono::Utc>>| {
+            time.is_none_or(|t| t == t.trunc_subsecs(6))
+        };
+        for (n, case) in written_cases(24).into_iter().enumerate() {
+            let at = |nanos: u32| {
+                chrono::DateTime::from_timestamp(1_900_000_000 + n as i64, nanos).expect("a time")
+            };
+            let mut new = new_payment(900 + n as u32);
+            new.order_description = Some(case.description.clone());
+            new.metadata = case.metadata.clone();
+            new.payment_expiry_time = Some(at(case.expiry_nanos));
+            let created = payments
+                .insert_intent(new, inquire_at())
+                .await?
+                .into_inner();
+            let read = payments.get(&created.id).await?.expect("stored");
+            assert_eq!(created, read, "intent of {case:?}");
+            assert!(whole_micros(created.payment_expiry_time));
+            assert_eq!(
+                created
+                    .payment_expiry_time
+                    .map(|t| t.timestamp_subsec_micros()),
+                Some(case.expiry_nanos / 1_000),
+                "cut, not rounded, on both stores"
+            );
+
+            let processing = payments
+                .transition_from(
+                    &created,
+                    Transition::new(PaymentStatus::Processing, "pay_response"),
+                    PaymentUpdate {
+                        alipay_payment_id: Some(format!("2026120200{n:06}")),
+                        result: Some(ResultInfo {
+                            status: store::ResultStatus::parse("U").expect("U"),
+                            code: "PAYMENT_IN_PROCESS".into(),
+                            message: Some(case.message.clone()),
+                        }),
+                        payment_create_time: Some(at(case.create_nanos)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let read = payments.get(&created.id).await?.expect("stored");
+            assert_eq!(processing, read, "move to PROCESSING of {case:?}");
+            assert!(whole_micros(processing.payment_create_time));
+
+            let paid = payments
+                .transition_from(
+                    &processing,
+                    Transition::new(PaymentStatus::Success, "inquiry"),
+                    PaymentUpdate {
+                        payment_time: Some(at(case.paid_nanos)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let read = payments.get(&created.id).await?.expect("stored");
+            assert_eq!(paid, read, "move to SUCCESS of {case:?}");
+            assert_eq!((paid.version, paid.status), (3, PaymentStatus::Success));
+            assert!(whole_micros(paid.payment_time));
+        }
+        Ok(())
+    })
+    .await;
+}
